@@ -1,0 +1,5 @@
+"""Allows `python -m hashforge`."""
+
+from hashforge.cli import main
+
+main()

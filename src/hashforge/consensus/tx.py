@@ -1,0 +1,202 @@
+"""Transactions: outpoints, inputs, outputs, legacy and BIP144 (segwit) serialization, txid/wtxid, weight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import BinaryIO
+
+from .hashes import hash256
+from .serialize import (
+    DeserializationError,
+    deser_compact_size,
+    deser_i32,
+    deser_i64,
+    deser_string,
+    deser_string_vector,
+    deser_u32,
+    parse_exact,
+    read_exact,
+    ser_compact_size,
+    ser_i32,
+    ser_i64,
+    ser_string,
+    ser_string_vector,
+    ser_u32,
+)
+
+WITNESS_SCALE_FACTOR = 4
+SEQUENCE_FINAL = 0xFFFFFFFF
+NULL_HASH = b"\x00" * 32
+NULL_INDEX = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class OutPoint:
+    """A reference to an output: `hash` is the txid in internal (little-endian) byte order."""
+
+    hash: bytes = NULL_HASH
+    n: int = NULL_INDEX
+
+    def serialize(self) -> bytes:
+        return self.hash + ser_u32(self.n)
+
+    @classmethod
+    def deserialize(cls, f: BinaryIO) -> OutPoint:
+        return cls(read_exact(f, 32), deser_u32(f))
+
+    def is_null(self) -> bool:
+        return self.hash == NULL_HASH and self.n == NULL_INDEX
+
+    def __repr__(self) -> str:
+        return f"OutPoint({self.hash[::-1].hex()}:{self.n})"
+
+
+@dataclass(frozen=True)
+class TxIn:
+    prevout: OutPoint = field(default_factory=OutPoint)
+    script_sig: bytes = b""
+    sequence: int = SEQUENCE_FINAL
+    witness: tuple[bytes, ...] = ()
+
+    def serialize(self) -> bytes:
+        """The input without its witness (witnesses are serialized after all outputs)."""
+        return self.prevout.serialize() + ser_string(self.script_sig) + ser_u32(self.sequence)
+
+    @classmethod
+    def deserialize(cls, f: BinaryIO) -> TxIn:
+        return cls(OutPoint.deserialize(f), deser_string(f), deser_u32(f))
+
+
+@dataclass(frozen=True)
+class TxOut:
+    value: int = -1  # satoshis; -1 is Core's "null" output
+    script_pubkey: bytes = b""
+
+    def serialize(self) -> bytes:
+        return ser_i64(self.value) + ser_string(self.script_pubkey)
+
+    @classmethod
+    def deserialize(cls, f: BinaryIO) -> TxOut:
+        return cls(deser_i64(f), deser_string(f))
+
+
+@dataclass(frozen=True)
+class Transaction:
+    version: int = 2
+    vin: tuple[TxIn, ...] = ()
+    vout: tuple[TxOut, ...] = ()
+    locktime: int = 0
+
+    # --- serialization -------------------------------------------------------------------
+
+    def serialize_without_witness(self) -> bytes:
+        return (
+            ser_i32(self.version)
+            + ser_compact_size(len(self.vin))
+            + b"".join(i.serialize() for i in self.vin)
+            + ser_compact_size(len(self.vout))
+            + b"".join(o.serialize() for o in self.vout)
+            + ser_u32(self.locktime)
+        )
+
+    def serialize_with_witness(self) -> bytes:
+        """BIP144 extended format (marker 0x00, flag 0x01) if any input has a witness."""
+        if not self.has_witness:
+            return self.serialize_without_witness()
+        return (
+            ser_i32(self.version)
+            + b"\x00\x01"
+            + ser_compact_size(len(self.vin))
+            + b"".join(i.serialize() for i in self.vin)
+            + ser_compact_size(len(self.vout))
+            + b"".join(o.serialize() for o in self.vout)
+            + b"".join(ser_string_vector(i.witness) for i in self.vin)
+            + ser_u32(self.locktime)
+        )
+
+    def serialize(self) -> bytes:
+        return self.serialize_with_witness()
+
+    @classmethod
+    def deserialize(cls, f: BinaryIO, allow_witness: bool = True) -> Transaction:
+        """Decodes as Core's UnserializeTransaction does, with the same ambiguity rules."""
+        version = deser_i32(f)
+        flags = 0
+        vin = [TxIn.deserialize(f) for _ in range(deser_compact_size(f))]
+        vout: list[TxOut] = []
+        if not vin and allow_witness:
+            flags = read_exact(f, 1)[0]
+            if flags != 0:
+                vin = [TxIn.deserialize(f) for _ in range(deser_compact_size(f))]
+                vout = [TxOut.deserialize(f) for _ in range(deser_compact_size(f))]
+        else:
+            vout = [TxOut.deserialize(f) for _ in range(deser_compact_size(f))]
+        if flags & 1 and allow_witness:
+            flags ^= 1
+            vin = [
+                TxIn(i.prevout, i.script_sig, i.sequence, tuple(deser_string_vector(f)))
+                for i in vin
+            ]
+            if not any(i.witness for i in vin):
+                raise DeserializationError("superfluous witness record")
+        if flags:
+            raise DeserializationError("unknown transaction optional data")
+        locktime = deser_u32(f)
+        return cls(version, tuple(vin), tuple(vout), locktime)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, allow_witness: bool = True) -> Transaction:
+        return parse_exact(data, lambda f: cls.deserialize(f, allow_witness))
+
+    @classmethod
+    def from_hex(cls, hex_str: str) -> Transaction:
+        return cls.from_bytes(bytes.fromhex(hex_str))
+
+    # --- identity and size ---------------------------------------------------------------
+
+    @cached_property
+    def has_witness(self) -> bool:
+        return any(i.witness for i in self.vin)
+
+    @cached_property
+    def txid(self) -> bytes:
+        """Internal byte order; `txid_hex` is the display (RPC) form."""
+        return hash256(self.serialize_without_witness())
+
+    @cached_property
+    def wtxid(self) -> bytes:
+        return hash256(self.serialize_with_witness()) if self.has_witness else self.txid
+
+    @property
+    def txid_hex(self) -> str:
+        return self.txid[::-1].hex()
+
+    @property
+    def wtxid_hex(self) -> str:
+        return self.wtxid[::-1].hex()
+
+    @cached_property
+    def base_size(self) -> int:
+        return len(self.serialize_without_witness())
+
+    @cached_property
+    def total_size(self) -> int:
+        return len(self.serialize_with_witness())
+
+    @property
+    def weight(self) -> int:
+        return self.base_size * (WITNESS_SCALE_FACTOR - 1) + self.total_size
+
+    @property
+    def vsize(self) -> int:
+        return (self.weight + WITNESS_SCALE_FACTOR - 1) // WITNESS_SCALE_FACTOR
+
+    def is_coinbase(self) -> bool:
+        return len(self.vin) == 1 and self.vin[0].prevout.is_null()
+
+    def value_out(self) -> int:
+        return sum(o.value for o in self.vout)
+
+    def __repr__(self) -> str:
+        return f"Transaction({self.txid_hex}, vin={len(self.vin)}, vout={len(self.vout)})"
