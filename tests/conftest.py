@@ -1,0 +1,14 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.vectorfiles import VECTORS
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Path:
+    return VECTORS
