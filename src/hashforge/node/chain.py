@@ -1,0 +1,436 @@
+"""The chain manager: block index over all branches, best-chain selection by work, connect/disconnect, reorgs.
+
+Not thread-safe by itself: the node calls it from one worker thread. Signature checks may fan out to
+an executor passed as `script_map` (e.g. a thread or process pool's `map`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hashforge.consensus.block import Block, BlockHeader
+from hashforge.consensus.coins import Coin
+from hashforge.consensus.params import ChainParams
+from hashforge.consensus.pow import HeaderInfo, block_proof, get_next_work_required
+from hashforge.consensus.script import is_unspendable
+from hashforge.consensus.tx import OutPoint
+from hashforge.consensus.validation import (
+    BlockValidationError,
+    check_block,
+    check_block_context,
+    check_block_header,
+    check_header_context,
+    connect_block,
+    run_script_checks,
+)
+
+from .blockstore import BlockPos, BlockStore
+from .chainstate import ChainStateDB, IndexRow, deserialize_undo, serialize_undo
+
+log = logging.getLogger(__name__)
+
+STATUS_HAVE_DATA = 1
+STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
+STATUS_FAILED = 4
+STATUS_FAILED_CHILD = 8
+STATUS_FAILED_MASK = STATUS_FAILED | STATUS_FAILED_CHILD
+
+
+class BlockIndex:
+    """One known header, on any branch."""
+
+    __slots__ = ("chainwork", "hash", "have_chain", "header", "height", "n_tx", "pos", "prev", "seq", "status")
+
+    def __init__(
+        self, header: BlockHeader, height: int, prev: BlockIndex | None, chainwork: int, seq: int
+    ) -> None:
+        self.header = header
+        self.hash = header.hash
+        self.height = height
+        self.prev = prev
+        self.chainwork = chainwork
+        self.seq = seq
+        self.status = 0
+        self.pos: BlockPos | None = None
+        self.n_tx = 0
+        self.have_chain = False  # this block's data and all its ancestors' are stored
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.status & STATUS_FAILED_MASK)
+
+    def ancestor(self, height: int) -> BlockIndex:
+        node: BlockIndex | None = self
+        while node is not None and node.height > height:
+            node = node.prev
+        if node is None or node.height != height:
+            raise ValueError(f"no ancestor at height {height}")
+        return node
+
+    def median_time_past(self) -> int:
+        times: list[int] = []
+        node: BlockIndex | None = self
+        while node is not None and len(times) < 11:
+            times.append(node.header.time)
+            node = node.prev
+        times.sort()
+        return times[len(times) // 2]
+
+    def row(self) -> IndexRow:
+        return IndexRow(self.hash, self.height, self.header.serialize(), self.chainwork, self.status, self.seq, self.pos, self.n_tx)
+
+    def __repr__(self) -> str:
+        return f"BlockIndex({self.header.hash_hex}, height={self.height})"
+
+
+@dataclass
+class ChainEvents:
+    """Listeners called after the tip changes (the mempool and notifiers subscribe)."""
+
+    connected: list[Callable[[Block, BlockIndex], None]] = field(default_factory=list)
+    disconnected: list[Callable[[Block, BlockIndex], None]] = field(default_factory=list)
+    tip_changed: list[Callable[[BlockIndex], None]] = field(default_factory=list)
+
+
+class ChainManager:
+    def __init__(
+        self,
+        params: ChainParams,
+        datadir: Path,
+        script_map: Callable[..., Iterator[str | None]] = map,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.params = params
+        self.datadir = datadir
+        datadir.mkdir(parents=True, exist_ok=True)
+        self.db = ChainStateDB(datadir / "chainstate.sqlite", params.name)
+        self.store = BlockStore(datadir / "blocks", params.message_start)
+        self.script_map = script_map
+        self.clock = clock
+        self.events = ChainEvents()
+        self.index: dict[bytes, BlockIndex] = {}
+        self.active: list[BlockIndex] = []
+        self.candidates: set[BlockIndex] = set()
+        self._unlinked: dict[bytes, list[BlockIndex]] = {}
+        self._seq = 0
+        self._precious_seq = 0  # preciousblock hands out ever lower sequence numbers
+        self._load()
+
+    # --- startup ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        rows = self.db.load_index()
+        if not rows:
+            genesis = self.params.genesis
+            entry = self._add_header(genesis.header)
+            self._store_block_data(entry, genesis)
+            self.db.apply({}, genesis.hash, None, genesis.hash, [entry.row()])
+            entry.status |= STATUS_VALID_SCRIPTS
+            self.db.put_index([entry.row()])
+            self.active = [entry]
+            return
+        for r in rows:
+            header = BlockHeader.from_bytes(r.header)
+            prev = self.index.get(header.prev_hash)
+            entry = BlockIndex(header, r.height, prev, r.chainwork, r.seq)
+            entry.status, entry.pos, entry.n_tx = r.status, r.pos, r.n_tx
+            self.index[entry.hash] = entry
+            self._seq = max(self._seq, r.seq + 1)
+            if entry.status & STATUS_HAVE_DATA:
+                self._link(entry)
+        tip_hash = self.db.tip_hash()
+        tip = self.index[tip_hash] if tip_hash else self.index[self.params.genesis_hash]
+        self.active = self._path_to(tip)
+        # Blocks stored but not yet connected when we stopped (or crashed) are connected now.
+        self.activate_best_chain()
+
+    @staticmethod
+    def _path_to(entry: BlockIndex) -> list[BlockIndex]:
+        path = []
+        node: BlockIndex | None = entry
+        while node is not None:
+            path.append(node)
+            node = node.prev
+        path.reverse()
+        return path
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @property
+    def tip(self) -> BlockIndex:
+        return self.active[-1]
+
+    @property
+    def height(self) -> int:
+        return len(self.active) - 1
+
+    def in_active_chain(self, entry: BlockIndex) -> bool:
+        return entry.height < len(self.active) and self.active[entry.height] is entry
+
+    def get_block(self, entry: BlockIndex) -> Block:
+        if entry.pos is None:
+            raise KeyError(f"block {entry.header.hash_hex} not stored")
+        return Block.from_bytes(self.store.read(entry.pos))
+
+    def get_block_raw(self, entry: BlockIndex) -> bytes:
+        if entry.pos is None:
+            raise KeyError(f"block {entry.header.hash_hex} not stored")
+        return self.store.read(entry.pos)
+
+    def get_coin(self, outpoint: OutPoint) -> Coin | None:
+        return self.db.get_coin(outpoint)
+
+    def ancestor_of(self, entry: BlockIndex, height: int) -> BlockIndex:
+        """`entry`'s ancestor at `height`; O(1) once the walk back reaches the active chain."""
+        node: BlockIndex | None = entry
+        while node is not None and node.height > height:
+            if self.in_active_chain(node):
+                return self.active[height]
+            node = node.prev
+        if node is None or node.height != height:
+            raise LookupError(f"no ancestor at height {height}")
+        return node
+
+    def next_bits(self, prev: BlockIndex, block_time: int) -> int:
+        """The nBits a block on top of `prev` must carry."""
+
+        def info(height: int) -> HeaderInfo:
+            return HeaderInfo.from_header(self.ancestor_of(prev, height).header, height)
+
+        return get_next_work_required(self.params, HeaderInfo.from_header(prev.header, prev.height), block_time, info)
+
+    def tips(self) -> list[BlockIndex]:
+        """Every branch's leaf (for getchaintips)."""
+        has_child = {e.prev.hash for e in self.index.values() if e.prev is not None}
+        return [e for e in self.index.values() if e.hash not in has_child]
+
+    # --- headers and blocks ----------------------------------------------------------------
+
+    def _add_header(self, header: BlockHeader) -> BlockIndex:
+        prev = self.index.get(header.prev_hash)
+        height = prev.height + 1 if prev else 0
+        work = (prev.chainwork if prev else 0) + block_proof(header.bits)
+        entry = BlockIndex(header, height, prev, work, self._seq)
+        self._seq += 1
+        self.index[entry.hash] = entry
+        return entry
+
+    def accept_header(self, header: BlockHeader) -> BlockIndex:
+        """Validates a header against its parent and adds it to the index (idempotent)."""
+        known = self.index.get(header.hash)
+        if known is not None:
+            if known.failed:
+                raise BlockValidationError("duplicate-invalid", "block is marked invalid")
+            return known
+        check_block_header(header, self.params)
+        prev = self.index.get(header.prev_hash)
+        if prev is None:
+            raise BlockValidationError("prev-blk-not-found", "previous block not known")
+        if prev.failed:
+            raise BlockValidationError("bad-prevblk", "previous block is invalid")
+        check_header_context(
+            header,
+            prev.height + 1,
+            self.next_bits(prev, header.time),
+            prev.median_time_past(),
+            int(self.clock()),
+            self.params,
+        )
+        entry = self._add_header(header)
+        self.db.put_index([entry.row()])
+        return entry
+
+    def process_block(self, block: Block) -> str | None:
+        """Accepts a block and activates the best chain. Returns None if it was accepted, 'duplicate'
+        if already stored, or 'inconclusive' if valid but not on the best chain (as submitblock does)."""
+        existing = self.index.get(block.hash)
+        if existing is not None and existing.status & STATUS_HAVE_DATA:
+            return "duplicate-invalid" if existing.failed else "duplicate"
+        entry = self.accept_header(block.header)
+        try:
+            check_block(block, self.params)
+            check_block_context(block, entry.height, entry.prev.median_time_past() if entry.prev else 0, self.params)
+        except BlockValidationError as e:
+            # A mutated copy (valid header, tampered transactions) says nothing about the real block.
+            if not e.mutated:
+                self._mark_failed(entry)
+            raise
+        self._store_block_data(entry, block)
+        self.activate_best_chain()
+        return None if self.in_active_chain(entry) else "inconclusive"
+
+    def _store_block_data(self, entry: BlockIndex, block: Block) -> None:
+        entry.pos = self.store.write(block.serialize())
+        entry.n_tx = len(block.vtx)
+        entry.status |= STATUS_HAVE_DATA
+        self.db.put_index([entry.row()])
+        self._link(entry)
+
+    def _link(self, entry: BlockIndex) -> None:
+        """Marks `entry` (and waiting descendants) chain-complete once every ancestor has data."""
+        if entry.prev is not None and not entry.prev.have_chain:
+            self._unlinked.setdefault(entry.prev.hash, []).append(entry)
+            return
+        queue = [entry]
+        while queue:
+            e = queue.pop()
+            e.have_chain = True
+            if not e.failed:
+                self.candidates.add(e)
+            queue.extend(self._unlinked.pop(e.hash, []))
+
+    # --- best chain ------------------------------------------------------------------------
+
+    def _best_candidate(self) -> BlockIndex:
+        tip = self.tip
+        best = tip
+        for c in list(self.candidates):
+            if c.failed:
+                self.candidates.discard(c)
+                continue
+            if c.chainwork < tip.chainwork:
+                self.candidates.discard(c)
+                continue
+            if (c.chainwork, -c.seq) > (best.chainwork, -best.seq):
+                best = c
+        return best
+
+    def activate_best_chain(self) -> None:
+        """Moves the tip to the valid chain with most work, reorganizing as needed."""
+        while True:
+            best = self._best_candidate()
+            if best is self.tip:
+                return
+            fork = self._find_fork(best)
+            while self.tip is not fork:
+                self._disconnect_tip()
+            failed = False
+            for entry in self._path_to(best)[fork.height + 1 :]:
+                try:
+                    self._connect_tip(entry)
+                except BlockValidationError as e:
+                    log.warning("block %s at height %d is invalid: %s", entry.header.hash_hex, entry.height, e)
+                    self._mark_failed(entry)
+                    failed = True
+                    break
+            if not failed:
+                for listener in self.events.tip_changed:
+                    listener(self.tip)
+
+    def _find_fork(self, entry: BlockIndex) -> BlockIndex:
+        node: BlockIndex | None = entry
+        while node is not None and not self.in_active_chain(node):
+            node = node.prev
+        assert node is not None, "every branch shares the genesis block"
+        return node
+
+    def _connect_tip(self, entry: BlockIndex) -> None:
+        assert entry.prev is self.tip
+        block = self.get_block(entry)
+        prev = entry.prev
+        active = self.active
+
+        def mtp_at(height: int) -> int:
+            return active[height].median_time_past()
+
+        result = connect_block(block, entry.height, self.db, self.params, mtp_at, prev.median_time_past())
+        run_script_checks(result.script_checks, self.script_map)
+        changes: dict[OutPoint, Coin | None] = {}
+        for tx in block.vtx:
+            if not tx.is_coinbase():
+                for txin in tx.vin:
+                    changes[txin.prevout] = None
+            for n, out in enumerate(tx.vout):
+                if not is_unspendable(out.script_pubkey):
+                    changes[OutPoint(tx.txid, n)] = Coin(out, entry.height, tx.is_coinbase())
+        entry.status |= STATUS_VALID_SCRIPTS
+        self.db.apply(changes, entry.hash, serialize_undo(result.spent), entry.hash, [entry.row()])
+        self.active.append(entry)
+        for listener in self.events.connected:
+            listener(block, entry)
+
+    def _disconnect_tip(self) -> None:
+        entry = self.tip
+        assert entry.prev is not None, "cannot disconnect the genesis block"
+        block = self.get_block(entry)
+        undo_raw = self.db.get_undo(entry.hash)
+        if undo_raw is None:
+            raise RuntimeError(f"undo data missing for block {entry.header.hash_hex}")
+        undo = iter(deserialize_undo(undo_raw))
+        # Inputs were recorded in block order; replay them in reverse (per tx) against the outputs.
+        spent_by_tx: list[list[tuple[OutPoint, Coin]]] = []
+        for tx in block.vtx:
+            spent_by_tx.append([] if tx.is_coinbase() else [next(undo) for _ in tx.vin])
+        changes: dict[OutPoint, Coin | None] = {}
+        for tx, spent in zip(reversed(block.vtx), reversed(spent_by_tx), strict=True):
+            for n in range(len(tx.vout)):
+                changes[OutPoint(tx.txid, n)] = None
+            for outpoint, coin in spent:
+                changes[outpoint] = coin
+        self.db.apply(changes, entry.hash, None, entry.prev.hash)
+        self.active.pop()
+        for listener in self.events.disconnected:
+            listener(block, entry)
+
+    # --- invalidity ------------------------------------------------------------------------
+
+    def _mark_failed(self, entry: BlockIndex) -> None:
+        entry.status |= STATUS_FAILED
+        changed = [entry]
+        for e in self.index.values():
+            if e.height > entry.height and not e.failed and self._descends_from(e, entry):
+                e.status |= STATUS_FAILED_CHILD
+                changed.append(e)
+        for e in changed:
+            self.candidates.discard(e)
+        self.db.put_index([e.row() for e in changed])
+
+    @staticmethod
+    def _descends_from(entry: BlockIndex, ancestor: BlockIndex) -> bool:
+        try:
+            return entry.ancestor(ancestor.height) is ancestor
+        except ValueError:
+            return False
+
+    def _rebuild_candidates(self) -> None:
+        self.candidates = {e for e in self.index.values() if e.have_chain and not e.failed}
+
+    def invalidate_block(self, entry: BlockIndex) -> None:
+        """Marks a block invalid by hand (RPC invalidateblock) and moves off it."""
+        if entry.prev is None:
+            raise ValueError("cannot invalidate the genesis block")
+        while self.in_active_chain(entry):
+            self._disconnect_tip()
+        self._mark_failed(entry)
+        self._rebuild_candidates()
+        self.activate_best_chain()
+        for listener in self.events.tip_changed:
+            listener(self.tip)
+
+    def reconsider_block(self, entry: BlockIndex) -> None:
+        """Clears failure flags on `entry`, its ancestors and descendants (RPC reconsiderblock)."""
+        changed = []
+        for e in self.index.values():
+            if e.failed and (self._descends_from(e, entry) or self._descends_from(entry, e)):
+                e.status &= ~STATUS_FAILED_MASK
+                changed.append(e)
+        self.db.put_index([e.row() for e in changed])
+        self._rebuild_candidates()
+        self.activate_best_chain()
+
+    def precious_block(self, entry: BlockIndex) -> None:
+        """Prefers `entry` over other chains of equal work (RPC preciousblock)."""
+        if entry.chainwork < self.tip.chainwork:
+            return
+        self._precious_seq -= 1
+        entry.seq = self._precious_seq
+        if entry.have_chain and not entry.failed:
+            self.candidates.add(entry)
+        self.activate_best_chain()
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,54 @@
+"""Node settings: embedded defaults, overridden by a TOML config file, then by command-line flags."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hashforge.consensus.params import ChainParams, get_params
+
+
+def default_datadir(network: str) -> Path:
+    return Path.home() / ".hashforge" / network
+
+
+@dataclass
+class NodeConfig:
+    network: str = "regtest"
+    datadir: Path | None = None
+    rpc_host: str = "127.0.0.1"
+    rpc_port: int | None = None  # default: the network's RPC port
+    rpc_user: str | None = None
+    rpc_password: str | None = None
+    script_threads: int = 2
+    min_relay_fee: int = 1000  # sat/kvB
+    max_mempool_mb: int = 300
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> ChainParams:
+        return get_params(self.network)
+
+    @property
+    def resolved_datadir(self) -> Path:
+        return self.datadir if self.datadir is not None else default_datadir(self.params.name)
+
+    @property
+    def resolved_rpc_port(self) -> int:
+        return self.rpc_port if self.rpc_port is not None else self.params.rpc_port
+
+    @classmethod
+    def from_toml(cls, path: Path, **overrides: Any) -> NodeConfig:
+        """Reads a config file (keys as the field names, e.g. `rpc_port = 18443`); flags win over it."""
+        data = tomllib.loads(path.read_text())
+        data = data.get("node", data)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+        if "datadir" in data:
+            data["datadir"] = Path(data["datadir"]).expanduser()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)

@@ -1,0 +1,276 @@
+"""Blockchain RPCs: chain state, blocks, headers, tips, UTXO lookups, and manual invalidation."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from hashforge.consensus.address import AddressError, address_to_script
+from hashforge.consensus.block import Block
+from hashforge.consensus.pow import difficulty
+from hashforge.consensus.tx import OutPoint
+
+from ..chain import STATUS_HAVE_DATA, STATUS_VALID_SCRIPTS, BlockIndex, ChainManager
+from ..chainstate import deserialize_undo
+from .errors import RPCError, RPCErrorCode
+from .format import amount, hash_hex, parse_hash, script_pubkey_json, target_hex, tx_json
+
+if TYPE_CHECKING:
+    from ..service import Node
+
+CORE_CHAIN_NAMES = {"mainnet": "main", "testnet3": "test"}
+
+
+def chain_name(node: Node) -> str:
+    return CORE_CHAIN_NAMES.get(node.params.name, node.params.name)
+
+
+def methods(node: Node) -> dict[str, Any]:
+    def chain() -> ChainManager:
+        assert node.chain is not None
+        return node.chain
+
+    def lookup(hash_value: Any, name: str = "blockhash") -> BlockIndex:
+        entry = chain().index.get(parse_hash(hash_value, name))
+        if entry is None:
+            raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Block not found")
+        return entry
+
+    def header_json(entry: BlockIndex) -> dict[str, Any]:
+        c = chain()
+        h = entry.header
+        active = c.in_active_chain(entry)
+        out: dict[str, Any] = {
+            "hash": entry.header.hash_hex,
+            "confirmations": c.height - entry.height + 1 if active else -1,
+            "height": entry.height,
+            "version": h.version,
+            "versionHex": f"{h.version & 0xFFFFFFFF:08x}",
+            "merkleroot": hash_hex(h.merkle_root),
+            "time": h.time,
+            "mediantime": entry.median_time_past(),
+            "nonce": h.nonce,
+            "bits": f"{h.bits:08x}",
+            "target": target_hex(h.bits),
+            "difficulty": difficulty(h.bits),
+            "chainwork": f"{entry.chainwork:064x}",
+            "nTx": entry.n_tx,
+        }
+        if entry.prev is not None:
+            out["previousblockhash"] = entry.prev.header.hash_hex
+        if active and entry.height < c.height:
+            out["nextblockhash"] = c.active[entry.height + 1].header.hash_hex
+        return out
+
+    def getblockchaininfo() -> dict[str, Any]:
+        c = chain()
+        tip = c.tip
+        best_header = max(c.index.values(), key=lambda e: (e.chainwork, -e.seq) if not e.failed else (-1, 0))
+        size = sum(f.stat().st_size for f in (node.datadir / "blocks").glob("blk*.dat"))
+        return {
+            "chain": chain_name(node),
+            "blocks": c.height,
+            "headers": best_header.height,
+            "bestblockhash": tip.header.hash_hex,
+            "bits": f"{tip.header.bits:08x}",
+            "target": target_hex(tip.header.bits),
+            "difficulty": difficulty(tip.header.bits),
+            "time": tip.header.time,
+            "mediantime": tip.median_time_past(),
+            "verificationprogress": 1.0 if best_header is tip else c.height / max(best_header.height, 1),
+            "initialblockdownload": False,
+            "chainwork": f"{tip.chainwork:064x}",
+            "size_on_disk": size,
+            "pruned": False,
+            "warnings": [],
+        }
+
+    def getblockcount() -> int:
+        return int(chain().height)
+
+    def getbestblockhash() -> str:
+        return str(chain().tip.header.hash_hex)
+
+    def getblockhash(height: int) -> str:
+        c = chain()
+        if height < 0 or height > c.height:
+            raise RPCError(RPCErrorCode.INVALID_PARAMETER, "Block height out of range")
+        return str(c.active[height].header.hash_hex)
+
+    def getblockheader(blockhash: str, verbose: bool = True) -> Any:
+        entry = lookup(blockhash)
+        if not verbose:
+            return entry.header.serialize().hex()
+        return header_json(entry)
+
+    def block_fees(entry: BlockIndex, block: Block) -> list[int | None]:
+        undo_raw = chain().db.get_undo(entry.hash)
+        if undo_raw is None:
+            return [None] * len(block.vtx)
+        spent = iter(deserialize_undo(undo_raw))
+        fees: list[int | None] = [None]
+        for tx in block.vtx[1:]:
+            fees.append(sum(next(spent)[1].out.value for _ in tx.vin) - tx.value_out())
+        return fees
+
+    def getblock(blockhash: str, verbosity: int | bool = 1) -> Any:
+        entry = lookup(blockhash)
+        if not entry.status & STATUS_HAVE_DATA:
+            raise RPCError(RPCErrorCode.MISC_ERROR, "Block not available")
+        verbosity = int(verbosity)
+        raw = chain().get_block_raw(entry)
+        if verbosity <= 0:
+            return raw.hex()
+        block = Block.from_bytes(raw)
+        out = header_json(entry)
+        out["strippedsize"] = len(block.serialize_without_witness())
+        out["size"] = len(raw)
+        out["weight"] = block.weight
+        if verbosity == 1:
+            out["tx"] = [tx.txid_hex for tx in block.vtx]
+        else:
+            fees = block_fees(entry, block)
+            out["tx"] = [tx_json(tx, node.params, fee) for tx, fee in zip(block.vtx, fees, strict=True)]
+        # Core puts nTx/previous/next after the transactions; field order does not matter in JSON.
+        return out
+
+    def getchaintips() -> list[dict[str, Any]]:
+        c = chain()
+        tips: list[tuple[int, str, int, str]] = []
+        for tip in c.tips():
+            fork = c._find_fork(tip)
+            branchlen = tip.height - fork.height
+            if c.in_active_chain(tip):
+                status = "active"
+            elif tip.failed:
+                status = "invalid"
+            else:
+                node_: BlockIndex | None = tip
+                have_all = True
+                while node_ is not None and node_ is not fork:
+                    if not node_.status & STATUS_HAVE_DATA:
+                        have_all = False
+                        break
+                    node_ = node_.prev
+                if not have_all:
+                    status = "headers-only"
+                else:
+                    status = "valid-fork" if tip.status & STATUS_VALID_SCRIPTS else "valid-headers"
+            tips.append((tip.height, tip.header.hash_hex, branchlen, status))
+        tips.sort(key=lambda t: (t[3] != "active", -t[0]))
+        return [{"height": h, "hash": bh, "branchlen": bl, "status": st} for h, bh, bl, st in tips]
+
+    def getdifficulty() -> float:
+        return difficulty(chain().tip.header.bits)
+
+    def gettxout(txid: str, n: int, include_mempool: bool = True) -> Any:
+        outpoint = OutPoint(parse_hash(txid, "txid"), n)
+        c = chain()
+        coin = None
+        if include_mempool and node.mempool is not None:
+            if node.mempool.spent_by(outpoint) is not None:
+                return None
+            coin = node.mempool.get_coin(outpoint)
+        else:
+            coin = c.get_coin(outpoint)
+        if coin is None:
+            return None
+        confirmations = 0 if coin.height > c.height else c.height - coin.height + 1
+        return {
+            "bestblock": c.tip.header.hash_hex,
+            "confirmations": confirmations,
+            "value": amount(coin.out.value),
+            "scriptPubKey": script_pubkey_json(coin.out.script_pubkey, node.params),
+            "coinbase": coin.is_coinbase,
+        }
+
+    def gettxoutsetinfo(hash_type: str = "hash_serialized_3") -> dict[str, Any]:
+        c = chain()
+        stats = c.db.utxo_stats()
+        return {
+            "height": c.height,
+            "bestblock": c.tip.header.hash_hex,
+            "txouts": stats["txouts"],
+            "hash_serialized_3": stats["hash"],
+            "total_amount": amount(int(stats["total_amount"])),
+            "disk_size": os.path.getsize(c.db.path),
+        }
+
+    def invalidateblock(blockhash: str) -> None:
+        entry = lookup(blockhash)
+        try:
+            chain().invalidate_block(entry)
+        except ValueError as e:
+            raise RPCError(RPCErrorCode.INVALID_PARAMETER, str(e)) from None
+
+    def reconsiderblock(blockhash: str) -> None:
+        chain().reconsider_block(lookup(blockhash))
+
+    def preciousblock(blockhash: str) -> None:
+        chain().precious_block(lookup(blockhash))
+
+    def scantxoutset(action: str, scanobjects: list[Any] | None = None) -> Any:
+        """Scans the UTXO set for addr(...)/raw(...) descriptors or plain addresses (wallet recovery)."""
+        if action in ("abort", "status"):
+            return False if action == "abort" else None
+        if action != "start":
+            raise RPCError(RPCErrorCode.INVALID_PARAMETER, "Invalid action '" + action + "'")
+        if scanobjects is None:
+            raise RPCError(RPCErrorCode.MISC_ERROR, "scanobjects argument is required for the start action")
+        scripts: dict[bytes, str] = {}
+        for obj in scanobjects:
+            desc = obj.get("desc") if isinstance(obj, dict) else obj
+            if not isinstance(desc, str):
+                raise RPCError(RPCErrorCode.INVALID_PARAMETER, "Scan object needs to be either a string or an object")
+            body = desc.split("#", 1)[0]
+            try:
+                if body.startswith("addr(") and body.endswith(")"):
+                    scripts[address_to_script(body[5:-1], node.params)] = desc
+                elif body.startswith("raw(") and body.endswith(")"):
+                    scripts[bytes.fromhex(body[4:-1])] = desc
+                else:
+                    scripts[address_to_script(body, node.params)] = desc
+            except (AddressError, ValueError) as e:
+                raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, f"Invalid descriptor {desc!r}: {e}") from None
+        c = chain()
+        unspents = []
+        total = 0
+        for outpoint, coin in c.db.find_by_scripts(scripts):
+            script = coin.out.script_pubkey
+            unspents.append({
+                "txid": hash_hex(outpoint.hash),
+                "vout": outpoint.n,
+                "scriptPubKey": script.hex(),
+                "desc": scripts[script],
+                "amount": amount(coin.out.value),
+                "coinbase": coin.is_coinbase,
+                "height": coin.height,
+                "blockhash": c.active[coin.height].header.hash_hex,
+                "confirmations": c.height - coin.height + 1,
+            })
+            total += coin.out.value
+        return {
+            "success": True,
+            "txouts": c.db.utxo_count(),
+            "height": c.height,
+            "bestblock": c.tip.header.hash_hex,
+            "unspents": unspents,
+            "total_amount": amount(total),
+        }
+
+    return {
+        "getblockchaininfo": getblockchaininfo,
+        "getblockcount": getblockcount,
+        "getbestblockhash": getbestblockhash,
+        "getblockhash": getblockhash,
+        "getblockheader": getblockheader,
+        "getblock": getblock,
+        "getchaintips": getchaintips,
+        "getdifficulty": getdifficulty,
+        "gettxout": gettxout,
+        "gettxoutsetinfo": gettxoutsetinfo,
+        "invalidateblock": invalidateblock,
+        "reconsiderblock": reconsiderblock,
+        "preciousblock": preciousblock,
+        "scantxoutset": scantxoutset,
+    }

@@ -1,0 +1,91 @@
+"""Control and utility RPCs: uptime, stop, help, getnetworkinfo, validateaddress, getaddressinfo."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from hashforge import __version__
+from hashforge.consensus.address import AddressError, address_to_script, validate_address
+
+from .errors import RPCError, RPCErrorCode
+from .format import amount, script_descriptor, script_type
+
+if TYPE_CHECKING:
+    from ..service import Node
+
+PROTOCOL_VERSION = 70016
+
+
+def _version_number() -> int:
+    major, minor, patch = (int(x) for x in __version__.split(".")[:3])
+    return major * 10000 + minor * 100 + patch
+
+
+def methods(node: Node, all_methods: dict[str, Any]) -> dict[str, Any]:
+    async def stop() -> str:
+        node.request_stop()
+        return "hashforge node stopping"
+
+    async def uptime() -> int:
+        return int(time.time() - node.started_at)
+
+    async def help(command: str | None = None) -> str:
+        if command is None:
+            return "\n".join(sorted(all_methods))
+        handler = all_methods.get(command)
+        if handler is None:
+            return f"help: unknown command: {command}"
+        return (handler.__doc__ or command).strip()
+
+    async def getnetworkinfo() -> dict[str, Any]:
+        return {
+            "version": _version_number(),
+            "subversion": f"/hashforge:{__version__}/",
+            "protocolversion": PROTOCOL_VERSION,
+            "localservices": "0000000000000409",
+            "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED"],
+            "localrelay": True,
+            "timeoffset": 0,
+            "networkactive": True,
+            "connections": 0,
+            "connections_in": 0,
+            "connections_out": 0,
+            "networks": [],
+            "relayfee": amount(node.config.min_relay_fee),
+            "incrementalfee": amount(1000),
+            "localaddresses": [],
+            "warnings": [],
+        }
+
+    def validateaddress(address: str) -> dict[str, Any]:
+        return dict(validate_address(address, node.params))
+
+    def getaddressinfo(address: str) -> dict[str, Any]:
+        try:
+            script = address_to_script(address, node.params)
+        except AddressError as e:
+            raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, f"Invalid address: {e}") from None
+        info = dict(validate_address(address, node.params))
+        info.pop("isvalid", None)
+        info.update(
+            {
+                "desc": script_descriptor(script, node.params),
+                "ismine": False,
+                "solvable": False,
+                "iswatchonly": False,
+                "ischange": False,
+                "labels": [],
+                "script_type": script_type(script),
+            }
+        )
+        return info
+
+    return {
+        "stop": stop,
+        "uptime": uptime,
+        "help": help,
+        "getnetworkinfo": getnetworkinfo,
+        "validateaddress": validateaddress,
+        "getaddressinfo": getaddressinfo,
+    }

@@ -1,0 +1,159 @@
+"""The running node: chain manager, mempool and JSON-RPC server wired together on one event loop.
+
+Threading: all chain and mempool state is touched only from one worker thread (`self.chain_executor`);
+RPC handlers that read or change it run there. Signature checks fan out to `script_executor`.
+The event loop thread only does I/O and waits (e.g. getblocktemplate longpoll).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hashforge.consensus.params import ChainParams
+
+from .chain import BlockIndex, ChainManager
+from .config import NodeConfig
+from .rpc.server import Credentials, RPCDispatcher, RPCServer, write_cookie
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.params: ChainParams = config.params
+        self.datadir: Path = config.resolved_datadir
+        self.started_at = time.time()
+        self.chain_executor = ThreadPoolExecutor(1, thread_name_prefix="chain")
+        self.script_executor = ThreadPoolExecutor(max(1, config.script_threads), thread_name_prefix="script")
+        self.chain: ChainManager | None = None
+        self.mempool: Any = None
+        self.assembler: Any = None
+        self.rpc: RPCServer | None = None
+        self.cookie_path: Path | None = None
+        self._stopping: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Longpoll: bumped whenever the tip changes or the mempool gains transactions.
+        self.work_id = 0
+        self._work_changed: asyncio.Condition | None = None
+
+    # --- running on the chain thread ------------------------------------------------------
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.chain_executor, fn)
+
+    def _open_chain(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        self.chain = ChainManager(self.params, self.datadir, script_map=self.script_executor.map)
+        self.chain.events.tip_changed.append(self._on_tip_changed)
+        try:
+            from .assembler import BlockAssembler
+            from .mempool import Mempool
+        except ImportError:  # pragma: no cover - during bring-up only
+            log.warning("mempool/assembler not available")
+        else:
+            self.mempool = Mempool(
+                self.chain,
+                self.params,
+                max_size_bytes=self.config.max_mempool_mb * 1_000_000,
+                min_relay_fee=self.config.min_relay_fee,
+            )
+            self.assembler = BlockAssembler(self.chain, self.mempool, self.params)
+
+    def _on_tip_changed(self, tip: BlockIndex) -> None:
+        self.notify_new_work()
+
+    def notify_new_work(self) -> None:
+        """Thread-safe: wakes longpolling getblocktemplate callers."""
+        loop = self._loop
+        if loop is None or self._work_changed is None:
+            return
+        cond = self._work_changed
+
+        async def bump() -> None:
+            async with cond:
+                self.work_id += 1
+                cond.notify_all()
+
+        asyncio.run_coroutine_threadsafe(bump(), loop)
+
+    async def wait_for_new_work(self, since: int, timeout: float) -> int:
+        assert self._work_changed is not None
+        async with self._work_changed:
+            try:
+                await asyncio.wait_for(self._work_changed.wait_for(lambda: self.work_id != since), timeout)
+            except TimeoutError:
+                pass
+            return self.work_id
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def _credentials(self) -> Credentials:
+        pairs = []
+        if self.config.rpc_user and self.config.rpc_password:
+            pairs.append((self.config.rpc_user, self.config.rpc_password))
+        self.cookie_path, password = write_cookie(self.datadir)
+        pairs.append(("__cookie__", password))
+        return Credentials(pairs)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._work_changed = asyncio.Condition()
+        await self.call(self._open_chain)
+        dispatcher = RPCDispatcher(self.chain_executor)
+        from .rpc.methods import register_all
+
+        register_all(dispatcher, self)
+        self.rpc = RPCServer(dispatcher, self._credentials(), self.config.rpc_host, self.config.resolved_rpc_port)
+        await self.rpc.start()
+        (self.datadir / "node.pid").write_text(str(os.getpid()))
+        log.info("node on %s: tip %d, RPC on %s:%d", self.params.name, self.chain_height, self.config.rpc_host, self.rpc.port)
+
+    @property
+    def chain_height(self) -> int:
+        return self.chain.height if self.chain else -1
+
+    def request_stop(self) -> None:
+        if self._stopping is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+
+    async def run_until_stopped(self) -> None:
+        assert self._stopping is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._stopping.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                pass
+        await self._stopping.wait()
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self.rpc is not None:
+            await self.rpc.stop()
+        if self.chain is not None:
+            await self.call(self.chain.close)
+        self.chain_executor.shutdown(wait=True)
+        self.script_executor.shutdown(wait=True)
+        for path in (self.cookie_path, self.datadir / "node.pid"):
+            if path is not None and path.exists():
+                path.unlink()
+
+
+async def run_node(config: NodeConfig, on_started: Callable[[Node], None] | None = None) -> None:
+    node = Node(config)
+    await node.start()
+    if on_started:
+        on_started(node)
+    await node.run_until_stopped()
