@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from .block import Block, BlockHeader, witness_commitment, witness_commitment_index
-from .interpreter import ScriptFlags, verify_input
+from .coins import Coin, UtxoView
+from .interpreter import transaction_sigop_cost, verify_transaction
 from .params import (
     MAX_BLOCK_SIGOPS_COST,
     MAX_BLOCK_WEIGHT,
@@ -20,8 +20,9 @@ from .params import (
     ChainParams,
 )
 from .pow import block_subsidy, check_proof_of_work, pow_hash
-from .script import legacy_sigop_count, p2sh_sigop_count, witness_sigop_count
+from .script import legacy_sigop_count
 from .script_build import push_int
+from .script_flags import ScriptFlags
 from .tx import WITNESS_SCALE_FACTOR, OutPoint, Transaction, TxOut
 from .tx_check import TxValidationError, check_transaction
 
@@ -35,6 +36,11 @@ SEQUENCE_LOCKTIME_GRANULARITY = 9
 BIP16_EXCEPTION = bytes.fromhex("00000000000002dc756eebf4f49723ed8d30cc28a5f108eb94b1ba88ac4f9c22")[::-1]
 
 
+MUTATION_REASONS = frozenset(
+    {"bad-txnmrklroot", "bad-txns-duplicate", "bad-witness-nonce-size", "bad-witness-merkle-match", "unexpected-witness"}
+)
+
+
 class BlockValidationError(ValueError):
     """A block breaks a consensus rule; `reason` is Core's reject reason (e.g. 'bad-txnmrklroot')."""
 
@@ -43,18 +49,10 @@ class BlockValidationError(ValueError):
         self.reason = reason
         self.detail = detail
 
-
-@dataclass(frozen=True)
-class Coin:
-    """An unspent output with where it was created."""
-
-    out: TxOut
-    height: int
-    is_coinbase: bool
-
-
-class UtxoView(Protocol):
-    def get_coin(self, outpoint: OutPoint) -> Coin | None: ...
+    @property
+    def mutated(self) -> bool:
+        """True when the failure may come from tampering with a valid block's transactions."""
+        return self.reason in MUTATION_REASONS
 
 
 # --- context-free ------------------------------------------------------------------------
@@ -115,13 +113,18 @@ def check_header_context(
         )
     if header.time <= median_time_past:
         raise BlockValidationError("time-too-old", "block's timestamp is too early")
-    if header.time > adjusted_time + MAX_FUTURE_BLOCK_TIME:
-        raise BlockValidationError("time-too-new", "block timestamp too far in the future")
+    check_block_time(header, adjusted_time)
     for version, active_height in ((2, params.bip34_height), (3, params.bip66_height), (4, params.bip65_height)):
         if header.version < version and height >= active_height:
             raise BlockValidationError(
                 f"bad-version(0x{header.version & 0xFFFFFFFF:08x})", f"rejected nVersion={header.version} block"
             )
+
+
+def check_block_time(header: BlockHeader, adjusted_time: int) -> None:
+    """The 2-hour future limit against the node's network-adjusted time."""
+    if header.time > adjusted_time + MAX_FUTURE_BLOCK_TIME:
+        raise BlockValidationError("time-too-new", "block timestamp too far in the future")
 
 
 def bip34_coinbase_prefix(height: int) -> bytes:
@@ -212,18 +215,16 @@ def sequence_locks_satisfied(
 
 @dataclass(frozen=True)
 class ScriptCheck:
-    """One input's script verification, separable so callers can run them in parallel."""
+    """One transaction's script verification, separable so callers can run them in parallel."""
 
     tx: Transaction
-    index: int
-    spent_output: TxOut
     spent_outputs: tuple[TxOut, ...]
     flags: ScriptFlags
 
     def __call__(self) -> str | None:
-        """None if valid, else the script error's name."""
-        err = verify_input(self.tx, self.index, self.spent_output, self.flags, self.spent_outputs)
-        return None if err is None else str(err.name)
+        """None if every input is valid, else "input N: ERROR_NAME" for the first failure."""
+        failure = verify_transaction(self.tx, self.spent_outputs, self.flags)
+        return None if failure is None else f"input {failure[0]}: {failure[1].name}"
 
 
 @dataclass(frozen=True)
@@ -251,18 +252,6 @@ class _BlockView:
     def add_outputs(self, tx: Transaction, height: int) -> None:
         for n, out in enumerate(tx.vout):
             self.added[OutPoint(tx.txid, n)] = Coin(out, height, tx.is_coinbase())
-
-
-def transaction_sigop_cost(tx: Transaction, spent: list[TxOut], flags: ScriptFlags) -> int:
-    """Core's GetTransactionSigOpCost."""
-    cost = legacy_sigop_count(tx) * WITNESS_SCALE_FACTOR
-    if tx.is_coinbase():
-        return cost
-    if flags & ScriptFlags.P2SH:
-        cost += p2sh_sigop_count(tx, spent) * WITNESS_SCALE_FACTOR
-    for txin, prev in zip(tx.vin, spent, strict=True):
-        cost += witness_sigop_count(txin.script_sig, prev.script_pubkey, txin.witness, flags)
-    return cost
 
 
 def connect_block(
@@ -330,11 +319,10 @@ def connect_block(
                     raise BlockValidationError("bad-txns-nonfinal", "contains a non-BIP68-final transaction")
             spent_outs = [c.out for c in coins]
             sigop_cost += transaction_sigop_cost(tx, spent_outs, flags)
-            spent_tuple = tuple(spent_outs)
-            for i, (txin, coin) in enumerate(zip(tx.vin, coins, strict=True)):
+            for txin, coin in zip(tx.vin, coins, strict=True):
                 bview.spent.add(txin.prevout)
                 undo.append((txin.prevout, coin))
-                checks.append(ScriptCheck(tx, i, coin.out, spent_tuple, flags))
+            checks.append(ScriptCheck(tx, tuple(spent_outs), flags))
         if sigop_cost > MAX_BLOCK_SIGOPS_COST:
             raise BlockValidationError("bad-blk-sigops", "too many sigops")
         bview.add_outputs(tx, height)
@@ -352,7 +340,7 @@ def run_script_checks(checks: Iterable[ScriptCheck], mapper: Callable[..., Itera
         if err is not None:
             raise BlockValidationError(
                 "mandatory-script-verify-flag-failed",
-                f"{err} in {check.tx.txid_hex} input {check.index}",
+                f"{err} of {check.tx.txid_hex}",
             )
 
 
