@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from .block import Block, BlockHeader
 from .script_build import push_data, push_int
@@ -19,12 +19,12 @@ MAX_FUTURE_BLOCK_TIME = 2 * 60 * 60
 MEDIAN_TIME_SPAN = 11
 
 
-class PowAlgorithm(str, Enum):
+class PowAlgorithm(StrEnum):
     SHA256D = "sha256d"
     SCRYPT = "scrypt"
 
 
-class DifficultyRule(str, Enum):
+class DifficultyRule(StrEnum):
     """How the next block's target is chosen."""
 
     BITCOIN = "bitcoin"  # retarget every 2016 blocks, x4 clamp
@@ -58,7 +58,14 @@ class ChainParams:
     segwit_height: int = 0
     pow_algorithm: PowAlgorithm = PowAlgorithm.SHA256D
     difficulty_rule: DifficultyRule = DifficultyRule.BITCOIN
+    # aserti3-2d (DifficultyRule.ASERT): the half-life in seconds, and the height of the anchor
+    # block. The anchor is block 1, not genesis: ASERT schedules every block against the anchor's
+    # time, and a genesis fixed in the code is old by the time anyone starts the network, so a
+    # genesis anchor would leave the chain "behind schedule" forever, pinned at pow_limit. Block 1
+    # is mined (at pow_limit) when the network really starts; its parent time for the formula is
+    # taken as one spacing before it, so blocks exactly on schedule keep the anchor's target.
     asert_half_life: int = 0
+    asert_anchor_height: int = 1
     coinbase_maturity: int = COINBASE_MATURITY
     # Named historical blocks that violate BIP30 but are grandfathered (mainnet only).
     bip30_exceptions: tuple[tuple[int, bytes], ...] = field(default=())
@@ -93,6 +100,12 @@ def create_genesis_block(
     header = BlockHeader(version, b"\x00" * 32, coinbase.txid, time, bits, nonce)
     return Block(header, (coinbase,))
 
+
+# Devnet/scryptnet genesis: mined once (first nonce from 0 that meets pow_limit), fixed here.
+DEVNET_GENESIS_TIME = 1795829400  # 2026-11-28
+DEVNET_GENESIS_NONCE = 230481
+SCRYPTNET_GENESIS_TIME = 1795829400
+SCRYPTNET_GENESIS_NONCE = 426
 
 _SATOSHI_SCRIPT = push_data(SATOSHI_PUBKEY) + b"\xac"  # <pubkey> OP_CHECKSIG
 
@@ -205,8 +218,74 @@ REGTEST = ChainParams(
     **_TESTNET_KEYS,  # type: ignore[arg-type]
 )
 
+# --- our own networks for local mining ------------------------------------------------------
+#
+# Both run 30-second blocks under aserti3-2d with a 10-minute half-life (20 blocks): the target
+# moves every block, in closed form from one anchor, without LWMA's window state or the
+# oscillation of windowed averages, and fast enough that moving from one Python core
+# (~10^5-10^6 H/s) to a GPU (~10^9 H/s, ~12 doublings) settles within a few hours of blocks, while
+# one block's luck moves the target by only ~3 % (2^(30/600)). BCH's 2-day half-life suits 10-minute
+# blocks and steady hash rate; a developer's machine turns miners on and off.
+#
+# pow_limit (also the genesis target) is chosen so that one core in pure Python finds a block in
+# well under a second at the easiest difficulty: 2^18 expected SHA-256d hashes on devnet, 2^11
+# expected scrypt hashes on scryptnet (hashlib does ~10^6 and ~4*10^3 per second). Difficulty can
+# only rise from there, following the hash rate.
+#
+# Subsidy halves every 210,000 blocks, as on mainnet (about 73 days of 30-second blocks): coin
+# supply, coinbase maturity (100) and every money path of pool and wallet then behave as on
+# Bitcoin; regtest (150) is the network for exercising halvings. BIP34/65/66, CSV and segwit are
+# active from block 1. Address keys are testnet's (tpub, WIF 239), bech32 has its own hrp.
+
+_DEVNET_SCRIPT = push_data(b"\x00" * 33) + b"\xac"  # unspendable, like testnet4's
+
+_DEVNET_COMMON = dict(
+    pow_target_spacing=30,
+    pow_target_timespan=24 * 60 * 60,  # informational only: ASERT has no retarget interval
+    difficulty_rule=DifficultyRule.ASERT,
+    asert_half_life=10 * 60,
+    asert_anchor_height=1,
+    subsidy_halving_interval=210_000,
+    bip34_height=1,
+    bip65_height=1,
+    bip66_height=1,
+    csv_height=1,
+    segwit_height=1,
+    **_TESTNET_KEYS,
+)
+
+DEVNET = ChainParams(
+    name="devnet",
+    genesis=create_genesis_block(
+        b"hashforge devnet: SHA-256d, 30 s blocks, aserti3-2d", _DEVNET_SCRIPT,
+        DEVNET_GENESIS_TIME, DEVNET_GENESIS_NONCE, 0x1E3FFFFF,
+    ),
+    message_start=bytes.fromhex("e8f3a1d5"),
+    default_port=28333,
+    rpc_port=28332,
+    bech32_hrp="hfd",
+    pow_limit=(1 << 238) - 1,  # compact 0x1e3fffff
+    pow_algorithm=PowAlgorithm.SHA256D,
+    **_DEVNET_COMMON,  # type: ignore[arg-type]
+)
+
+SCRYPTNET = ChainParams(
+    name="scryptnet",
+    genesis=create_genesis_block(
+        b"hashforge scryptnet: scrypt(1024,1,1), 30 s blocks, aserti3-2d", _DEVNET_SCRIPT,
+        SCRYPTNET_GENESIS_TIME, SCRYPTNET_GENESIS_NONCE, 0x1F1FFFFF,
+    ),
+    message_start=bytes.fromhex("e9c7b2d6"),
+    default_port=29333,
+    rpc_port=29332,
+    bech32_hrp="hfs",
+    pow_limit=(1 << 245) - 1,  # compact 0x1f1fffff
+    pow_algorithm=PowAlgorithm.SCRYPT,
+    **_DEVNET_COMMON,  # type: ignore[arg-type]
+)
+
 NETWORKS: dict[str, ChainParams] = {
-    p.name: p for p in (MAINNET, TESTNET3, TESTNET4, SIGNET, REGTEST)
+    p.name: p for p in (MAINNET, TESTNET3, TESTNET4, SIGNET, REGTEST, DEVNET, SCRYPTNET)
 }
 ALIASES = {"main": "mainnet", "test": "testnet3", "testnet": "testnet3"}
 

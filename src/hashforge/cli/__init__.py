@@ -1,0 +1,58 @@
+"""The `hashforge` command line (Typer): one sub-app or command per component.
+
+Errors of our own print one line to stderr and exit 2 for bad input (as Typer's usage errors do),
+1 when the input was read but is wrong (a rule violation).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hashforge import __version__
+
+from .headers import headers_app
+from .node import node
+from .up import up
+
+app = typer.Typer(
+    name="hashforge",
+    help="hashforge: a proof-of-work mining stack, Bitcoin-compatible.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"hashforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """hashforge: a proof-of-work mining stack, Bitcoin-compatible."""
+
+
+# --- components ------------------------------------------------------------------------------
+# Register each component here, one line each: a sub-app (`app.add_typer(x_app, name="x")`) for a
+# group of commands, or `app.command("name")(function)` for a single one. Keep the command code in
+# the component's own module (cli/<name>.py or the component package).
+app.add_typer(headers_app, name="headers")
+app.command("up")(up)
+app.command("node")(node)
+# bench: the native-kernel benchmark lives in hashforge/kernels/bench.py; register it here with
+#   from hashforge.kernels.bench import bench
+#   app.command("bench")(bench)
+
+
+def main() -> None:
+    """Console-script entry point (`hashforge = "hashforge.cli:main"`)."""
+    app()

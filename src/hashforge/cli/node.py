@@ -1,0 +1,93 @@
+"""`hashforge node`: run a full node with a Bitcoin Core-compatible JSON-RPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hashforge.consensus.params import UnknownNetworkError, get_params
+
+from .errors import fail
+
+
+def node(
+    network: Annotated[str, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, signet, mainnet, ...")] = "regtest",
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="Data directory (default ~/.hashforge/NETWORK).")] = None,
+    rpc_host: Annotated[str, typer.Option("--rpc-bind", help="Address the RPC server binds.")] = "127.0.0.1",
+    rpc_port: Annotated[int | None, typer.Option("--rpc-port", help="RPC port (default: the network's).")] = None,
+    rpc_user: Annotated[str | None, typer.Option("--rpc-user", help="RPC user (the .cookie file always works too).")] = None,
+    rpc_password: Annotated[str | None, typer.Option("--rpc-password", help="RPC password.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
+    script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads verifying signatures.")] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
+) -> None:
+    """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
+    from hashforge.node.config import NodeConfig
+    from hashforge.node.service import run_node
+
+    try:
+        get_params(network)
+    except UnknownNetworkError as e:
+        fail(str(e))
+    if rpc_port is not None and not 0 <= rpc_port <= 65535:
+        fail(f"--rpc-port must be 0..65535, not {rpc_port}")
+    if (rpc_user is None) != (rpc_password is None):
+        fail("--rpc-user and --rpc-password go together")
+    overrides = {
+        "network": network,
+        "datadir": datadir,
+        "rpc_host": rpc_host,
+        "rpc_port": rpc_port,
+        "rpc_user": rpc_user,
+        "rpc_password": rpc_password,
+        "script_threads": script_threads,
+    }
+    try:
+        if config is not None:
+            cfg = NodeConfig.from_toml(config, **overrides)
+        else:
+            cfg = NodeConfig(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except (OSError, ValueError, TypeError) as e:
+        fail(f"bad configuration: {e}")
+    _setup_logging(log_format)
+
+    def started(n: object) -> None:
+        from hashforge.node.service import Node
+
+        assert isinstance(n, Node) and n.rpc is not None
+        typer.echo(
+            f"hashforge node on {n.params.name}: height {n.chain_height}, "
+            f"RPC http://{cfg.rpc_host}:{n.rpc.port} (cookie {n.cookie_path}), datadir {n.datadir}",
+            err=True,
+        )
+
+    try:
+        asyncio.run(run_node(cfg, started))
+    except OSError as e:
+        fail(f"cannot start node: {e}")
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+def _setup_logging(fmt: str) -> None:
+    if fmt == "json":
+        import json
+
+        class JsonFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return json.dumps(
+                    {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+                )
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    elif fmt == "text":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        fail(f"--log-format must be text or json, not {fmt!r}")

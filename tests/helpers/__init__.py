@@ -1,0 +1,1 @@
+"""Helpers shared by tests (transaction building and signing, regtest chains)."""
