@@ -19,9 +19,8 @@ from .params import (
     MAX_MONEY,
     ChainParams,
 )
-from .pow import block_subsidy, check_proof_of_work, pow_hash
+from .pow import bip34_height_script, block_subsidy, check_proof_of_work, pow_hash
 from .script import legacy_sigop_count
-from .script_build import push_int
 from .script_flags import ScriptFlags
 from .tx import WITNESS_SCALE_FACTOR, OutPoint, Transaction, TxOut
 from .tx_check import TxValidationError, check_transaction
@@ -127,11 +126,6 @@ def check_block_time(header: BlockHeader, adjusted_time: int) -> None:
         raise BlockValidationError("time-too-new", "block timestamp too far in the future")
 
 
-def bip34_coinbase_prefix(height: int) -> bytes:
-    """The scriptSig prefix BIP34 requires (Core's CScript() << nHeight)."""
-    return push_int(height)
-
-
 def is_final_tx(tx: Transaction, height: int, block_time: int) -> bool:
     if tx.locktime == 0:
         return True
@@ -150,7 +144,7 @@ def check_block_context(
         if not is_final_tx(tx, height, locktime_cutoff):
             raise BlockValidationError("bad-txns-nonfinal", f"non-final transaction {tx.txid_hex}")
     if height >= params.bip34_height:
-        prefix = bip34_coinbase_prefix(height)
+        prefix = bip34_height_script(height)
         if block.vtx[0].vin[0].script_sig[: len(prefix)] != prefix:
             raise BlockValidationError("bad-cb-height", "block height mismatch in coinbase")
 
