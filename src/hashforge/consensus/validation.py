@@ -306,11 +306,14 @@ def connect_block(
             fees += fee
             if not 0 <= fees <= MAX_MONEY:
                 raise BlockValidationError("bad-txns-accumulated-fee-outofrange", tx.txid_hex)
-            if flags & ScriptFlags.CHECKSEQUENCEVERIFY and median_time_past_at is not None:
-                if not sequence_locks_satisfied(
+            if (
+                flags & ScriptFlags.CHECKSEQUENCEVERIFY
+                and median_time_past_at is not None
+                and not sequence_locks_satisfied(
                     tx, [c.height for c in coins], height, median_time_past_at, prev_median_time_past
-                ):
-                    raise BlockValidationError("bad-txns-nonfinal", "contains a non-BIP68-final transaction")
+                )
+            ):
+                raise BlockValidationError("bad-txns-nonfinal", "contains a non-BIP68-final transaction")
             spent_outs = [c.out for c in coins]
             sigop_cost += transaction_sigop_cost(tx, spent_outs, flags)
             for txin, coin in zip(tx.vin, coins, strict=True):

@@ -8,6 +8,7 @@ The event loop thread only does I/O and waits (e.g. getblocktemplate longpoll).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -90,10 +91,8 @@ class Node:
     async def wait_for_new_work(self, since: int, timeout: float) -> int:
         assert self._work_changed is not None
         async with self._work_changed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._work_changed.wait_for(lambda: self.work_id != since), timeout)
-            except TimeoutError:
-                pass
             return self.work_id
 
     # --- lifecycle -------------------------------------------------------------------------
