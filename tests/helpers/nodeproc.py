@@ -39,14 +39,8 @@ class NodeProcess:
         cookie = self.datadir / ".cookie"
         if cookie.exists():
             cookie.unlink()
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hashforge", "node", "--network", self.network, "--datadir", str(self.datadir),
-             "--rpc-port", str(self.port), *self.extra_args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = self._spawn(log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,6 +54,15 @@ class NodeProcess:
                     pass
             time.sleep(0.05)
         raise TimeoutError(f"node did not start:\n{self.log()}")
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hashforge", "node", "--network", self.network, "--datadir", str(self.datadir),
+             "--rpc-port", str(self.port), *self.extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
     def call(self, method: str, *params: Any) -> Any:
         assert self.rpc is not None

@@ -131,10 +131,8 @@ class Node:
         assert self._stopping is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, self._stopping.set)
-            except (NotImplementedError, RuntimeError):  # not the main thread
-                pass
         await self._stopping.wait()
         await self.stop()
 
