@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .block import Block, BlockHeader
-from .script_build import push_data, push_int
+from .script import push_data, push_int
 from .tx import OutPoint, Transaction, TxIn, TxOut
 
 COIN = 100_000_000

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from .block import BlockHeader
 from .hashes import scrypt_pow
 from .params import MEDIAN_TIME_SPAN, ChainParams, DifficultyRule, PowAlgorithm
-from .script_build import push_int, script_num_encode
+from .script import encode_num, push_int
 
 UINT256_MASK = (1 << 256) - 1
 DIFF1_TARGET = 0xFFFF << 208  # bits 0x1d00ffff: difficulty 1 (SHA-256d and, by convention, scrypt)
@@ -409,7 +409,7 @@ def decode_bip34_height(script_sig: bytes) -> int | None:
         if data[-1] & 0x80:
             return None  # negative
         height = int.from_bytes(data, "little")
-        if script_num_encode(height) != data:
+        if encode_num(height) != data:
             return None  # not minimal
     else:
         return None
