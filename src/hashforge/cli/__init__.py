@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from hashforge import __version__
+from hashforge.kernels.bench import register as register_bench
 
 from .headers import headers_app
 from .node import node
@@ -48,9 +49,7 @@ def _root(
 app.add_typer(headers_app, name="headers")
 app.command("up")(up)
 app.command("node")(node)
-# bench: the native-kernel benchmark lives in hashforge/kernels/bench.py; register it here with
-#   from hashforge.kernels.bench import bench
-#   app.command("bench")(bench)
+register_bench(app)
 
 
 def main() -> None:
