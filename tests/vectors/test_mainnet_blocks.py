@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import itertools
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,7 +41,7 @@ def test_blocks_0_to_255_link_and_validate() -> None:
     assert len(raws) == 256
     blocks = [_roundtrip_and_check(r) for r in raws]
     assert blocks[0].hash == MAINNET.genesis_hash
-    for prev, cur in zip(blocks, blocks[1:], strict=False):
+    for prev, cur in itertools.pairwise(blocks):
         assert cur.header.prev_hash == prev.hash
     assert blocks[255].hash_hex.startswith("00000000d0a75c86")
 
@@ -51,7 +52,7 @@ def test_blk_0_to_4_is_a_valid_chain_on_genesis() -> None:
     blocks = [_roundtrip_and_check(r) for r in read_framed_blocks("mainnet/btcd/blk_0_to_4.dat.bz2")]
     assert len(blocks) == 5
     assert blocks[0].hash == MAINNET.genesis_hash
-    for prev, cur in zip(blocks, blocks[1:], strict=False):
+    for prev, cur in itertools.pairwise(blocks):
         assert cur.header.prev_hash == prev.hash
 
 
