@@ -348,7 +348,10 @@ class ChainManager:
                 if not is_unspendable(out.script_pubkey):
                     changes[OutPoint(tx.txid, n)] = Coin(out, entry.height, tx.is_coinbase())
         entry.status |= STATUS_VALID_SCRIPTS
-        self.db.apply(changes, entry.hash, serialize_undo(result.spent), entry.hash, [entry.row()])
+        self.db.apply(
+            changes, entry.hash, serialize_undo(result.spent), entry.hash, [entry.row()],
+            txids=[tx.txid for tx in block.vtx], txids_in=entry.hash,
+        )
         self.active.append(entry)
         for listener in self.events.connected:
             listener(block, entry)
@@ -371,7 +374,7 @@ class ChainManager:
                 changes[OutPoint(tx.txid, n)] = None
             for outpoint, coin in spent:
                 changes[outpoint] = coin
-        self.db.apply(changes, entry.hash, None, entry.prev.hash)
+        self.db.apply(changes, entry.hash, None, entry.prev.hash, txids=[tx.txid for tx in block.vtx])
         self.active.pop()
         for listener in self.events.disconnected:
             listener(block, entry)

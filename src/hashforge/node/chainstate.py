@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS utxo (
     PRIMARY KEY (txid, n)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS undo (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txindex (txid BLOB PRIMARY KEY, block_hash BLOB NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -171,9 +172,16 @@ class ChainStateDB:
         undo: bytes | None,
         new_tip: bytes,
         index_rows: Iterable[IndexRow] = (),
+        txids: Iterable[bytes] = (),
+        txids_in: bytes | None = None,
     ) -> None:
-        """One atomic step: the UTXO changes (None deletes), undo data written (or dropped), the new tip."""
+        """One atomic step: the UTXO changes (None deletes), undo data written (or dropped), the
+        transaction index (`txids` now in block `txids_in`, or removed when it is None), the new tip."""
         with self.transaction() as c:
+            if txids_in is None:
+                c.executemany("DELETE FROM txindex WHERE txid=?", [(t,) for t in txids])
+            else:
+                c.executemany("INSERT OR REPLACE INTO txindex VALUES (?, ?)", [(t, txids_in) for t in txids])
             c.executemany(
                 "DELETE FROM utxo WHERE txid=? AND n=?",
                 [(o.hash, o.n) for o, coin in changes.items() if coin is None],
@@ -192,6 +200,12 @@ class ChainStateDB:
                 c.execute("INSERT OR REPLACE INTO undo VALUES (?, ?)", (undo_key, undo))
             self.put_index(index_rows, c)
             self.set_meta("tip", new_tip, c)
+
+    def tx_block(self, txid: bytes) -> bytes | None:
+        """The hash of the active-chain block containing `txid`, if any."""
+        with self._lock:
+            row = self.conn.execute("SELECT block_hash FROM txindex WHERE txid=?", (txid,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def get_undo(self, block_hash: bytes) -> bytes | None:
         with self._lock:

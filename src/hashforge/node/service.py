@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hashforge.consensus.params import ChainParams
 
+from .assembler import BlockAssembler
 from .chain import BlockIndex, ChainManager
 from .config import NodeConfig
+from .mempool import Mempool
 from .rpc.server import Credentials, RPCDispatcher, RPCServer, write_cookie
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ class Node:
         self.chain_executor = ThreadPoolExecutor(1, thread_name_prefix="chain")
         self.script_executor = ThreadPoolExecutor(max(1, config.script_threads), thread_name_prefix="script")
         self.chain: ChainManager | None = None
-        self.mempool: Any = None
-        self.assembler: Any = None
+        self._mempool: Mempool | None = None
+        self._assembler: BlockAssembler | None = None
         self.rpc: RPCServer | None = None
         self.cookie_path: Path | None = None
         self._stopping: asyncio.Event | None = None
@@ -57,19 +59,23 @@ class Node:
         self.datadir.mkdir(parents=True, exist_ok=True)
         self.chain = ChainManager(self.params, self.datadir, script_map=self.script_executor.map)
         self.chain.events.tip_changed.append(self._on_tip_changed)
-        try:
-            from .assembler import BlockAssembler
-            from .mempool import Mempool
-        except ImportError:  # pragma: no cover - during bring-up only
-            log.warning("mempool/assembler not available")
-        else:
-            self.mempool = Mempool(
-                self.chain,
-                self.params,
-                max_size_bytes=self.config.max_mempool_mb * 1_000_000,
-                min_relay_fee=self.config.min_relay_fee,
-            )
-            self.assembler = BlockAssembler(self.chain, self.mempool, self.params)
+        self._mempool = Mempool(
+            self.chain,
+            self.params,
+            max_size_bytes=self.config.max_mempool_mb * 1_000_000,
+            min_relay_fee=self.config.min_relay_fee,
+        )
+        self._assembler = BlockAssembler(self.chain, self._mempool, self.params)
+
+    @property
+    def mempool(self) -> Mempool:
+        assert self._mempool is not None, "node not started"
+        return self._mempool
+
+    @property
+    def assembler(self) -> BlockAssembler:
+        assert self._assembler is not None, "node not started"
+        return self._assembler
 
     def _on_tip_changed(self, tip: BlockIndex) -> None:
         self.notify_new_work()

@@ -167,10 +167,8 @@ def methods(node: Node) -> dict[str, Any]:
         outpoint = OutPoint(parse_hash(txid, "txid"), n)
         c = chain()
         coin = None
-        if include_mempool and node.mempool is not None:
-            if node.mempool.spent_by(outpoint) is not None:
-                return None
-            coin = node.mempool.get_coin(outpoint)
+        if include_mempool:
+            coin = node.mempool.get_coin(outpoint)  # None when a pool transaction spends it
         else:
             coin = c.get_coin(outpoint)
         if coin is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import blockchain, control
+from . import blockchain, control, mining, rawtx
 from .server import RPCDispatcher
 
 if TYPE_CHECKING:
@@ -14,12 +14,7 @@ if TYPE_CHECKING:
 def register_all(dispatcher: RPCDispatcher, node: Node) -> None:
     tables: dict[str, Any] = {}
     tables.update(blockchain.methods(node))
-    try:
-        from . import mining, rawtx
-    except ImportError:  # pragma: no cover - during bring-up only
-        pass
-    else:
-        tables.update(mining.methods(node))
-        tables.update(rawtx.methods(node))
+    tables.update(mining.methods(node))
+    tables.update(rawtx.methods(node))
     tables.update(control.methods(node, tables))
     dispatcher.register_all(tables)
