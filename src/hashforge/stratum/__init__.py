@@ -1,0 +1,53 @@
+"""Stratum v1, the protocol shared by the miner and the pool: message framing, jobs, share math."""
+
+from .messages import (
+    MAX_LINE_BYTES,
+    StratumError,
+    StratumErrorCode,
+    StratumProtocolError,
+    decode_line,
+    encode_message,
+    error_reply,
+    notification,
+    reply,
+    request,
+)
+from .work import (
+    DIFF1_TARGET,
+    SCRYPT_DIFFICULTY_FACTOR,
+    Job,
+    build_coinbase,
+    build_header,
+    difficulty_to_target,
+    hash_difficulty,
+    merkle_root_from_branch,
+    prevhash_from_stratum,
+    prevhash_to_stratum,
+    rolled_version,
+    target_to_difficulty,
+)
+
+__all__ = [
+    "DIFF1_TARGET",
+    "MAX_LINE_BYTES",
+    "SCRYPT_DIFFICULTY_FACTOR",
+    "Job",
+    "StratumError",
+    "StratumErrorCode",
+    "StratumProtocolError",
+    "build_coinbase",
+    "build_header",
+    "decode_line",
+    "difficulty_to_target",
+    "encode_message",
+    "error_reply",
+    "hash_difficulty",
+    "merkle_root_from_branch",
+    "notification",
+    "prevhash_from_stratum",
+    "prevhash_to_stratum",
+    "reply",
+    "request",
+    "rolled_version",
+    "target_to_difficulty",
+]
