@@ -28,6 +28,10 @@ if [ "$want" = "test" ]; then
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
+    if [ -n "$SUDO" ] && ! have_cmd sudo; then
+        echo "missing system packages: ${missing[*]}; run as root or install sudo" >&2
+        exit 2
+    fi
     echo "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
