@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from hashforge import __version__
+from hashforge.api.cli import api, api_key_app
 from hashforge.kernels.bench import register as register_bench
 
 from .headers import headers_app
@@ -49,6 +50,8 @@ def _root(
 app.add_typer(headers_app, name="headers")
 app.command("up")(up)
 app.command("node")(node)
+app.command("api")(api)
+app.add_typer(api_key_app, name="api-key")
 register_bench(app)
 
 

@@ -1,0 +1,5 @@
+"""`python -m hashforge.api api ...` / `python -m hashforge.api api-key ...`."""
+
+from hashforge.api.cli import standalone
+
+standalone()()

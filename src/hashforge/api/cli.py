@@ -1,0 +1,212 @@
+"""`hashforge api` (serve the API and dashboard) and `hashforge api-key create|list|revoke`.
+
+Registered by the top-level CLI: `app.command("api")(api)` and `app.add_typer(api_key_app, name="api-key")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hashforge.consensus.params import UnknownNetworkError, get_params
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+from .keys import KEYS_FILE, KeyStore, KeyStoreError, parse_scopes
+
+api_key_app = typer.Typer(help="Mint, list and revoke API keys (stored hashed in the datadir).", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def default_datadir(network: str) -> Path:
+    return Path.home() / ".hashforge" / network
+
+
+def _network(network: str) -> str:
+    try:
+        return get_params(network).name
+    except UnknownNetworkError as e:
+        _fail(str(e))
+        raise
+
+
+def _settings_error(e: ValidationError) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"bad configuration: {where + ': ' if where else ''}{msg}"
+
+
+def api(
+    network: Annotated[str, typer.Option("--network", "-n", help="Network of the node (sets the defaults).")] = "devnet",
+    node_rpc: Annotated[str | None, typer.Option("--node-rpc", help="Node JSON-RPC URL (default: the network's port on 127.0.0.1).")] = None,
+    node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (default: <node datadir>/.cookie).")] = None,
+    node_user: Annotated[str | None, typer.Option("--node-user", help="Node RPC user (instead of the cookie).")] = None,
+    node_password: Annotated[str | None, typer.Option("--node-password", help="Node RPC password.", envvar="HASHFORGE_API_NODE_PASSWORD")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; keys are needed for reads unless it is loopback.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to bind (0: any free one).")] = 8420,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="Where the API keys live (default ~/.hashforge/NETWORK).")] = None,
+    anonymous_read: Annotated[bool | None, typer.Option("--anonymous-read/--no-anonymous-read", help="Allow reads without a key (default: only on loopback).")] = None,
+    rate: Annotated[float, typer.Option("--rate", help="Requests per second per key or client.")] = 20.0,
+    burst: Annotated[int, typer.Option("--burst", help="Requests a client may burst.")] = 60,
+    cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error.")] = "warning",
+) -> None:
+    """Serve the REST API (/v1) and the web dashboard, reading the chain from the node's JSON-RPC."""
+    from pydantic import ValidationError
+
+    from hashforge.rpcclient import AsyncRPCClient
+
+    from .events import EventBus
+    from .node import NodeGateway
+    from .registry import Components
+    from .server import ApiServer
+    from .settings import ApiSettings
+
+    name = _network(network)
+    params = get_params(name)
+    node_dir = default_datadir(name)
+    if node_user is None and node_cookie is None:
+        node_cookie = node_dir / ".cookie"
+    try:
+        settings = ApiSettings(
+            host=host, port=port, datadir=datadir or node_dir,
+            node_rpc_url=node_rpc or f"http://127.0.0.1:{params.rpc_port}/",
+            node_cookie=node_cookie if node_user is None else None,
+            node_user=node_user, node_password=node_password, anonymous_read=anonymous_read,
+            rate_per_s=rate, rate_burst=burst, cors_origins=tuple(cors_origin or ()),
+        )
+    except ValidationError as e:
+        _fail(_settings_error(e))
+        return
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        rpc = AsyncRPCClient(settings.node_rpc_url, user=settings.node_user, password=settings.node_password,
+                             cookie=settings.node_cookie, timeout=settings.node_timeout_s)
+    except (OSError, ValueError) as e:
+        _fail(f"cannot read node credentials: {e} (is the node running? pass --node-cookie or --node-user)")
+        return
+    components = Components(node=NodeGateway(rpc), bus=EventBus(settings.event_buffer))
+    try:
+        server = ApiServer(settings, components, log_level=log_level)
+    except OSError as e:
+        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        return
+    except (KeyStoreError, ValueError) as e:
+        _fail(f"cannot open the API key table in {settings.datadir}: {e}")
+        return
+    policy = "anonymous reads allowed" if not settings.reads_need_key else "keys required for every call"
+    typer.echo(f"hashforge API on {server.url}/v1 and dashboard on {server.url}/ ({policy}); node {settings.node_rpc_url}",
+               err=True)
+
+    async def main() -> None:
+        try:
+            await server.serve()
+        finally:
+            await components.node.aclose()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+def _store(network: str, datadir: Path | None) -> KeyStore:
+    path = (datadir or default_datadir(_network(network))) / KEYS_FILE
+    try:
+        return KeyStore(path)
+    except (OSError, Exception) as e:  # sqlite3.Error is not an OSError
+        _fail(f"cannot open {path}: {e}")
+        raise
+
+
+NetworkOpt = Annotated[str, typer.Option("--network", "-n", help="Network (sets the default datadir).")]
+DatadirOpt = Annotated[Path | None, typer.Option("--datadir", help="Datadir of the API (default ~/.hashforge/NETWORK).")]
+
+
+@api_key_app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="A name for the key (who or what uses it).")],
+    scope: Annotated[str, typer.Option("--scope", help="Comma-separated: read, control, spend.")] = "read",
+    network: NetworkOpt = "devnet",
+    datadir: DatadirOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Mint a key; the token is printed once and stored only as a hash."""
+    try:
+        scopes = parse_scopes(scope)
+    except KeyStoreError as e:
+        _fail(str(e))
+        return
+    store = _store(network, datadir)
+    try:
+        key, token = store.create(name, scopes)
+    except KeyStoreError as e:
+        _fail(str(e), 1)
+        return
+    finally:
+        store.close()
+    if json_output:
+        typer.echo(json.dumps({"name": key.name, "id": key.id, "scopes": sorted(key.scopes), "token": token}))
+        return
+    typer.echo(token)
+    typer.echo(f"key {key.name!r} ({', '.join(sorted(key.scopes))}) created; this token is shown once — store it now.",
+               err=True)
+
+
+@api_key_app.command("list")
+def list_keys(
+    network: NetworkOpt = "devnet",
+    datadir: DatadirOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List keys (names, scopes, state; never tokens)."""
+    store = _store(network, datadir)
+    try:
+        keys = store.list()
+    finally:
+        store.close()
+    rows = [{"name": k.name, "id": k.id, "scopes": sorted(k.scopes), "created": k.created, "revoked": k.revoked}
+            for k in keys]
+    if json_output:
+        typer.echo(json.dumps(rows))
+        return
+    for k in keys:
+        typer.echo(f"{k.name:24} {','.join(sorted(k.scopes)):20} {'revoked' if k.revoked else 'active'}")
+
+
+@api_key_app.command("revoke")
+def revoke(
+    name: Annotated[str, typer.Option("--name", help="The key to revoke.")],
+    network: NetworkOpt = "devnet",
+    datadir: DatadirOpt = None,
+) -> None:
+    """Revoke a key at once (running APIs notice without a restart)."""
+    store = _store(network, datadir)
+    try:
+        store.revoke(name)
+    except KeyStoreError as e:
+        _fail(str(e), 1)
+    finally:
+        store.close()
+    typer.echo(f"key {name!r} revoked", err=True)
+
+
+def standalone() -> typer.Typer:
+    """`python -m hashforge.api ...`: the same commands before the top-level CLI registers them."""
+    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.command("api")(api)
+    app.add_typer(api_key_app, name="api-key")
+    return app

@@ -1,0 +1,101 @@
+"""API settings: validated once at startup (pydantic-settings, env `HASHFORGE_API_*`, flags override).
+
+Unsafe combinations are refused here, not discovered later: anonymous reads on an address other
+than loopback, a wildcard CORS origin, half-given node credentials.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .keys import KEYS_FILE
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and the usual loopback names."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiSettings(BaseSettings):
+    """Everything the API process needs; `hashforge api` flags map one to one onto these fields."""
+
+    model_config = SettingsConfigDict(env_prefix="HASHFORGE_API_", extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8420
+    datadir: Path = Path.home() / ".hashforge" / "api"
+
+    node_rpc_url: str = "http://127.0.0.1:18443/"
+    node_cookie: Path | None = None
+    node_user: str | None = None
+    node_password: str | None = None
+    node_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    anonymous_read: bool | None = Field(
+        default=None,
+        description="Allow reads without a key. None (default): allowed exactly when bound to loopback.",
+    )
+    rate_per_s: Annotated[float, Field(gt=0, le=100_000)] = 20.0
+    rate_burst: Annotated[int, Field(ge=1, le=100_000)] = 60
+    max_body_bytes: Annotated[int, Field(ge=1, le=16 * 1024 * 1024)] = 64 * 1024
+    cors_origins: tuple[str, ...] = ()
+    tip_poll_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    sse_heartbeat_s: Annotated[float, Field(gt=0, le=300)] = 15.0
+    event_buffer: Annotated[int, Field(ge=16, le=100_000)] = 1024
+    network_hashrate_window: Annotated[int, Field(ge=2, le=2016)] = 120
+
+    @field_validator("node_rpc_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"node RPC URL must be http(s)://host:port/, not {v!r}")
+        return v
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in v:
+            parts = urlsplit(origin)
+            if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"CORS origins are explicit http(s)://host[:port] values, not {origin!r}")
+            if parts.path not in ("", "/") or parts.query or parts.fragment:
+                raise ValueError(f"a CORS origin has no path, query or fragment: {origin!r}")
+        return tuple(o.rstrip("/") for o in v)
+
+    @model_validator(mode="after")
+    def _safe(self) -> ApiSettings:
+        if (self.node_user is None) != (self.node_password is None):
+            raise ValueError("node RPC user and password go together")
+        if self.node_password is not None and len(self.node_password) < 8:
+            raise ValueError("node RPC password is too short (8 characters at least); prefer the cookie")
+        if self.anonymous_read and not is_loopback(self.host):
+            raise ValueError(
+                f"anonymous reads are only allowed when the API binds a loopback address, not {self.host!r}; "
+                "mint a read key with `hashforge api-key create --scope read`"
+            )
+        return self
+
+    @property
+    def reads_need_key(self) -> bool:
+        """Whether a read needs a key: yes unless anonymous reads are on (the default on loopback)."""
+        if self.anonymous_read is None:
+            return not is_loopback(self.host)
+        return not self.anonymous_read
+
+    @property
+    def keys_path(self) -> Path:
+        return self.datadir / KEYS_FILE
