@@ -13,6 +13,7 @@ import typer
 from hashforge import __version__
 from hashforge.api.cli import api, api_key_app
 from hashforge.kernels.bench import register as register_bench
+from hashforge.wallet.cli import wallet_app
 
 from .headers import headers_app
 from .node import node
@@ -52,6 +53,7 @@ app.command("up")(up)
 app.command("node")(node)
 app.command("api")(api)
 app.add_typer(api_key_app, name="api-key")
+app.add_typer(wallet_app, name="wallet")
 register_bench(app)
 
 

@@ -1,0 +1,83 @@
+"""Standardness numbers the wallet builds against: fee rates, dust thresholds, sizes, BIP125."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from hashforge.consensus.address import witness_program_of
+from hashforge.consensus.params import COIN
+from hashforge.consensus.serialize import ser_compact_size
+from hashforge.consensus.tx import TxOut
+
+from .errors import FeeRateError
+
+DUST_RELAY_FEE = 3000  # sat/kvB (Core's DUST_RELAY_TX_FEE)
+MIN_RELAY_FEE = 1000  # sat/kvB (Core's DEFAULT_MIN_RELAY_TX_FEE)
+INCREMENTAL_RELAY_FEE = 1000  # sat/kvB (BIP125 rule 4)
+MAX_FEE_RATE = 10_000_000  # sat/kvB = 10,000 sat/vB; above this is surely a typo
+SEQUENCE_RBF = 0xFFFFFFFD  # BIP125: replaceable, and nLockTime enforced
+SEQUENCE_NO_RBF = 0xFFFFFFFE  # final for BIP125, nLockTime still enforced
+TX_OVERHEAD_WEIGHT = 4 * (4 + 1 + 1 + 4) + 2  # version, vin/vout counts, locktime; segwit marker+flag
+
+
+@dataclass(frozen=True, order=True)
+class FeeRate:
+    """Satoshis per 1000 virtual bytes (Core's CFeeRate); fees round up so the rate is met."""
+
+    sat_per_kvb: int
+
+    @classmethod
+    def from_sat_per_vb(cls, value: str | int | Decimal) -> FeeRate:
+        try:
+            d = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise FeeRateError(f"fee rate must be a number of sat/vB, not {value!r}") from None
+        if not d.is_finite():
+            raise FeeRateError("fee rate must be finite")
+        kvb = d * 1000
+        if kvb != kvb.to_integral_value():
+            raise FeeRateError("fee rate has more than 3 decimals of sat/vB")
+        rate = cls(int(kvb))
+        rate.check()
+        return rate
+
+    @classmethod
+    def from_btc_per_kvb(cls, value: float | str | Decimal) -> FeeRate:
+        return cls(int((Decimal(str(value)) * COIN).to_integral_value()))
+
+    def check(self) -> None:
+        if self.sat_per_kvb < MIN_RELAY_FEE:
+            raise FeeRateError(f"fee rate {self.sat_per_vb} sat/vB is below the minimum relay fee of {MIN_RELAY_FEE / 1000} sat/vB")
+        if self.sat_per_kvb > MAX_FEE_RATE:
+            raise FeeRateError(f"fee rate {self.sat_per_vb} sat/vB is absurdly high (max {MAX_FEE_RATE // 1000})")
+
+    def fee(self, vsize: int) -> int:
+        return -(-self.sat_per_kvb * vsize // 1000)
+
+    def fee_weight(self, weight: int) -> int:
+        return -(-self.sat_per_kvb * weight // 4000)
+
+    @property
+    def sat_per_vb(self) -> Decimal:
+        return Decimal(self.sat_per_kvb) / 1000
+
+    def __str__(self) -> str:
+        return f"{self.sat_per_vb.normalize():f} sat/vB"
+
+
+def output_size(script_pubkey: bytes) -> int:
+    return 8 + len(ser_compact_size(len(script_pubkey))) + len(script_pubkey)
+
+
+def dust_threshold(script_pubkey: bytes) -> int:
+    """Core's GetDustThreshold at the dust relay fee (294 for P2WPKH, 330 for P2TR, 546 P2PKH)."""
+    size = output_size(script_pubkey)
+    if script_pubkey[:1] == b"\x6a":  # OP_RETURN: unspendable, never dust
+        return 0
+    size += (32 + 4 + 1 + 107 // 4 + 4) if witness_program_of(script_pubkey) else (32 + 4 + 1 + 107 + 4)
+    return DUST_RELAY_FEE * size // 1000
+
+
+def is_dust(out: TxOut) -> bool:
+    return out.value < dust_threshold(out.script_pubkey)

@@ -1,0 +1,200 @@
+"""Chain tracking against a node's JSON-RPC (hashforge or Bitcoin Core).
+
+`ChainTracker.sync()` brings the database to the node's tip:
+1. reorg check: walk back from the wallet's last block until its stored hash equals the node's
+   block hash at that height; everything above the fork is rolled back (coinbases vanish, other
+   transactions become unconfirmed until seen again);
+2. scan: `getblock <hash> 2` for each new height from the birth height, checking that every block
+   links to the one stored below it (a reorg during the scan restarts at step 1);
+3. mempool: `getrawmempool`, then `getrawtransaction <txid> true` for txids not seen before;
+   our unconfirmed transactions that are in neither the mempool nor a block become DROPPED.
+Each block is applied in one database transaction together with its row in `blocks`, so a crash
+leaves the wallet at a block boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from hashforge.consensus.params import COIN
+
+from .addresses import AddressBook
+from .db import TxStatus, WalletDB
+from .errors import NodeError
+
+log = logging.getLogger(__name__)
+MAX_RESTARTS = 10
+
+
+class NodeRPC(Protocol):
+    def call(self, method: str, *params: Any) -> Any: ...
+
+
+def to_sats(value: Any) -> int:
+    """A JSON BTC amount (float or string) to exact satoshis."""
+    return int((Decimal(str(value)) * COIN).to_integral_value())
+
+
+@dataclass
+class SyncReport:
+    tip_height: int = -1
+    tip_hash: str | None = None
+    blocks_scanned: int = 0
+    rolled_back_to: int | None = None
+    new_transactions: list[str] = field(default_factory=list)
+
+
+class _Restart(Exception):
+    pass
+
+
+class ChainTracker:
+    def __init__(self, db: WalletDB, book: AddressBook, rpc: NodeRPC, birth_height: int = 0) -> None:
+        self.db = db
+        self.book = book
+        self.rpc = rpc
+        self.birth_height = birth_height
+
+    def _call(self, method: str, *params: Any) -> Any:
+        try:
+            return self.rpc.call(method, *params)
+        except Exception as e:  # transport and RPC errors alike, as one wallet error
+            raise NodeError(f"node RPC {method} failed: {' '.join(str(e).split())[:300]}") from None
+
+    # --- entry point ----------------------------------------------------------------------------
+
+    def sync(self, progress: Callable[[int, int], None] | None = None, mempool: bool = True) -> SyncReport:
+        report = SyncReport()
+        for _ in range(MAX_RESTARTS):
+            try:
+                self._sync_blocks(report, progress)
+                break
+            except _Restart:
+                continue
+        else:
+            raise NodeError("the node's chain kept changing during the scan; try again")
+        if mempool:
+            self._sync_mempool(report)
+        tip = self.db.tip()
+        if tip is not None:
+            report.tip_height, report.tip_hash = tip
+        return report
+
+    # --- blocks ---------------------------------------------------------------------------------
+
+    def _find_fork(self, report: SyncReport) -> None:
+        tip = self.db.tip()
+        if tip is None:
+            return
+        node_height = int(self._call("getblockcount"))
+        lowest = self.db.lowest_block()
+        assert lowest is not None
+        h = min(tip[0], node_height)
+        while h >= lowest and self.db.block_hash(h) != self._call("getblockhash", h):
+            h -= 1
+        if h < tip[0]:
+            log.info("reorg: rolling the wallet back from height %d to %d", tip[0], h)
+            self.db.rollback_to(h)
+            report.rolled_back_to = h if report.rolled_back_to is None else min(h, report.rolled_back_to)
+
+    def _sync_blocks(self, report: SyncReport, progress: Callable[[int, int], None] | None) -> None:
+        self._find_fork(report)
+        node_height = int(self._call("getblockcount"))
+        tip = self.db.tip()
+        start = tip[0] + 1 if tip is not None else max(self.birth_height, 0)
+        self._outpoints = {(t, n) for t, n in self.db.query("SELECT txid, n FROM outputs")}
+        for height in range(start, node_height + 1):
+            block_hash = self._call("getblockhash", height)
+            block = self._call("getblock", block_hash, 2)
+            prev = self.db.block_hash(height - 1)
+            if prev is not None and block.get("previousblockhash") != prev:
+                raise _Restart  # the chain moved under us
+            self._apply_block(height, block_hash, block, report)
+            report.blocks_scanned += 1
+            if progress is not None:
+                progress(height, node_height)
+
+    def _apply_block(self, height: int, block_hash: str, block: dict[str, Any], report: SyncReport) -> None:
+        while True:
+            scripts = self.book.scripts()
+            with self.db.transaction():
+                for txj in block["tx"]:
+                    self._apply_tx(txj, scripts, TxStatus.CONFIRMED, block_hash, height, int(block.get("time", 0)), report)
+                self.db.add_block(height, block_hash)
+                grew = self.book.fill_gaps()
+            if not grew:
+                return
+            # new addresses past the gap: look at this block again with them (idempotent)
+
+    def _apply_tx(
+        self,
+        txj: dict[str, Any],
+        scripts: dict[bytes, tuple[int, int, int]],
+        status: TxStatus,
+        block_hash: str | None,
+        height: int | None,
+        block_time: int | None,
+        report: SyncReport,
+    ) -> bool:
+        txid = str(txj["txid"])
+        vin = txj.get("vin", [])
+        coinbase = bool(vin) and "coinbase" in vin[0]
+        ours_in = [] if coinbase else [
+            (str(i["txid"]), int(i["vout"])) for i in vin if (i.get("txid"), i.get("vout")) in self._outpoints
+        ]
+        ours_out = []
+        for o in txj.get("vout", []):
+            spk = bytes.fromhex(o["scriptPubKey"]["hex"])
+            if spk in scripts:
+                ours_out.append((int(o["n"]), to_sats(o["value"]), spk))
+        known = self.db.tx(txid)
+        if not ours_in and not ours_out and known is None:
+            return False
+        fee = to_sats(txj["fee"]) if ours_in and "fee" in txj else None
+        if known is not None and known.status is TxStatus.REPLACED and status is TxStatus.MEMPOOL:
+            status = TxStatus.REPLACED  # a stale mempool view must not revive a replaced tx
+        self.db.upsert_tx(txid, status, block_hash=block_hash, height=height, block_time=block_time,
+                          coinbase=coinbase, fee=fee, vsize=txj.get("vsize"))
+        if known is None:
+            report.new_transactions.append(txid)
+        for n, value, spk in ours_out:
+            self.db.add_output(txid, n, value, spk)
+            self._outpoints.add((txid, n))
+        self.db.mark_used([spk for _, _, spk in ours_out])
+        for prev_txid, prev_n in ours_in:
+            self.db.add_spend(prev_txid, prev_n, txid)
+            if status is TxStatus.CONFIRMED:
+                for other in self.db.spenders(prev_txid, prev_n):
+                    row = self.db.tx(other)
+                    if other != txid and row is not None and row.status in (TxStatus.SIGNED, TxStatus.MEMPOOL, TxStatus.DROPPED):
+                        self.db.set_status(other, TxStatus.CONFLICTED)
+        return True
+
+    # --- mempool --------------------------------------------------------------------------------
+
+    def _sync_mempool(self, report: SyncReport) -> None:
+        in_pool = set(self._call("getrawmempool"))
+        for row in self.db.txs_with_status(TxStatus.MEMPOOL, TxStatus.SIGNED, TxStatus.DROPPED):
+            if row.txid in in_pool and row.status is not TxStatus.MEMPOOL:
+                self.db.set_status(row.txid, TxStatus.MEMPOOL)
+            elif row.txid not in in_pool and row.status is TxStatus.MEMPOOL:
+                self.db.set_status(row.txid, TxStatus.DROPPED)
+        seen = self.db.mempool_seen()
+        scripts = self.book.scripts()
+        self._outpoints = {(t, n) for t, n in self.db.query("SELECT txid, n FROM outputs")}
+        checked = set()
+        for txid in sorted(in_pool - seen):
+            checked.add(txid)
+            if self.db.tx(txid) is not None:
+                continue
+            try:
+                txj = self.rpc.call("getrawtransaction", txid, True)
+            except Exception:
+                continue  # left the mempool meanwhile
+            with self.db.transaction():
+                self._apply_tx(txj, scripts, TxStatus.MEMPOOL, None, None, None, report)
+        self.db.set_mempool_seen((seen & in_pool) | checked)
