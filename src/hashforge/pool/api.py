@@ -1,0 +1,127 @@
+"""The pool's REST router (FastAPI). Mounted by the main app later; `create_app` serves it alone.
+
+GET /pool/stats                  hash rate (over `window` s, default 600), miners, workers, blocks,
+                                 current round effort, scheme, fee, network difficulty
+GET /pool/workers                per address and worker over the window
+GET /pool/blocks                 found blocks, newest first (limit/offset)
+GET /pool/payments               payout transactions (limit/offset)
+GET /pool/miners/{address}       per-address stats, workers, balance, blocks, payments
+GET /pool/hashrate/history       hash rate per `bucket` seconds over `window` (pool or ?address=)
+GET /pool/metrics                Prometheus text format
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, FastAPI, Query, Response
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from .db.repositories import BlockRepository, LedgerRepository, PayoutRepository, ShareRepository
+from .hashrate import format_hashrate, hashrate
+from .metrics import PoolMetrics
+
+Window = Annotated[int, Query(ge=60, le=30 * 86400, description="seconds")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class LiveView(Protocol):
+    """What the running pool tells the API beyond the database."""
+
+    def live(self) -> dict[str, Any]: ...
+
+
+def _rate(sum_diff: float, window: int, scrypt: bool) -> dict[str, Any]:
+    hs = hashrate(sum_diff, window, scrypt)
+    return {"hashrate": hs, "hashrate_display": format_hashrate(hs), "window_seconds": window}
+
+
+def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = None,
+                *, scheme: str = "pplns", fee_percent: float = 0.0, scrypt: bool = False) -> APIRouter:
+    router = APIRouter(prefix="/pool", tags=["pool"])
+
+    def _stats(window: int) -> dict[str, Any]:
+        now = time.time()
+        with engine.connect() as conn:
+            diff = ShareRepository.difficulty_since(conn, now - window)
+            workers = ShareRepository.workers_since(conn, now - window)
+            counts = BlockRepository.count_by_status(conn)
+            round_diff = ShareRepository.difficulty_after(conn, BlockRepository.last_share_id(conn))
+        info: dict[str, Any] = {"scheme": scheme, "fee_percent": fee_percent, **_rate(diff, window, scrypt),
+                                "miners": len({w["address"] for w in workers}), "workers": len(workers),
+                                "blocks": counts, "round_difficulty": round_diff}
+        if live is not None:
+            info.update(live.live())
+        nd = info.get("network_difficulty")
+        info["effort"] = round_diff / nd if nd else None
+        metrics.hashrate.set(info["hashrate"])
+        return info
+
+    @router.get("/stats")
+    async def stats(window: Window = 600) -> dict[str, Any]:
+        return await run_in_threadpool(_stats, window)
+
+    def _workers(window: int, address: str | None) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            rows = ShareRepository.workers_since(conn, time.time() - window, address)
+        return [{"address": r["address"], "worker": r["worker"], "shares": r["shares"], "last_share": r["last"],
+                 **_rate(float(r["diff"]), window, scrypt)} for r in rows]
+
+    @router.get("/workers")
+    async def workers(window: Window = 600) -> list[dict[str, Any]]:
+        return await run_in_threadpool(_workers, window, None)
+
+    def _blocks(limit: int, offset: int, address: str | None = None) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            return BlockRepository.page(conn, limit, offset, address)
+
+    @router.get("/blocks")
+    async def blocks(limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
+        return await run_in_threadpool(_blocks, limit, offset)
+
+    def _payments(limit: int, offset: int, address: str | None = None) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            return PayoutRepository.page(conn, limit, offset, address)
+
+    @router.get("/payments")
+    async def payments(limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
+        return await run_in_threadpool(_payments, limit, offset)
+
+    def _miner(address: str, window: int) -> dict[str, Any]:
+        now = time.time()
+        with engine.connect() as conn:
+            diff = ShareRepository.difficulty_since(conn, now - window, address)
+            balance = LedgerRepository.balance(conn, address)
+        return {"address": address, **_rate(diff, window, scrypt), "balance": balance,
+                "workers": _workers(window, address), "blocks": _blocks(50, 0, address),
+                "payments": _payments(50, 0, address)}
+
+    @router.get("/miners/{address}")
+    async def miner(address: str, window: Window = 600) -> dict[str, Any]:
+        return await run_in_threadpool(_miner, address, window)
+
+    def _history(window: int, bucket: int, address: str | None) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            rows = ShareRepository.difficulty_buckets(conn, time.time() - window, bucket, address)
+        return [{"time": t, **_rate(d, bucket, scrypt)} for t, d in rows]
+
+    @router.get("/hashrate/history")
+    async def history(window: Annotated[int, Query(ge=60, le=30 * 86400)] = 86400,
+                      bucket: Annotated[int, Query(ge=10, le=86400)] = 600,
+                      address: str | None = None) -> list[dict[str, Any]]:
+        return await run_in_threadpool(_history, window, bucket, address)
+
+    @router.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return router
+
+
+def create_app(router: APIRouter) -> FastAPI:
+    app = FastAPI(title="hashforge pool")
+    app.include_router(router, prefix="/v1")
+    return app

@@ -1,0 +1,119 @@
+"""`hashforge pool`: runs the Stratum pool (and optionally its REST API) against a node.
+
+Register in hashforge/cli/__init__.py with:  app.command("pool")(pool)
+
+Settings come from --config (TOML, see config.py for the sections), then flags. Payouts need a
+PayoutWallet: `run_pool(cfg, wallet)` is the entry point for code that has one; the command
+alone runs without payouts (balances accrue in the ledger) until the wallet is plugged in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import typer
+
+from .api import create_app, pool_router
+from .config import PoolConfig, load_config
+from .errors import PoolError
+from .payouts import PayoutWallet
+from .service import PoolService
+
+log = logging.getLogger(__name__)
+
+
+def split_rpc_url(url: str) -> tuple[str, str | None, str | None]:
+    """http://USER:PASS@HOST:PORT/ -> (http://HOST:PORT/, USER, PASS)."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme or "http", netloc, parts.path or "/", "", "")), user, password
+
+
+async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None) -> None:
+    service = PoolService(cfg, wallet)
+    await service.start()
+    api_task = None
+    if cfg.api_port is not None:
+        import uvicorn
+
+        app = create_app(pool_router(service.engine, service.metrics, service, scheme=cfg.accounting.scheme.value,
+                                     fee_percent=cfg.accounting.fee_percent, scrypt=service.stratifier.scrypt))
+
+        class _Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:  # the pool handles the signals
+                yield
+
+        server = _Server(uvicorn.Config(app, host=cfg.api_host, port=cfg.api_port, log_level="warning"))
+        api_task = asyncio.create_task(server.serve())
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    typer.echo(f"pool listening on {cfg.connector.host}:{service.stratum_port}", err=True)
+    await stop.wait()
+    if api_task is not None:
+        api_task.cancel()
+    await service.stop()
+
+
+def _run(coro_factory: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro_factory)  # type: ignore[arg-type]
+    except ImportError:
+        asyncio.run(coro_factory)  # type: ignore[arg-type]
+
+
+def pool(
+    node_rpc: Annotated[str, typer.Option("--node-rpc", help="Node RPC URL, http://USER:PASS@HOST:PORT.")] = "http://127.0.0.1:18443/",
+    node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (instead of USER:PASS).")] = None,
+    stratum_port: Annotated[int | None, typer.Option("--stratum-port", help="Stratum TCP port.")] = None,
+    stratum_host: Annotated[str | None, typer.Option("--stratum-host", help="Address to bind.")] = None,
+    api_port: Annotated[int | None, typer.Option("--api-port", help="Serve the pool REST API here.")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="solo, pplns, pps or prop.")] = None,
+    pool_address: Annotated[str | None, typer.Option("--pool-address", help="Address the pooled coinbase (and SOLO fee) pays.")] = None,
+    fee: Annotated[float | None, typer.Option("--fee", help="Pool fee, percent.")] = None,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="Pool data directory (SQLite database, spill file).")] = None,
+    network: Annotated[str | None, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, mainnet, ...")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (postgresql://...); default SQLite in the datadir.")] = None,
+    instance_id: Annotated[int | None, typer.Option("--instance-id", help="0-255, unique per pool process sharing a database.")] = None,
+    start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
+) -> None:
+    """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url, user, password = split_rpc_url(node_rpc)
+    try:
+        cfg = load_config(
+            config,
+            node_url=url, node_user=user, node_password=password, node_cookie=node_cookie,
+            api_port=api_port, datadir=datadir, network=network,
+            **{"connector.port": stratum_port, "connector.host": stratum_host,
+               "accounting.scheme": scheme, "accounting.pool_address": pool_address,
+               "accounting.fee_percent": fee, "recorder.database_url": database_url,
+               "stratifier.instance_id": instance_id, "vardiff.start_difficulty": start_difficulty},
+        )
+    except PoolError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        _run(run_pool(cfg))
+    except PoolError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None

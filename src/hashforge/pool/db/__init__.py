@@ -1,0 +1,26 @@
+"""Pool storage: one schema (SQLAlchemy Core), Alembic migrations, repositories per aggregate.
+
+SQLite (WAL, synchronous=FULL) is the default; PostgreSQL (`postgresql+psycopg://...`) runs the
+same schema for several pool processes sharing one database.
+"""
+
+from .engine import make_engine, migrate
+from .models import metadata
+from .repositories import (
+    BlockRepository,
+    LedgerRepository,
+    PayoutRepository,
+    ShareRepository,
+    StateRepository,
+)
+
+__all__ = [
+    "BlockRepository",
+    "LedgerRepository",
+    "PayoutRepository",
+    "ShareRepository",
+    "StateRepository",
+    "make_engine",
+    "metadata",
+    "migrate",
+]

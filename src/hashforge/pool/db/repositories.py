@@ -1,0 +1,271 @@
+"""Repositories: every query the pool makes, grouped by aggregate. Each method takes the
+Connection of the caller's transaction, so a caller composes several into one atomic unit
+(a payout writes its row, its items and its ledger entries in one commit)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from ..records import BlockFound, ShareRecord
+from .models import blocks, credits, payout_items, payouts, pool_state, shares
+
+_SHARE_COLUMNS = ("ts", "instance", "address", "worker", "difficulty", "actual_difficulty", "network_difficulty",
+                  "height", "block_reward", "hash", "is_block")
+
+
+class ShareRepository:
+    @staticmethod
+    def insert_many(conn: Connection, records: Sequence[ShareRecord]) -> None:
+        """The hot path: one executemany at the driver level (SQLAlchemy's per-row parameter
+        processing costs twice the insert itself)."""
+        if not records:
+            return
+        cols = _SHARE_COLUMNS
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"INSERT INTO shares ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+        conn.exec_driver_sql(sql, [
+            (r.ts, r.instance, r.address, r.worker, r.difficulty, r.actual_difficulty, r.network_difficulty,
+             r.height, r.block_reward, r.hash, r.is_block)
+            for r in records
+        ])
+
+    @staticmethod
+    def id_by_hash(conn: Connection, pow_hash: bytes) -> int | None:
+        return conn.execute(select(func.max(shares.c.id)).where(shares.c.hash == pow_hash)).scalar()
+
+    @staticmethod
+    def max_id(conn: Connection) -> int:
+        return int(conn.execute(select(func.max(shares.c.id))).scalar() or 0)
+
+    @staticmethod
+    def last_n_difficulty(conn: Connection, up_to_id: int, target: float, chunk: int = 5000) -> dict[str, float]:
+        """PPLNS: walking back from share `up_to_id`, difficulty per address until `target` is
+        reached (the share that crosses it counts only for the part inside the window)."""
+        out: dict[str, float] = {}
+        total = 0.0
+        cursor = up_to_id + 1
+        while total < target:
+            rows = conn.execute(
+                select(shares.c.id, shares.c.address, shares.c.difficulty)
+                .where(shares.c.id < cursor).order_by(shares.c.id.desc()).limit(chunk)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                d = min(row.difficulty, target - total)
+                out[row.address] = out.get(row.address, 0.0) + d
+                total += d
+                if total >= target:
+                    break
+            cursor = rows[-1].id
+        return out
+
+    @staticmethod
+    def difficulty_between(conn: Connection, after_id: int, up_to_id: int) -> dict[str, float]:
+        """PROP: difficulty per address in (after_id, up_to_id]."""
+        rows = conn.execute(
+            select(shares.c.address, func.sum(shares.c.difficulty))
+            .where(shares.c.id > after_id, shares.c.id <= up_to_id).group_by(shares.c.address)
+        ).all()
+        return {a: float(d) for a, d in rows}
+
+    @staticmethod
+    def pps_value_between(conn: Connection, after_id: int, up_to_id: int) -> dict[str, float]:
+        """PPS: expected value (satoshis, before fee) per address of shares in (after_id, up_to_id]."""
+        value = func.sum(shares.c.difficulty / shares.c.network_difficulty * shares.c.block_reward)
+        rows = conn.execute(
+            select(shares.c.address, value)
+            .where(shares.c.id > after_id, shares.c.id <= up_to_id).group_by(shares.c.address)
+        ).all()
+        return {a: float(v) for a, v in rows}
+
+    @staticmethod
+    def difficulty_since(conn: Connection, since: float, address: str | None = None) -> float:
+        q = select(func.coalesce(func.sum(shares.c.difficulty), 0.0)).where(shares.c.ts >= since)
+        if address is not None:
+            q = q.where(shares.c.address == address)
+        return float(conn.execute(q).scalar() or 0.0)
+
+    @staticmethod
+    def workers_since(conn: Connection, since: float, address: str | None = None) -> list[dict[str, Any]]:
+        q = (
+            select(shares.c.address, shares.c.worker, func.sum(shares.c.difficulty).label("diff"),
+                   func.count().label("shares"), func.max(shares.c.ts).label("last"))
+            .where(shares.c.ts >= since).group_by(shares.c.address, shares.c.worker)
+            .order_by(shares.c.address, shares.c.worker)
+        )
+        if address is not None:
+            q = q.where(shares.c.address == address)
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+    @staticmethod
+    def difficulty_buckets(conn: Connection, since: float, bucket: int, address: str | None = None) -> list[tuple[int, float]]:
+        b = func.floor(shares.c.ts / bucket)
+        q = select(b.label("b"), func.sum(shares.c.difficulty)).where(shares.c.ts >= since).group_by(b).order_by(b)
+        if address is not None:
+            q = q.where(shares.c.address == address)
+        return [(int(k) * bucket, float(v)) for k, v in conn.execute(q)]
+
+    @staticmethod
+    def difficulty_after(conn: Connection, after_id: int) -> float:
+        q = select(func.coalesce(func.sum(shares.c.difficulty), 0.0)).where(shares.c.id > after_id)
+        return float(conn.execute(q).scalar() or 0.0)
+
+
+class BlockRepository:
+    @staticmethod
+    def insert(conn: Connection, found: BlockFound, *, scheme: str, share_id: int | None,
+               effort: float | None, status: str, credited: bool) -> int:
+        result = conn.execute(insert(blocks).values(
+            height=found.height, hash=found.hash_hex, share_id=share_id, instance=found.instance,
+            address=found.address, worker=found.worker, reward=found.reward,
+            network_difficulty=found.network_difficulty, effort=effort, scheme=scheme, status=status,
+            submit_result=None if found.submit_result is None else str(found.submit_result)[:500],
+            credited=credited, found_at=found.ts,
+        ))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    @staticmethod
+    def exists(conn: Connection, block_hash_hex: str) -> bool:
+        return conn.execute(select(blocks.c.id).where(blocks.c.hash == block_hash_hex)).first() is not None
+
+    @staticmethod
+    def by_status(conn: Connection, status: str) -> list[Any]:
+        return list(conn.execute(select(blocks).where(blocks.c.status == status).order_by(blocks.c.id)))
+
+    @staticmethod
+    def uncredited(conn: Connection) -> list[Any]:
+        return list(conn.execute(
+            select(blocks).where(blocks.c.credited.is_(False), blocks.c.status == "pending").order_by(blocks.c.id)
+        ))
+
+    @staticmethod
+    def set_credited(conn: Connection, block_id: int) -> None:
+        conn.execute(update(blocks).where(blocks.c.id == block_id).values(credited=True))
+
+    @staticmethod
+    def set_status(conn: Connection, block_id: int, status: str, *, expect: str) -> bool:
+        r = conn.execute(update(blocks).where(blocks.c.id == block_id, blocks.c.status == expect)
+                         .values(status=status, settled_at=time.time()))
+        return r.rowcount == 1
+
+    @staticmethod
+    def previous_share_id(conn: Connection, before_block_id: int) -> int:
+        """The share id of the last accepted block before this one (PROP round start), or 0."""
+        q = select(func.max(blocks.c.share_id)).where(
+            blocks.c.id < before_block_id, blocks.c.status.in_(("pending", "confirmed", "orphaned")))
+        return int(conn.execute(q).scalar() or 0)
+
+    @staticmethod
+    def last_share_id(conn: Connection) -> int:
+        q = select(func.max(blocks.c.share_id)).where(blocks.c.status.in_(("pending", "confirmed", "orphaned")))
+        return int(conn.execute(q).scalar() or 0)
+
+    @staticmethod
+    def page(conn: Connection, limit: int, offset: int, address: str | None = None) -> list[dict[str, Any]]:
+        q = select(blocks).order_by(blocks.c.id.desc()).limit(limit).offset(offset)
+        if address is not None:
+            q = q.where(blocks.c.address == address)
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+    @staticmethod
+    def count_by_status(conn: Connection) -> dict[str, int]:
+        return {s: int(n) for s, n in conn.execute(select(blocks.c.status, func.count()).group_by(blocks.c.status))}
+
+
+class LedgerRepository:
+    @staticmethod
+    def add(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
+        rows = [{"ts": time.time(), "block_id": None, "payout_id": None, **e} for e in entries]
+        if rows:
+            conn.execute(insert(credits), rows)
+
+    @staticmethod
+    def block_credits(conn: Connection, block_id: int) -> list[tuple[str, int]]:
+        rows = conn.execute(select(credits.c.address, func.sum(credits.c.amount))
+                            .where(credits.c.block_id == block_id).group_by(credits.c.address))
+        return [(a, int(v)) for a, v in rows]
+
+    @staticmethod
+    def _payable_filter() -> Any:
+        confirmed = select(blocks.c.id).where(blocks.c.status == "confirmed")
+        return or_(credits.c.block_id.is_(None), credits.c.block_id.in_(confirmed))
+
+    @staticmethod
+    def payable_balances(conn: Connection) -> dict[str, int]:
+        rows = conn.execute(select(credits.c.address, func.sum(credits.c.amount))
+                            .where(LedgerRepository._payable_filter()).group_by(credits.c.address))
+        return {a: int(v) for a, v in rows}
+
+    @staticmethod
+    def balance(conn: Connection, address: str) -> dict[str, int]:
+        payable = conn.execute(select(func.coalesce(func.sum(credits.c.amount), 0)).where(
+            credits.c.address == address, LedgerRepository._payable_filter())).scalar()
+        pending_blocks = select(blocks.c.id).where(blocks.c.status == "pending")
+        immature = conn.execute(select(func.coalesce(func.sum(credits.c.amount), 0)).where(
+            credits.c.address == address, credits.c.block_id.in_(pending_blocks))).scalar()
+        paid = conn.execute(select(func.coalesce(func.sum(payout_items.c.amount), 0)).where(
+            payout_items.c.address == address)).scalar()
+        return {"payable": int(payable or 0), "immature": int(immature or 0), "paid": int(paid or 0)}
+
+
+class PayoutRepository:
+    @staticmethod
+    def create(conn: Connection, txid: str, raw_tx: str, items: Sequence[tuple[str, int]]) -> int:
+        now = time.time()
+        r = conn.execute(insert(payouts).values(created_at=now, updated_at=now, status="built", txid=txid,
+                                                raw_tx=raw_tx, total=sum(a for _, a in items)))
+        pk = r.inserted_primary_key
+        assert pk is not None
+        pid = int(pk[0])
+        conn.execute(insert(payout_items), [{"payout_id": pid, "address": a, "amount": v} for a, v in items])
+        LedgerRepository.add(conn, [{"address": a, "amount": -v, "kind": "payout", "payout_id": pid} for a, v in items])
+        return pid
+
+    @staticmethod
+    def unfinished(conn: Connection) -> list[Any]:
+        return list(conn.execute(select(payouts).where(payouts.c.status.in_(("built", "broadcast")))
+                                 .order_by(payouts.c.id)))
+
+    @staticmethod
+    def set_status(conn: Connection, payout_id: int, status: str) -> None:
+        conn.execute(update(payouts).where(payouts.c.id == payout_id).values(status=status, updated_at=time.time()))
+
+    @staticmethod
+    def page(conn: Connection, limit: int, offset: int, address: str | None = None) -> list[dict[str, Any]]:
+        if address is None:
+            q = select(payouts).order_by(payouts.c.id.desc()).limit(limit).offset(offset)
+            return [{k: v for k, v in dict(r._mapping).items() if k != "raw_tx"} for r in conn.execute(q)]
+        q = (select(payouts.c.id, payouts.c.txid, payouts.c.status, payouts.c.created_at, payout_items.c.amount)
+             .join(payout_items, payout_items.c.payout_id == payouts.c.id)
+             .where(payout_items.c.address == address)
+             .order_by(payouts.c.id.desc()).limit(limit).offset(offset))
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+    @staticmethod
+    def items(conn: Connection, payout_id: int) -> list[tuple[str, int]]:
+        rows = conn.execute(select(payout_items.c.address, payout_items.c.amount)
+                            .where(payout_items.c.payout_id == payout_id).order_by(payout_items.c.id))
+        return [(a, int(v)) for a, v in rows]
+
+
+class StateRepository:
+    @staticmethod
+    def get(conn: Connection, key: str, default: str | None = None) -> str | None:
+        v = conn.execute(select(pool_state.c.value).where(pool_state.c.key == key)).scalar()
+        return default if v is None else str(v)
+
+    @staticmethod
+    def set(conn: Connection, key: str, value: str) -> None:
+        r = conn.execute(update(pool_state).where(pool_state.c.key == key).values(value=value))
+        if r.rowcount == 0:
+            conn.execute(insert(pool_state).values(key=key, value=value))
+
+
+__all__ = ["BlockRepository", "LedgerRepository", "PayoutRepository", "ShareRepository", "StateRepository"]

@@ -1,0 +1,47 @@
+"""Typed messages passed between the pool's roles (stratifier -> recorder, -> accounting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class ShareRecord:
+    """An accepted share, as the recorder stores it. `difficulty` is what it is credited with
+    (the difficulty in force for its job); `actual_difficulty` what its hash achieved."""
+
+    ts: float
+    instance: int
+    address: str
+    worker: str
+    difficulty: float
+    actual_difficulty: float
+    network_difficulty: float
+    height: int
+    block_reward: int
+    hash: bytes  # PoW hash, internal byte order
+    is_block: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFound:
+    """A share that met the network target, after submitblock answered."""
+
+    ts: float
+    instance: int
+    height: int
+    hash: bytes  # block hash, internal byte order
+    address: str
+    worker: str
+    reward: int
+    network_difficulty: float
+    submit_result: Any  # None: accepted; else the node's reason string or an error text
+
+    @property
+    def accepted(self) -> bool:
+        return self.submit_result is None
+
+    @property
+    def hash_hex(self) -> str:
+        return self.hash[::-1].hex()

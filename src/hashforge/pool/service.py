@@ -1,0 +1,156 @@
+"""PoolService: wires the roles together and runs them on one event loop.
+
+    connector --lines--> stratifier --ShareRecord--> recorder (durable, group commit)
+                              |  \\--block hex--> generator.submit_block --BlockFound--> accountant
+                              ^
+    generator --Template------+            accountant/payouts: periodic task (`maintenance`)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from typing import Any
+
+from hashforge.consensus.address import address_to_script
+from hashforge.consensus.block import BlockHeader
+from hashforge.consensus.params import ChainParams, PowAlgorithm, get_params
+from hashforge.consensus.pow import pow_hash as consensus_pow_hash
+from hashforge.rpcclient import AsyncRPCClient
+
+from .accounting import Accountant, NodeChainView
+from .config import PoolConfig, Scheme
+from .connector import Connector
+from .db import make_engine, migrate
+from .fanout import PgTipBus
+from .generator import Generator
+from .metrics import PoolMetrics
+from .payouts import PayoutProcessor, PayoutWallet
+from .recorder import ShareRecorder
+from .records import BlockFound
+from .shares import PowFunction, sha256d
+from .stratifier import Stratifier
+
+log = logging.getLogger(__name__)
+
+
+def raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def pow_function(params: ChainParams) -> PowFunction:
+    if params.pow_algorithm is PowAlgorithm.SCRYPT:
+        return lambda header: consensus_pow_hash(BlockHeader.from_bytes(header), params)
+    return sha256d
+
+
+class PoolService:
+    def __init__(self, cfg: PoolConfig, wallet: PayoutWallet | None = None, *, maintenance_interval: float = 5.0) -> None:
+        self.cfg = cfg.validate()
+        self.params = get_params(cfg.network)
+        self.metrics = PoolMetrics()
+        cfg.datadir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(cfg.database_url)
+        self.rpc = AsyncRPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie, timeout=60)
+        self.longpoll_rpc = AsyncRPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie, timeout=700)
+        self.generator = Generator(self.rpc, cfg.stratifier, self.params, self.longpoll_rpc)
+        self.recorder = ShareRecorder(self.engine, cfg.recorder, cfg.datadir / "shares.spill", self.metrics)
+        a = cfg.accounting
+        pool_script = address_to_script(a.pool_address, self.params) if a.pool_address else None
+        scrypt = self.params.pow_algorithm is PowAlgorithm.SCRYPT
+        self.stratifier = Stratifier(
+            cfg, self.recorder, self.generator,
+            self.generator.validate_address_remote if cfg.stratifier.validate_with_node else self.generator.validate_address,
+            self._on_block,
+            pool_script=pool_script, metrics=self.metrics, pow_fn=pow_function(self.params), scrypt=scrypt,
+        )
+        self.generator.on_template = self.stratifier.set_template
+        self.connector = Connector(cfg.connector, self.stratifier)
+        self.accountant = Accountant(self.engine, a, NodeChainView(self.rpc), self.params.coinbase_maturity)
+        self.payouts = (
+            PayoutProcessor(self.engine, wallet, a.payout_threshold, exclude=[a.pool_address or ""], metrics=self.metrics)
+            if wallet is not None and a.scheme is not Scheme.SOLO else None
+        )
+        self.maintenance_interval = maintenance_interval
+        self._maint: asyncio.Task[None] | None = None
+        self._last_payout = 0.0
+        self.started_at = time.time()
+        self.found: list[BlockFound] = []
+        postgres = cfg.database_url.startswith(("postgresql", "postgres:"))
+        self.tip_bus = PgTipBus(cfg.database_url, cfg.stratifier.instance_id) if postgres else None
+
+    @property
+    def stratum_port(self) -> int:
+        return self.connector.ports[0]
+
+    async def start(self) -> None:
+        raise_fd_limit()
+        await asyncio.to_thread(migrate, self.engine)
+        await self.recorder.start()
+        await self.generator.start()
+        await self.connector.start()
+        if self.tip_bus is not None:
+            await self.tip_bus.start(lambda _hash: self.generator.refresh())
+        self._maint = asyncio.get_running_loop().create_task(self._maintenance())
+        log.info("pool %s on %s:%s (%s)", self.cfg.accounting.scheme.value, self.cfg.connector.host,
+                 self.stratum_port, self.cfg.network)
+
+    async def stop(self, reconnect: tuple[str, int] | None = None) -> None:
+        """client.reconnect to every miner, stop accepting, flush every share, close."""
+        self.connector.stop_accepting()
+        self.stratifier.shutdown_notice(*(reconnect or (None, None)))
+        await asyncio.sleep(0.05)
+        if self._maint is not None:
+            self._maint.cancel()
+        if self.tip_bus is not None:
+            await self.tip_bus.stop()
+        await self.generator.stop()
+        await self.connector.stop()
+        await self.recorder.stop()
+        await self.rpc.aclose()
+        await self.longpoll_rpc.aclose()
+        self.engine.dispose()
+
+    async def _on_block(self, found: BlockFound) -> None:
+        self.found.append(found)
+        if found.accepted and self.tip_bus is not None:
+            await self.tip_bus.publish(found.hash_hex)
+        await asyncio.to_thread(self.accountant.record_block, found)
+
+    async def maintenance_once(self, payout: bool = True) -> None:
+        await asyncio.to_thread(self.accountant.credit_blocks)
+        await asyncio.to_thread(self.accountant.credit_pps)
+        await self.accountant.settle()
+        if payout and self.payouts is not None:
+            await self.payouts.run_once()
+
+    async def _maintenance(self) -> None:
+        while True:
+            await asyncio.sleep(self.maintenance_interval)
+            try:
+                now = time.monotonic()
+                due = now - self._last_payout >= self.cfg.accounting.payout_interval
+                await self.maintenance_once(payout=due)
+                if due:
+                    self._last_payout = now
+            except Exception:
+                log.exception("accounting/payout run failed")
+
+    def live(self) -> dict[str, Any]:
+        t = self.stratifier.template
+        return {
+            "connections": len(self.connector.protocols),
+            "network": self.cfg.network,
+            "height": t.height if t else None,
+            "network_difficulty": t.network_difficulty if t else None,
+            "instance": self.cfg.stratifier.instance_id,
+        }
