@@ -200,6 +200,10 @@ def get_backend(algo: str = "sha256d", name: str = "auto") -> Backend:
     BackendUnavailableError for one this CPU (or a build without the extension) lacks.
     """
     _check_algo(algo)
+    if name.partition(":")[0] in ("opencl", "cuda"):  # GPU backends: hashforge.kernels.gpu
+        from hashforge.kernels.gpu import get_gpu_backend
+
+        return get_gpu_backend(algo, name)
     lanes = _native_lanes(algo)
     if name == "auto":
         name = available_backends(algo)[0]

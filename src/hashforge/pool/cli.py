@@ -79,6 +79,26 @@ def _run(coro_factory: object) -> None:
         asyncio.run(coro_factory)  # type: ignore[arg-type]
 
 
+def _payout_wallet(cfg: PoolConfig, wallet_dir: Path, passphrase_file: Path | None) -> PayoutWallet:
+    import os
+
+    from hashforge.consensus.params import get_params
+    from hashforge.rpcclient import RPCClient
+
+    from .wallet_payouts import WalletPayouts
+
+    try:
+        if passphrase_file is not None:
+            passphrase = passphrase_file.read_text().rstrip("\n")
+        else:
+            passphrase = os.environ["HASHFORGE_WALLET_PASSPHRASE"]
+    except (OSError, KeyError):
+        typer.echo("error: the payout wallet needs --wallet-passphrase-file or $HASHFORGE_WALLET_PASSPHRASE", err=True)
+        raise typer.Exit(2) from None
+    rpc = RPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie)
+    return WalletPayouts(wallet_dir, passphrase, get_params(cfg.network), rpc)
+
+
 def pool(
     node_rpc: Annotated[str, typer.Option("--node-rpc", help="Node RPC URL, http://USER:PASS@HOST:PORT.")] = "http://127.0.0.1:18443/",
     node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (instead of USER:PASS).")] = None,
@@ -94,6 +114,8 @@ def pool(
     instance_id: Annotated[int | None, typer.Option("--instance-id", help="0-255, unique per pool process sharing a database.")] = None,
     start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
+    wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
+    wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
 ) -> None:
     """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node."""
@@ -112,8 +134,11 @@ def pool(
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
+    wallet = None
+    if wallet_dir is not None:
+        wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
     try:
-        _run(run_pool(cfg))
+        _run(run_pool(cfg, wallet))
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
