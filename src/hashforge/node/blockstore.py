@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from dataclasses import dataclass
@@ -19,6 +20,31 @@ class BlockPos:
 
 class BlockStoreError(OSError):
     pass
+
+
+class DatadirInUseError(BlockStoreError):
+    pass
+
+
+class DatadirLock:
+    """An exclusive flock on DATADIR/.lock (as Core's .lock): a second node on the same datadir is
+    refused instead of interleaving writes with the first. The kernel drops the lock when the
+    process dies, so a SIGKILLed node never leaves a stale one."""
+
+    def __init__(self, datadir: Path) -> None:
+        self.path = datadir / ".lock"
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise DatadirInUseError(f"datadir {datadir} is in use by another hashforge node") from None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
 
 
 class BlockStore:

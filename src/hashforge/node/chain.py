@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +29,15 @@ from hashforge.consensus.validation import (
     run_script_checks,
 )
 
-from .blockstore import BlockPos, BlockStore
+from .blockstore import BlockPos, BlockStore, DatadirLock
 from .chainstate import ChainStateDB, IndexRow, deserialize_undo, serialize_undo
 
 log = logging.getLogger(__name__)
+
+# progress(stage, done, total): "load-index" while the block index is read at startup, "connect"
+# while blocks stored earlier (or received before a crash) are connected. See node/progress.py.
+ProgressFn = Callable[[str, int, int], None]
+INDEX_PROGRESS_STEP = 10_000
 
 STATUS_HAVE_DATA = 1
 STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
@@ -87,6 +93,26 @@ class BlockIndex:
         return f"BlockIndex({self.header.hash_hex}, height={self.height})"
 
 
+class PrefetchedCoins:
+    """A UTXO view over coins read in one batch (a block's inputs); other lookups go to `base`."""
+
+    def __init__(self, base: ChainStateDB, outpoints: Iterable[OutPoint]) -> None:
+        self.base = base
+        self.queried = set(outpoints)
+        self.coins = base.get_coins(self.queried)
+
+    def get_coin(self, outpoint: OutPoint) -> Coin | None:
+        if outpoint in self.queried:
+            return self.coins.get(outpoint)
+        return self.base.get_coin(outpoint)
+
+
+# Blocks accepted but not yet connected, kept in memory so connecting them right after (the usual
+# case) neither reads them back from disk nor recomputes their txids. Bounded: side-branch blocks
+# that are never connected fall out.
+PENDING_BLOCKS = 4
+
+
 @dataclass
 class ChainEvents:
     """Listeners called after the tip changes (the mempool and notifiers subscribe)."""
@@ -103,11 +129,18 @@ class ChainManager:
         datadir: Path,
         script_map: Callable[..., Iterator[str | None]] = map,
         clock: Callable[[], float] = time.time,
+        progress: ProgressFn | None = None,
     ) -> None:
         self.params = params
         self.datadir = datadir
         datadir.mkdir(parents=True, exist_ok=True)
-        self.db = ChainStateDB(datadir / "chainstate.sqlite", params.name)
+        # One process per datadir: two would interleave appends to the same blk file.
+        self._datadir_lock = DatadirLock(datadir)
+        try:
+            self.db = ChainStateDB(datadir / "chainstate.sqlite", params.name)
+        except BaseException:
+            self._datadir_lock.release()
+            raise
         self.store = BlockStore(datadir / "blocks", params.message_start)
         self.script_map = script_map
         self.clock = clock
@@ -118,7 +151,10 @@ class ChainManager:
         self._unlinked: dict[bytes, list[BlockIndex]] = {}
         self._seq = 0
         self._precious_seq = 0  # preciousblock hands out ever lower sequence numbers
+        self._progress = progress
+        self._pending: OrderedDict[bytes, Block] = OrderedDict()
         self._load()
+        self._progress = None  # only startup reports progress
 
     # --- startup ---------------------------------------------------------------------------
 
@@ -133,7 +169,10 @@ class ChainManager:
             self.db.put_index([entry.row()])
             self.active = [entry]
             return
-        for r in rows:
+        total = len(rows)
+        for i, r in enumerate(rows):
+            if self._progress is not None and i % INDEX_PROGRESS_STEP == 0:
+                self._progress("load-index", i, total)
             header = BlockHeader.from_bytes(r.header)
             prev = self.index.get(header.prev_hash)
             entry = BlockIndex(header, r.height, prev, r.chainwork, r.seq)
@@ -142,6 +181,8 @@ class ChainManager:
             self._seq = max(self._seq, r.seq + 1)
             if entry.status & STATUS_HAVE_DATA:
                 self._link(entry)
+        if self._progress is not None:
+            self._progress("load-index", total, total)
         tip_hash = self.db.tip_hash()
         tip = self.index[tip_hash] if tip_hash else self.index[self.params.genesis_hash]
         self.active = self._path_to(tip)
@@ -244,12 +285,25 @@ class ChainManager:
         self.db.put_index([entry.row()])
         return entry
 
-    def process_block(self, block: Block) -> str | None:
+    def process_block(self, block: Block, raw: bytes | None = None) -> str | None:
         """Accepts a block and activates the best chain. Returns None if it was accepted, 'duplicate'
-        if already stored, or 'inconclusive' if valid but not on the best chain (as submitblock does)."""
+        if already stored, or 'inconclusive' if valid but not on the best chain (as submitblock does).
+        `raw`, when given, must be `block.serialize()` (saves serializing it again to store it)."""
         existing = self.index.get(block.hash)
         if existing is not None and existing.status & STATUS_HAVE_DATA:
             return "duplicate-invalid" if existing.failed else "duplicate"
+        entry = self.accept_block(block, raw)
+        self.activate_best_chain()
+        return None if self.in_active_chain(entry) else "inconclusive"
+
+    def accept_block(self, block: Block, raw: bytes | None = None) -> BlockIndex:
+        """Checks a block against its header context and stores it, without connecting anything
+        (Core's AcceptBlock): `activate_best_chain` connects it later, at the latest on restart."""
+        existing = self.index.get(block.hash)
+        if existing is not None and existing.status & STATUS_HAVE_DATA:
+            if existing.failed:
+                raise BlockValidationError("duplicate-invalid", "block is marked invalid")
+            return existing
         entry = self.accept_header(block.header)
         try:
             check_block(block, self.params)
@@ -259,12 +313,14 @@ class ChainManager:
             if not e.mutated:
                 self._mark_failed(entry)
             raise
-        self._store_block_data(entry, block)
-        self.activate_best_chain()
-        return None if self.in_active_chain(entry) else "inconclusive"
+        self._store_block_data(entry, block, raw)
+        self._pending[entry.hash] = block
+        while len(self._pending) > PENDING_BLOCKS:
+            self._pending.popitem(last=False)
+        return entry
 
-    def _store_block_data(self, entry: BlockIndex, block: Block) -> None:
-        entry.pos = self.store.write(block.serialize())
+    def _store_block_data(self, entry: BlockIndex, block: Block, raw: bytes | None = None) -> None:
+        entry.pos = self.store.write(block.serialize() if raw is None else raw)
         entry.n_tx = len(block.vtx)
         entry.status |= STATUS_HAVE_DATA
         self.db.put_index([entry.row()])
@@ -309,7 +365,10 @@ class ChainManager:
             while self.tip is not fork:
                 self._disconnect_tip()
             failed = False
-            for entry in self._path_to(best)[fork.height + 1 :]:
+            path = self._path_to(best)[fork.height + 1 :]
+            for done, entry in enumerate(path):
+                if self._progress is not None:
+                    self._progress("connect", done, len(path))
                 try:
                     self._connect_tip(entry)
                 except BlockValidationError as e:
@@ -317,6 +376,8 @@ class ChainManager:
                     self._mark_failed(entry)
                     failed = True
                     break
+            if self._progress is not None:
+                self._progress("connect", len(path), len(path))
             if not failed:
                 for listener in self.events.tip_changed:
                     listener(self.tip)
@@ -330,14 +391,16 @@ class ChainManager:
 
     def _connect_tip(self, entry: BlockIndex) -> None:
         assert entry.prev is self.tip
-        block = self.get_block(entry)
+        pending = self._pending.pop(entry.hash, None)
+        block = pending if pending is not None else self.get_block(entry)
         prev = entry.prev
         active = self.active
 
         def mtp_at(height: int) -> int:
             return active[height].median_time_past()
 
-        result = connect_block(block, entry.height, self.db, self.params, mtp_at, prev.median_time_past())
+        view = PrefetchedCoins(self.db, (txin.prevout for tx in block.vtx[1:] for txin in tx.vin))
+        result = connect_block(block, entry.height, view, self.params, mtp_at, prev.median_time_past())
         run_script_checks(result.script_checks, self.script_map)
         changes: dict[OutPoint, Coin | None] = {}
         for tx in block.vtx:
@@ -437,3 +500,4 @@ class ChainManager:
 
     def close(self) -> None:
         self.db.close()
+        self._datadir_lock.release()

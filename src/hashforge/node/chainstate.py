@@ -165,6 +165,22 @@ class ChainStateDB:
             return None
         return Coin(TxOut(row[0], bytes(row[1])), row[2], bool(row[3]))
 
+    def get_coins(self, outpoints: Iterable[OutPoint], batch: int = 400) -> dict[OutPoint, Coin]:
+        """The unspent ones among `outpoints`, in a few queries (a block's inputs at once)."""
+        wanted = list(dict.fromkeys(outpoints))
+        found: dict[OutPoint, Coin] = {}
+        with self._lock:
+            for i in range(0, len(wanted), batch):
+                chunk = wanted[i : i + batch]
+                rows = self.conn.execute(
+                    "SELECT txid, n, value, script, height, coinbase FROM utxo WHERE (txid, n) IN (VALUES "
+                    + ",".join(["(?,?)"] * len(chunk)) + ")",
+                    [x for op in chunk for x in (op.hash, op.n)],
+                ).fetchall()
+                for txid, n, value, script, height, coinbase in rows:
+                    found[OutPoint(bytes(txid), n)] = Coin(TxOut(value, bytes(script)), height, bool(coinbase))
+        return found
+
     def apply(
         self,
         changes: dict[OutPoint, Coin | None],
@@ -229,14 +245,30 @@ class ChainStateDB:
             return int(self.conn.execute("SELECT COUNT(*) FROM utxo").fetchone()[0])
 
     def utxo_stats(self) -> dict[str, int | str]:
-        """Count, total value and a hash over the whole UTXO set in key order (for crash tests)."""
+        """gettxoutsetinfo's figures over the whole UTXO set, with Bitcoin Core's hash_serialized_3:
+        double SHA-256 over every coin in (txid, n) order as outpoint | u32 (height*2+coinbase) |
+        txout, shown byte-reversed, so a Core node with the same chain reports the same hash."""
         h = hashlib.sha256()
-        count = total = 0
+        count = total = transactions = bogosize = 0
+        prev_txid = None
         with self._lock:
             cur = self.conn.execute("SELECT txid, n, value, script, height, coinbase FROM utxo ORDER BY txid, n")
             for txid, n, value, script, height, coinbase in cur:
-                coin = Coin(TxOut(value, bytes(script)), height, bool(coinbase))
-                h.update(OutPoint(bytes(txid), n).serialize() + coin.serialize())
+                script = bytes(script)
+                h.update(
+                    bytes(txid) + n.to_bytes(4, "little") + ((height << 1) | coinbase).to_bytes(4, "little")
+                    + value.to_bytes(8, "little", signed=True) + ser_compact_size(len(script)) + script
+                )
+                if txid != prev_txid:
+                    transactions += 1
+                    prev_txid = txid
                 count += 1
                 total += value
-        return {"txouts": count, "total_amount": total, "hash": h.hexdigest()}
+                bogosize += 50 + len(script)  # Core's GetBogoSize: 32 + 4 + 4 + 8 + 2 + script
+        return {
+            "txouts": count,
+            "transactions": transactions,
+            "bogosize": bogosize,
+            "total_amount": total,
+            "hash": hashlib.sha256(h.digest()).digest()[::-1].hex(),
+        }

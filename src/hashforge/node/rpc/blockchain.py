@@ -189,6 +189,8 @@ def methods(node: Node) -> dict[str, Any]:
             "height": c.height,
             "bestblock": c.tip.header.hash_hex,
             "txouts": stats["txouts"],
+            "transactions": stats["transactions"],
+            "bogosize": stats["bogosize"],
             "hash_serialized_3": stats["hash"],
             "total_amount": amount(int(stats["total_amount"])),
             "disk_size": os.path.getsize(c.db.path),

@@ -186,14 +186,16 @@ def methods(node: Node) -> dict[str, Any]:
     def submitblock(hexdata: str, dummy: Any = None) -> Any:
         """submitblock "hexdata": null if accepted, else "duplicate", "inconclusive" or the reason."""
         try:
-            block = Block.from_bytes(parse_hex(hexdata, "hexdata"))
+            raw = parse_hex(hexdata, "hexdata")
+            decoded = Block.from_bytes(raw)
         except (DeserializationError, RPCError):
             raise RPCError(RPCErrorCode.DESERIALIZATION_ERROR, "Block decode failed") from None
-        if not block.vtx or not block.vtx[0].is_coinbase():
+        if not decoded.vtx or not decoded.vtx[0].is_coinbase():
             raise RPCError(RPCErrorCode.DESERIALIZATION_ERROR, "Block does not start with a coinbase")
-        block = _add_witness_nonce(block)
+        block = _add_witness_nonce(decoded)
         try:
-            result = chain().process_block(block)
+            # the submitted bytes are stored as they are unless the witness nonce had to be added
+            result = chain().process_block(block, raw if block is decoded else None)
         except BlockValidationError as e:
             if e.reason == "duplicate-invalid":
                 return "duplicate-invalid"
