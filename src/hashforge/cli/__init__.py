@@ -13,6 +13,7 @@ import typer
 from hashforge import __version__
 from hashforge.api.cli import api, api_key_app
 from hashforge.kernels.bench import register as register_bench
+from hashforge.miner.cli import mine
 from hashforge.pool.cli import pool
 from hashforge.wallet.cli import wallet_app
 
@@ -56,6 +57,7 @@ app.command("api")(api)
 app.add_typer(api_key_app, name="api-key")
 app.add_typer(wallet_app, name="wallet")
 app.command("pool")(pool)
+app.command("mine")(mine)
 register_bench(app)
 
 

@@ -12,6 +12,16 @@ from .messages import (
     reply,
     request,
 )
+from .session import (
+    BIP310_DEFAULT_MASK,
+    StratumURL,
+    SubscribeResult,
+    negotiated_version_mask,
+    parse_stratum_url,
+    parse_version_mask,
+    submit_params,
+    version_rolling_request,
+)
 from .work import (
     DIFF1_TARGET,
     SCRYPT_DIFFICULTY_FACTOR,
@@ -28,6 +38,7 @@ from .work import (
 )
 
 __all__ = [
+    "BIP310_DEFAULT_MASK",
     "DIFF1_TARGET",
     "MAX_LINE_BYTES",
     "SCRYPT_DIFFICULTY_FACTOR",
@@ -35,6 +46,8 @@ __all__ = [
     "StratumError",
     "StratumErrorCode",
     "StratumProtocolError",
+    "StratumURL",
+    "SubscribeResult",
     "build_coinbase",
     "build_header",
     "decode_line",
@@ -43,11 +56,16 @@ __all__ = [
     "error_reply",
     "hash_difficulty",
     "merkle_root_from_branch",
+    "negotiated_version_mask",
     "notification",
+    "parse_stratum_url",
+    "parse_version_mask",
     "prevhash_from_stratum",
     "prevhash_to_stratum",
     "reply",
     "request",
     "rolled_version",
+    "submit_params",
     "target_to_difficulty",
+    "version_rolling_request",
 ]

@@ -1,0 +1,266 @@
+"""Miner configuration: a TOML file, overridden by command-line flags.
+
+```toml
+algo = "sha256d"            # or "scrypt"
+threads = 8                 # CPU threads (default: one per core)
+devices = ["cpu"]           # cpu, and GPU drivers when installed (opencl:0, cuda:0)
+strategy = "failover"       # failover | round-robin | load-balance
+rotate_interval = 600       # seconds per pool with round-robin
+max_load = 100              # duty cycle cap, percent
+temp_target = 80            # throttle above this (C)
+temp_cutoff = 95            # stop a device at this (C)
+api_listen = "127.0.0.1:4028"
+api_allow = ["W:127.0.0.1"] # cgminer syntax: W: privileged, R: (or bare) read-only
+
+[[pools]]
+url = "stratum+tcp://pool.example.com:3333"
+user = "bc1q...worker1"
+pass = "x"
+quota = 1                   # load-balance share
+
+[solo]                      # instead of pools: mine on a node with getblocktemplate
+node_rpc = "http://127.0.0.1:8332"
+address = "bc1p..."
+cookie = "~/.bitcoin/.cookie"   # or rpc_user / rpc_password
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from hashforge.kernels import ALGORITHMS
+
+from .errors import ConfigError
+from .pools import Strategy
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    url: str
+    user: str = ""
+    password: str = "x"
+    quota: int = 1
+    priority: int | None = None
+
+    @property
+    def is_gbt(self) -> bool:
+        return urlsplit(self.url).scheme.lower() in ("http", "https")
+
+
+@dataclass(frozen=True)
+class SoloConfig:
+    node_rpc: str
+    address: str
+    rpc_user: str | None = None
+    rpc_password: str | None = None
+    cookie: Path | None = None
+
+
+@dataclass(frozen=True)
+class MinerConfig:
+    algo: str = "sha256d"
+    threads: int | None = None
+    devices: tuple[str, ...] = ("cpu",)
+    backend: str = "auto"
+    pools: tuple[PoolConfig, ...] = ()
+    solo: SoloConfig | None = None
+    strategy: Strategy = Strategy.FAILOVER
+    rotate_interval: float = 600.0
+    reject_limit: int = 10
+    reject_cooldown: float = 300.0
+    max_load: float = 100.0
+    temp_target: float | None = None
+    temp_cutoff: float | None = None
+    api_listen: str | None = "127.0.0.1:4028"
+    api_allow: tuple[str, ...] = ()
+    api_description: str = ""
+    quiet: bool = False
+    json_log: bool = False
+    log_interval: float = 5.0
+    version_rolling: bool = True
+    suggest_difficulty: float | None = None
+    extranonce_subscribe: bool = True
+    ntime_window: int = 600
+    tls_verify: bool = True
+    benchmark: bool = False
+    benchmark_seconds: float | None = None
+    backoff: tuple[float, float] = (1.0, 60.0)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def validate(self) -> MinerConfig:
+        if self.algo not in ALGORITHMS:
+            raise ConfigError(f"unknown algorithm {self.algo!r} (choose from {', '.join(ALGORITHMS)})")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError("threads must be at least 1")
+        if not 0 < self.max_load <= 100:
+            raise ConfigError("max-load must be in 1..100 percent")
+        if self.temp_target is not None and self.temp_cutoff is not None and self.temp_cutoff <= self.temp_target:
+            raise ConfigError("temp-cutoff must be above temp-target")
+        if not self.benchmark and not self.pools and self.solo is None:
+            raise ConfigError("nothing to mine: give -o/--url (Stratum pool or http:// node), --solo, or --benchmark")
+        if any(p.is_gbt for p in self.pools) and self.solo is None:
+            raise ConfigError("an http:// url means solo mining on a node: give --address for the coinbase")
+        return self
+
+
+def parse_node_url(url: str) -> tuple[str, str | None, str | None]:
+    """http://user:pass@host:port -> (http://host:port/, user, pass)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"not a node RPC url: {url!r} (use http://[user:pass@]host:port)")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    clean = f"{parts.scheme}://{netloc}{parts.path or '/'}"
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return clean, user, password
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {path}: {e}") from None
+
+
+_SIMPLE = {f.name for f in fields(MinerConfig)} - {"pools", "solo", "devices", "api_allow", "strategy", "extra", "backoff"}
+
+
+def from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> MinerConfig:
+    """A config from a TOML table (keys may use - or _); ConfigError for anything malformed."""
+    try:
+        return _from_mapping(data, base)
+    except (TypeError, ValueError, AttributeError, KeyError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"invalid config: {e}") from None
+
+
+def _check_type(key: str, value: Any) -> None:
+    default = getattr(MinerConfig(), key)
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ConfigError(f"config {key} must be true or false")
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+            isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"config {key} must be a number")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(f"config {key} must be a string")
+
+
+def _from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> MinerConfig:
+    data = {k.replace("-", "_"): v for k, v in data.items()}
+    cfg = base or MinerConfig()
+    changes: dict[str, Any] = {}
+    unknown = []
+    for key, value in data.items():
+        if key in _SIMPLE:
+            _check_type(key, value)
+            changes[key] = value
+        elif key == "devices" or key == "device":
+            changes["devices"] = tuple([value] if isinstance(value, str) else value)
+        elif key == "api_allow":
+            changes["api_allow"] = tuple(value.split(",") if isinstance(value, str) else value)
+        elif key == "strategy":
+            changes["strategy"] = _strategy(str(value))
+        elif key == "pools":
+            if not isinstance(value, list):
+                raise ConfigError("pools must be an array of tables ([[pools]])")
+            changes["pools"] = tuple(_pool(p) for p in value)
+        elif key == "solo":
+            changes["solo"] = _solo(value)
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(sorted(unknown))}")
+    try:
+        return replace(cfg, **changes)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _strategy(value: str) -> Strategy:
+    aliases = {"priority": "failover", "rotate": "round-robin", "round_robin": "round-robin",
+               "load_balance": "load-balance", "balance": "load-balance"}
+    try:
+        return Strategy(aliases.get(value.lower(), value.lower()))
+    except ValueError:
+        raise ConfigError(f"unknown strategy {value!r} (failover, round-robin, load-balance)") from None
+
+
+def _pool(p: Any) -> PoolConfig:
+    if isinstance(p, str):
+        return PoolConfig(p)
+    if not isinstance(p, dict) or "url" not in p:
+        raise ConfigError("each [[pools]] entry needs a url")
+    return PoolConfig(str(p["url"]), str(p.get("user", "")), str(p.get("pass", p.get("password", "x"))),
+                      int(p.get("quota", 1)), p.get("priority"))
+
+
+def _solo(s: Any) -> SoloConfig:
+    if not isinstance(s, dict) or "address" not in s or "node_rpc" not in s:
+        raise ConfigError("[solo] needs node_rpc and address")
+    url, user, password = parse_node_url(str(s["node_rpc"]))
+    cookie = s.get("cookie")
+    return SoloConfig(url, str(s["address"]), s.get("rpc_user", user), s.get("rpc_password", password),
+                      Path(cookie).expanduser() if cookie else None)
+
+
+def build_config(
+    config_file: Path | None,
+    *,
+    urls: list[str] | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    solo: bool = False,
+    node_rpc: str | None = None,
+    address: str | None = None,
+    rpc_cookie: Path | None = None,
+    strategy: str | None = None,
+    devices: list[str] | None = None,
+    api_allow: list[str] | None = None,
+    **flags: Any,
+) -> MinerConfig:
+    """The file's settings with every given flag (not None) on top."""
+    cfg = from_mapping(load_toml(config_file)) if config_file else MinerConfig()
+    simple = {k: v for k, v in flags.items() if v is not None}
+    if devices:
+        simple["devices"] = tuple(devices)
+    if api_allow:
+        simple["api_allow"] = tuple(a for item in api_allow for a in item.split(",") if a)
+    if strategy:
+        simple["strategy"] = _strategy(strategy)
+    cfg = replace(cfg, **simple)
+    if urls:
+        cfg = replace(cfg, pools=tuple(PoolConfig(u, user or "", password or "x") for u in urls))
+    elif user is not None or password is not None:
+        cfg = replace(cfg, pools=tuple(replace(p, user=user if user is not None else p.user,
+                                               password=password if password is not None else p.password)
+                                       for p in cfg.pools))
+    gbt = [p for p in cfg.pools if p.is_gbt]
+    if solo or node_rpc or gbt:
+        base = cfg.solo
+        rpc = node_rpc or (gbt[0].url if gbt else (base.node_rpc if base else None))
+        if rpc is None:
+            raise ConfigError("--solo needs --node-rpc URL (or -o http://user:pass@host:port)")
+        url, u, pw = parse_node_url(rpc)
+        if gbt and not urlsplit(gbt[0].url).username and (gbt[0].user or gbt[0].password != "x"):
+            u, pw = gbt[0].user or None, gbt[0].password
+        addr = address or (base.address if base else None)
+        if not addr:
+            raise ConfigError("solo mining needs --address (the coinbase's payout address)")
+        cfg = replace(
+            cfg,
+            solo=SoloConfig(url, addr, u or (base.rpc_user if base else None),
+                            pw or (base.rpc_password if base else None),
+                            rpc_cookie or (base.cookie if base else None)),
+            pools=tuple(p for p in cfg.pools if not p.is_gbt),
+        )
+    elif address:
+        raise ConfigError("--address is for solo mining (--solo / an http:// url)")
+    return cfg.validate()

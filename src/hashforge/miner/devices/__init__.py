@@ -1,0 +1,24 @@
+"""Mining devices: the plug-in interface (base) and the CPU driver; GPU drivers register alike."""
+
+from .base import (
+    DRIVERS,
+    Device,
+    DeviceOptions,
+    ResultSink,
+    ThreadedDevice,
+    build_devices,
+    register_driver,
+)
+from .cpu import CPUDevice, default_threads
+
+__all__ = [
+    "DRIVERS",
+    "CPUDevice",
+    "Device",
+    "DeviceOptions",
+    "ResultSink",
+    "ThreadedDevice",
+    "build_devices",
+    "default_threads",
+    "register_driver",
+]
