@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	touch $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/hashforge up
+	$(BIN)/hashforge up $(UP_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh test

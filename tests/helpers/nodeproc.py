@@ -26,6 +26,8 @@ class NodeProcess:
         self.network = network
         self.extra_args = extra_args or []
         self.port = free_port()
+        # P2P on loopback, on a free port of its own (unless the caller chose P2P flags itself).
+        self.p2p_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.rpc: RPCClient | None = None
         self.log_path = datadir.parent / f"{datadir.name}.log"
@@ -58,11 +60,21 @@ class NodeProcess:
     def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "hashforge", "node", "--network", self.network, "--datadir", str(self.datadir),
-             "--rpc-port", str(self.port), *self.extra_args],
+             "--rpc-port", str(self.port), *self._p2p_args(), *self.extra_args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+
+    def _p2p_args(self) -> list[str]:
+        if any(a in self.extra_args for a in ("--port", "--bind", "--no-listen")):
+            return []
+        return ["--bind", "127.0.0.1", "--port", str(self.p2p_port)]
+
+    @property
+    def p2p_addr(self) -> str:
+        """host:port of this node's P2P listener (for addnode/--connect)."""
+        return f"127.0.0.1:{self.p2p_port}"
 
     def call(self, method: str, *params: Any) -> Any:
         assert self.rpc is not None

@@ -263,15 +263,14 @@ def test_progress_bar_on_a_tty(tmp_path: Path) -> None:
 # --- hashforge up ----------------------------------------------------------------------------------
 
 
-def test_up_prints_devnet_genesis() -> None:
-    proc = hashforge("up", timeout=60)
+def test_up_show_prints_devnet_genesis() -> None:
+    proc = hashforge("up", "--show", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert DEVNET.genesis.hash_hex in proc.stdout
-    assert "node coming soon" in proc.stdout
 
 
-def test_up_json() -> None:
-    proc = hashforge("up", "--network", "scryptnet", "--json", timeout=60)
+def test_up_show_json() -> None:
+    proc = hashforge("up", "--network", "scryptnet", "--show", "--json", timeout=60)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["network"] == "scryptnet"

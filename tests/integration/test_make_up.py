@@ -1,23 +1,90 @@
-"""The README's first command: `make up` on this checkout runs the main job and says what it did."""
+"""The README's first command: `make up` on a fresh datadir runs the whole operation and finds a
+block within 60 s; SIGTERM stops every part cleanly."""
 
 from __future__ import annotations
 
+import os
+import selectors
 import shutil
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from hashforge.consensus.params import get_params
+from tests.helpers.nodeproc import free_port
 from tests.vectorfiles import REPO_ROOT
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_up_prints_devnet_genesis() -> None:
-    proc = subprocess.run(
-        ["make", "-s", "up"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
+def test_make_up_finds_a_block_within_60_s(tmp_path: Path) -> None:
+    ports = {flag: free_port() for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port")}
+    args = f"--datadir {tmp_path / 'up'} --threads 1 " + " ".join(f"{k} {v}" for k, v in ports.items())
+    proc = subprocess.Popen(
+        ["make", "-s", "up", f"UP_ARGS={args}"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    devnet = get_params("devnet")
-    assert devnet.genesis.hash_hex in proc.stdout
-    assert "node coming soon" in proc.stdout
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    lines: list[str] = []
+    found = None
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 60 and found is None and proc.poll() is None:
+            if sel.select(timeout=1.0):
+                line = proc.stdout.readline().decode(errors="replace")
+                lines.append(line)
+                if line.startswith("block found"):
+                    found = time.monotonic() - started
+        assert found is not None, "".join(lines)[-3000:] + (proc.stderr.read().decode()[-2000:] if proc.poll() is not None and proc.stderr else "")
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{ports['--api-port']}/" in text  # the dashboard URL
+        assert "rewards to hfd1" in text  # the wallet's devnet receive address
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+    assert "stopped: api 0, miner 0, pool 0, node 0" in out.decode(), out.decode()[-2000:] + err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
+
+
+def test_second_up_on_same_datadir_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    datadir = tmp_path / "up"
+    datadir.mkdir()
+    with open(datadir / "up.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = subprocess.run(
+            [str(REPO_ROOT / ".venv" / "bin" / "hashforge"), "up", "--datadir", str(datadir)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 2
+    assert "in use by another" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = subprocess.run(
+            [str(REPO_ROOT / ".venv" / "bin" / "hashforge"), "up", "--datadir", str(tmp_path / "up"),
+             "--stratum-port", str(port), "--rpc-port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 2
+    assert f"port {port} (Stratum) is already in use" in proc.stderr
+    assert proc.stderr.count("\n") == 1

@@ -23,11 +23,25 @@ def node(
     rpc_user: Annotated[str | None, typer.Option("--rpc-user", help="RPC user (the .cookie file always works too).")] = None,
     rpc_password: Annotated[str | None, typer.Option("--rpc-password", help="RPC password.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
-    script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads verifying signatures.")] = None,
+    script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads (or processes) verifying signatures.")] = None,
+    script_workers: Annotated[
+        str | None, typer.Option("--script-workers", help="thread or process: what verifies signatures.")
+    ] = None,
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
+    listen: Annotated[
+        bool | None, typer.Option("--listen/--no-listen", help="Accept P2P connections (default: yes).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="P2P port (default: the network's).")] = None,
+    bind: Annotated[list[str] | None, typer.Option("--bind", help="Address to listen on for P2P (repeatable).")] = None,
+    connect: Annotated[
+        list[str] | None, typer.Option("--connect", help="Connect only to this peer (repeatable; 0: no outbound).")
+    ] = None,
+    addnode: Annotated[list[str] | None, typer.Option("--addnode", help="Also keep a connection to this peer (repeatable).")] = None,
+    maxconnections: Annotated[int | None, typer.Option("--maxconnections", help="Most P2P connections (default 125).")] = None,
 ) -> None:
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
     from hashforge.node.config import NodeConfig
+    from hashforge.node.progress import StartupProgress
     from hashforge.node.service import run_node
 
     try:
@@ -36,6 +50,12 @@ def node(
         fail(str(e))
     if rpc_port is not None and not 0 <= rpc_port <= 65535:
         fail(f"--rpc-port must be 0..65535, not {rpc_port}")
+    if script_workers is not None and script_workers not in ("thread", "process"):
+        fail(f"--script-workers must be thread or process, not {script_workers!r}")
+    if port is not None and not 0 < port <= 65535:
+        fail(f"--port must be 1..65535, not {port}")
+    if maxconnections is not None and maxconnections < 0:
+        fail(f"--maxconnections must be 0 or more, not {maxconnections}")
     if (rpc_user is None) != (rpc_password is None):
         fail("--rpc-user and --rpc-password go together")
     overrides = {
@@ -46,6 +66,13 @@ def node(
         "rpc_user": rpc_user,
         "rpc_password": rpc_password,
         "script_threads": script_threads,
+        "script_workers": script_workers,
+        "listen": listen,
+        "p2p_port": port,
+        "bind": bind or None,
+        "connect": connect or None,
+        "addnode": addnode or None,
+        "max_connections": maxconnections,
     }
     try:
         if config is not None:
@@ -66,12 +93,15 @@ def node(
             err=True,
         )
 
+    progress = StartupProgress(sys.stderr)  # a Rich bar on a terminal, log lines otherwise
     try:
-        asyncio.run(run_node(cfg, started))
+        asyncio.run(run_node(cfg, started, progress))
     except OSError as e:
         fail(f"cannot start node: {e}")
     except KeyboardInterrupt:
         sys.exit(0)
+    finally:
+        progress.close()
 
 
 def _setup_logging(fmt: str) -> None:

@@ -1,8 +1,9 @@
-"""`hashforge up`: start the whole stack on one network (for now: show the network it will run)."""
+"""`hashforge up`: run the whole stack on one network (see hashforge.up); `--show` prints the network."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +11,14 @@ import typer
 from hashforge import __version__
 from hashforge.consensus.params import ChainParams, DifficultyRule, UnknownNetworkError, get_params
 from hashforge.consensus.pow import difficulty, get_compact
+from hashforge.up.operation import (
+    DEFAULT_API_PORT,
+    DEFAULT_MINER_API_PORT,
+    DEFAULT_POOL_API_PORT,
+    DEFAULT_STRATUM_PORT,
+    Ports,
+    default_datadir,
+)
 
 from .errors import fail
 
@@ -53,16 +62,49 @@ def network_summary(params: ChainParams) -> dict[str, Any]:
 
 def up(
     network: Annotated[str, typer.Option("--network", "-n", help="Network to run.")] = "devnet",
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="Where everything lives (default ~/.hashforge/up/NETWORK).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", "-t", help="CPU mining threads (default: one per core).")] = None,
+    no_miner: Annotated[bool, typer.Option("--no-miner", help="Run node, pool, wallet and API, but no CPU miner.")] = False,
+    rpc_port: Annotated[int | None, typer.Option("--rpc-port", help="Node JSON-RPC port (default: the network's).")] = None,
+    stratum_port: Annotated[int, typer.Option("--stratum-port", help="Pool Stratum port.")] = DEFAULT_STRATUM_PORT,
+    api_port: Annotated[int, typer.Option("--api-port", help="REST API and dashboard port.")] = DEFAULT_API_PORT,
+    pool_api_port: Annotated[int, typer.Option("--pool-api-port", help="The pool's own REST port.")] = DEFAULT_POOL_API_PORT,
+    miner_api_port: Annotated[int, typer.Option("--miner-api-port", help="The miner's cgminer API port.")] = DEFAULT_MINER_API_PORT,
+    scheme: Annotated[str, typer.Option("--scheme", help="Pool payout scheme: solo (rewards straight to the wallet), pplns, pps, prop.")] = "solo",
+    show: Annotated[bool, typer.Option("--show", help="Only show the network's parameters and exit.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON lines (one object per event).")] = False,
 ) -> None:
-    """Run the whole stack (node, pool, miner, API) on one network. For now: show the network."""
+    """Run a whole mining operation: node, wallet, pool, miner, REST API and dashboard.
+
+    Every part is its own process on 127.0.0.1, speaking its real protocol (JSON-RPC, Stratum,
+    cgminer API, HTTP). Ctrl-C or SIGTERM stops them all cleanly; a second `up` resumes.
+    """
     try:
         params = get_params(network)
     except UnknownNetworkError as e:
         fail(str(e))
+    if show:
+        _show(params, json_output)
+        return
+    if threads is not None and threads < 1:
+        fail("--threads must be at least 1")
+    if scheme not in ("solo", "pplns", "pps", "prop"):
+        fail(f"--scheme must be solo, pplns, pps or prop, not {scheme!r}")
+    from hashforge.up.run import run_operation
+
+    ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port)
+    for value, flag in ((ports.rpc, "--rpc-port"), (stratum_port, "--stratum-port"), (api_port, "--api-port"),
+                        (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port")):
+        if not 1 <= value <= 65535:
+            fail(f"{flag} must be 1..65535, not {value}")
+    code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output)
+    raise typer.Exit(code)
+
+
+def _show(params: ChainParams, json_output: bool) -> None:
     info = network_summary(params)
     if json_output:
-        typer.echo(json.dumps({**info, "version": __version__, "node": "coming soon"}))
+        typer.echo(json.dumps({**info, "version": __version__}))
         return
     rule = info["difficulty"]
     if rule["rule"] == "aserti3-2d":
@@ -81,7 +123,6 @@ def up(
                 f"coinbase maturity {info['coinbase_maturity']}",
                 f"network:      magic {info['magic']}, p2p port {info['p2p_port']}, "
                 f"rpc port {info['rpc_port']}, bech32 hrp {info['bech32_hrp']}",
-                "node coming soon",
             ]
         )
     )

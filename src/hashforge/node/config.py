@@ -23,8 +23,16 @@ class NodeConfig:
     rpc_user: str | None = None
     rpc_password: str | None = None
     script_threads: int = 2
+    script_workers: str = "thread"  # or "process": signature checks in worker processes
     min_relay_fee: int = 1000  # sat/kvB
     max_mempool_mb: int = 300
+    # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
+    listen: bool = True
+    p2p_port: int | None = None  # default: the network's P2P port
+    bind: list[str] = field(default_factory=list)
+    connect: list[str] = field(default_factory=list)
+    addnode: list[str] = field(default_factory=list)
+    max_connections: int = 125
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,32 +16,39 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hashforge.consensus.params import ChainParams
 
 from .assembler import BlockAssembler
-from .chain import BlockIndex, ChainManager
+from .chain import BlockIndex, ChainManager, ProgressFn
 from .config import NodeConfig
 from .mempool import Mempool
 from .rpc.server import Credentials, RPCDispatcher, RPCServer, write_cookie
+from .scriptpool import make_script_executor
+
+if TYPE_CHECKING:
+    from .p2p import P2PNetwork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class Node:
-    def __init__(self, config: NodeConfig) -> None:
+    def __init__(self, config: NodeConfig, progress: ProgressFn | None = None) -> None:
         self.config = config
+        self.progress = progress
         self.params: ChainParams = config.params
         self.datadir: Path = config.resolved_datadir
         self.started_at = time.time()
         self.chain_executor = ThreadPoolExecutor(1, thread_name_prefix="chain")
-        self.script_executor = ThreadPoolExecutor(max(1, config.script_threads), thread_name_prefix="script")
+        # Signature checks: threads by default; `script_workers = "process"` runs them in processes.
+        self.script_executor, self._script_map = make_script_executor(config.script_workers, config.script_threads)
         self.chain: ChainManager | None = None
         self._mempool: Mempool | None = None
         self._assembler: BlockAssembler | None = None
         self.rpc: RPCServer | None = None
+        self.p2p: P2PNetwork | None = None  # the P2P network (node/p2p), started after RPC
         self.cookie_path: Path | None = None
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -57,7 +64,7 @@ class Node:
 
     def _open_chain(self) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
-        self.chain = ChainManager(self.params, self.datadir, script_map=self.script_executor.map)
+        self.chain = ChainManager(self.params, self.datadir, script_map=self._script_map, progress=self.progress)
         self.chain.events.tip_changed.append(self._on_tip_changed)
         self._mempool = Mempool(
             self.chain,
@@ -122,6 +129,10 @@ class Node:
         register_all(dispatcher, self)
         self.rpc = RPCServer(dispatcher, self._credentials(), self.config.rpc_host, self.config.resolved_rpc_port)
         await self.rpc.start()
+        from .p2p import P2PNetwork, P2PSettings
+
+        self.p2p = P2PNetwork(self, P2PSettings.from_node_config(self.config))
+        await self.p2p.start()
         (self.datadir / "node.pid").write_text(str(os.getpid()))
         log.info("node on %s: tip %d, RPC on %s:%d", self.params.name, self.chain_height, self.config.rpc_host, self.rpc.port)
 
@@ -143,6 +154,8 @@ class Node:
         await self.stop()
 
     async def stop(self) -> None:
+        if self.p2p is not None:
+            await self.p2p.stop()
         if self.rpc is not None:
             await self.rpc.stop()
         if self.chain is not None:
@@ -154,8 +167,10 @@ class Node:
                 path.unlink()
 
 
-async def run_node(config: NodeConfig, on_started: Callable[[Node], None] | None = None) -> None:
-    node = Node(config)
+async def run_node(
+    config: NodeConfig, on_started: Callable[[Node], None] | None = None, progress: ProgressFn | None = None
+) -> None:
+    node = Node(config, progress)
     await node.start()
     if on_started:
         on_started(node)

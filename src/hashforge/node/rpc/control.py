@@ -39,6 +39,7 @@ def methods(node: Node, all_methods: dict[str, Any]) -> dict[str, Any]:
         return (handler.__doc__ or command).strip()
 
     async def getnetworkinfo() -> dict[str, Any]:
+        total, inbound, outbound = node.p2p.connection_counts() if node.p2p is not None else (0, 0, 0)
         return {
             "version": _version_number(),
             "subversion": f"/hashforge:{__version__}/",
@@ -47,10 +48,10 @@ def methods(node: Node, all_methods: dict[str, Any]) -> dict[str, Any]:
             "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED"],
             "localrelay": True,
             "timeoffset": 0,
-            "networkactive": True,
-            "connections": 0,
-            "connections_in": 0,
-            "connections_out": 0,
+            "networkactive": node.p2p.connman.network_active if node.p2p is not None else True,
+            "connections": total,
+            "connections_in": inbound,
+            "connections_out": outbound,
             "networks": [],
             "relayfee": amount(node.config.min_relay_fee),
             "incrementalfee": amount(1000),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import blockchain, control, mining, rawtx
+from . import blockchain, control, mining, network, rawtx
 from .server import RPCDispatcher
 
 if TYPE_CHECKING:
@@ -16,5 +16,6 @@ def register_all(dispatcher: RPCDispatcher, node: Node) -> None:
     tables.update(blockchain.methods(node))
     tables.update(mining.methods(node))
     tables.update(rawtx.methods(node))
+    tables.update(network.methods(node))
     tables.update(control.methods(node, tables))
     dispatcher.register_all(tables)

@@ -1,0 +1,390 @@
+"""Blocks: header-first sync, the download window with stall detection, compact blocks (BIP152),
+serving headers and blocks, and announcing new tips (BIP130 headers, or inv).
+
+Event-loop only; chain work goes through `net.call` to ChainView on the chain thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hashforge.consensus.block import Block, BlockHeader
+from hashforge.consensus.validation import BlockValidationError
+
+from .chainview import HeadersOutcome
+from .compact import HeaderAndShortIDs, MsgBlocktxn, MsgCmpctblock, MsgGetblocktxn, PartialBlock
+from .messages import (
+    MAX_HEADERS_RESULTS,
+    MSG_BLOCK,
+    MSG_CMPCT_BLOCK,
+    MSG_WITNESS_BLOCK,
+    Inv,
+    MsgBlock,
+    MsgGetdata,
+    MsgGetheaders,
+    MsgHeaders,
+    MsgInv,
+    MsgNotfound,
+)
+from .peer import InFlight, Peer
+
+if TYPE_CHECKING:
+    from .network import P2PNetwork
+
+log = logging.getLogger(__name__)
+
+MAX_UNCONNECTING_HEADERS = 10
+MAX_CMPCTBLOCK_DEPTH = 5  # serve cmpctblock for blocks this close to the tip, full blocks beyond
+MAX_BLOCKTXN_DEPTH = 10
+# Not punished: the block may become valid later, or the failure says nothing about the sender.
+HARMLESS_REASONS = {"time-too-new", "prev-blk-not-found"}
+
+
+@dataclass
+class BlockResult:
+    accepted: bool
+    reason: str = ""
+    mutated: bool = False
+    new_tip: bool = False
+
+
+class BlockSync:
+    def __init__(self, net: P2PNetwork) -> None:
+        self.net = net
+        self.in_flight: dict[bytes, int] = {}  # block hash -> peer id
+        self.stall_timeout = net.settings.stall_timeout
+
+    # --- headers -----------------------------------------------------------------------------
+
+    async def on_connected(self, peer: Peer) -> None:
+        await self.send_getheaders(peer)
+
+    async def send_getheaders(self, peer: Peer, from_hash: bytes | None = None, hash_stop: bytes = b"\x00" * 32) -> None:
+        view = self.net.view
+
+        def locator() -> list[bytes]:
+            entry = view.chain.index.get(from_hash) if from_hash else None
+            return view.locator(entry)
+
+        loc = await self.net.call(locator)
+        peer.headers_requested_at = time.monotonic()
+        peer.send(MsgGetheaders(locator=tuple(loc), hash_stop=hash_stop))
+
+    async def on_getheaders(self, peer: Peer, msg: MsgGetheaders) -> None:
+        headers = await self.net.call(lambda: self.net.view.headers_after(msg.locator, msg.hash_stop))
+        peer.send(MsgHeaders(tuple(headers)))
+        if headers:
+            # what we sent, the peer knows (no need to announce it again)
+            for h in headers[-8:]:
+                peer.known_blocks.add(h.hash)
+
+    def _update_best_known(self, peer: Peer, outcome: HeadersOutcome) -> None:
+        best = outcome.best
+        if best is not None and best.chainwork > peer.best_known_work:
+            peer.best_known_hash, peer.best_known_work, peer.best_known_height = best.hash, best.chainwork, best.height
+            peer.synced_headers = max(peer.synced_headers, best.height)
+
+    async def on_headers(self, peer: Peer, msg: MsgHeaders) -> None:
+        headers = msg.headers
+        peer.headers_requested_at = 0.0
+        if not headers:
+            return
+        for h in headers:
+            peer.known_blocks.add(h.hash)
+        outcome = await self.net.call(lambda: self.net.view.accept_headers(headers))
+        await self._after_headers(peer, headers, outcome)
+
+    async def _after_headers(self, peer: Peer, headers: Sequence[BlockHeader], outcome: HeadersOutcome) -> None:
+        pm = self.net.peerman
+        if outcome.non_continuous:
+            pm.misbehaving(peer, 20, "non-continuous headers sequence")
+            return
+        if outcome.unconnecting:
+            peer.unconnecting_headers += 1
+            if peer.unconnecting_headers % MAX_UNCONNECTING_HEADERS == 0:
+                pm.misbehaving(peer, 20, f"{peer.unconnecting_headers} unconnecting headers messages")
+            await self.send_getheaders(peer, hash_stop=headers[-1].hash)
+            return
+        peer.unconnecting_headers = 0
+        self._update_best_known(peer, outcome)
+        if outcome.error is not None:
+            if outcome.error.reason not in HARMLESS_REASONS:
+                pm.misbehaving(peer, 100, f"invalid header: {outcome.error}")
+            return
+        if len(headers) == MAX_HEADERS_RESULTS and outcome.best is not None:
+            await self.send_getheaders(peer, from_hash=outcome.best.hash)
+        await self.request_blocks(peer)
+
+    async def on_block_inv(self, peer: Peer, hashes: list[bytes]) -> None:
+        for h in hashes:
+            peer.known_blocks.add(h)
+        known = await self.net.call(lambda: [self.net.view.chain.index.get(h) for h in hashes])
+        for entry in known:
+            if entry is not None and entry.chainwork > peer.best_known_work:
+                peer.best_known_hash, peer.best_known_work, peer.best_known_height = entry.hash, entry.chainwork, entry.height
+        if any(e is None for e in known):
+            await self.send_getheaders(peer, hash_stop=hashes[-1])
+        else:
+            await self.request_blocks(peer)
+
+    # --- downloading ---------------------------------------------------------------------------
+
+    async def request_blocks(self, peer: Peer) -> None:
+        s = self.net.settings
+        if peer.is_closed or not peer.handshake_done or peer.best_known_hash is None:
+            return
+        count = s.max_blocks_in_flight - len(peer.in_flight)
+        if count <= 0:
+            return
+        best, flying = peer.best_known_hash, frozenset(self.in_flight)
+        plan = await self.net.call(lambda: self.net.view.plan_download(best, flying, count, s.block_download_window))
+        wanted = [h for h in plan.blocks if h not in self.in_flight]
+        if wanted and not peer.is_closed:
+            now = time.monotonic()
+            for h in wanted:
+                self.in_flight[h] = peer.id
+                peer.in_flight[h] = InFlight(h, now)
+            use_cmpct = len(wanted) == 1 and peer.cmpct_version and plan.extends_tip
+            kind = MSG_CMPCT_BLOCK if use_cmpct else MSG_WITNESS_BLOCK
+            peer.send(MsgGetdata(tuple(Inv(kind, h) for h in wanted)))
+        elif plan.staller is not None:
+            self._check_staller(peer, plan.staller)
+
+    def _check_staller(self, peer: Peer, block_hash: bytes) -> None:
+        """The download window is full and blocked by one block in flight from another peer."""
+        owner = self.net.peers.get(self.in_flight.get(block_hash, -1))
+        if owner is None or owner is peer:
+            return
+        req = owner.in_flight.get(block_hash)
+        if req is not None and time.monotonic() - req.requested > self.stall_timeout:
+            owner.disconnect(f"stalling block download (block {block_hash[::-1].hex()[:16]}…)")
+            self.stall_timeout = min(self.stall_timeout * 2, self.net.settings.stall_timeout_max)
+
+    def _done(self, peer: Peer, block_hash: bytes) -> bool:
+        """Forgets an in-flight request; True if we had asked this peer for the block."""
+        asked = peer.in_flight.pop(block_hash, None) is not None
+        if self.in_flight.get(block_hash) == peer.id:
+            del self.in_flight[block_hash]
+        return asked
+
+    def release_peer(self, peer: Peer) -> None:
+        for h in list(peer.in_flight):
+            self._done(peer, h)
+
+    def check_timeouts(self, peer: Peer, now: float) -> None:
+        s = self.net.settings
+        if peer.in_flight:
+            downloading = sum(1 for p in self.net.peers.values() if p.in_flight and p is not peer)
+            limit = s.block_download_timeout * (1 + 0.5 * downloading)
+            oldest = min(f.requested for f in peer.in_flight.values())
+            if now - oldest > limit:
+                peer.disconnect("block download timeout")
+        if peer.headers_requested_at and now - peer.headers_requested_at > s.headers_timeout:
+            peer.headers_requested_at = 0.0
+            # A peer still syncing itself may ignore getheaders (Core does in IBD): only one that
+            # claimed more blocks than it has shown us is dropped.
+            if peer.start_height > peer.best_known_height and not peer.inbound:
+                peer.disconnect("headers request timeout")
+        # decay the stall timeout back towards its base once blocks flow
+        if self.stall_timeout > s.stall_timeout and random.random() < 0.01:
+            self.stall_timeout = max(s.stall_timeout, self.stall_timeout * 0.85)
+
+    # --- receiving blocks ------------------------------------------------------------------------
+
+    async def on_block(self, peer: Peer, block: Block, raw: bytes | None = None) -> None:
+        h = block.hash
+        asked = self._done(peer, h)
+        peer.known_blocks.add(h)
+        peer.stats.last_block = time.time()
+        if not asked:
+            # Unrequested: only a block on top of our tip is worth it (high-bandwidth relay).
+            extends_tip = await self.net.call(lambda: self.net.view.chain.tip.hash == block.header.prev_hash)
+            if not extends_tip:
+                await self.send_getheaders(peer, hash_stop=h)
+                return
+        result = await self.process_block(peer, block, raw)
+        if not result.accepted and result.reason == "prev-blk-not-found":
+            await self.send_getheaders(peer, hash_stop=h)
+        await self.request_blocks(peer)
+
+    async def process_block(self, peer: Peer, block: Block, raw: bytes | None, via_compact: bool = False) -> BlockResult:
+        view = self.net.view
+
+        def work() -> BlockResult:
+            chain = view.chain
+            old_tip = chain.tip
+            try:
+                status = chain.process_block(block, raw)
+            except BlockValidationError as e:
+                view.refresh()
+                return BlockResult(False, e.reason, e.mutated)
+            if status == "duplicate-invalid":
+                return BlockResult(False, status)
+            entry = chain.index.get(block.hash)
+            if entry is not None:
+                view.note_header(entry)
+            return BlockResult(True, new_tip=chain.tip is not old_tip)
+
+        result = await self.net.call(work)
+        if result.accepted:
+            if peer.best_known_hash is None or block.hash == peer.best_known_hash:
+                peer.synced_blocks = max(peer.synced_blocks, peer.best_known_height)
+            self.net.txs.block_received(block)
+            return result
+        log.info("peer=%d sent invalid block %s: %s", peer.id, block.hash_hex, result.reason)
+        if result.reason in HARMLESS_REASONS or (via_compact and result.mutated):
+            return result
+        self.net.peerman.misbehaving(peer, 100, f"invalid block: {result.reason}")
+        return result
+
+    # --- compact blocks --------------------------------------------------------------------------
+
+    async def on_cmpctblock(self, peer: Peer, msg: MsgCmpctblock) -> None:
+        cmpct = msg.header_and_shortids
+        header = cmpct.header
+        h = header.hash
+        peer.known_blocks.add(h)
+        outcome = await self.net.call(lambda: self.net.view.accept_headers([header]))
+        if outcome.unconnecting:
+            await self.send_getheaders(peer, hash_stop=h)
+            return
+        self._update_best_known(peer, outcome)
+        if outcome.error is not None:
+            self._done(peer, h)
+            if outcome.error.reason not in HARMLESS_REASONS:
+                self.net.peerman.misbehaving(peer, 100, f"invalid compact block header: {outcome.error}")
+            return
+        view = self.net.view
+        chain_state = await self.net.call(
+            lambda: (view.chain.tip.hash == header.prev_hash, view.block_raw(h) is not None)
+        )
+        extends_tip, have = chain_state
+        if have:
+            self._done(peer, h)
+            return
+        if not extends_tip:
+            self._done(peer, h)
+            await self.request_blocks(peer)
+            return
+        pool = await self.net.call(lambda: [e.tx for e in self.net.node.mempool.entries.values()])
+        try:
+            partial = PartialBlock(cmpct, pool)
+        except ValueError:
+            await self._fetch_full(peer, h)
+            return
+        missing = partial.missing()
+        if missing:
+            peer.pending_cmpct = (h, partial)
+            if h not in peer.in_flight:
+                self.in_flight[h] = peer.id
+                peer.in_flight[h] = InFlight(h, time.monotonic())
+            peer.send(MsgGetblocktxn(h, tuple(missing)))
+            return
+        await self._finish_compact(peer, partial.fill(()))
+
+    async def on_blocktxn(self, peer: Peer, msg: MsgBlocktxn) -> None:
+        pending = peer.pending_cmpct
+        if pending is None or pending[0] != msg.blockhash:
+            return
+        peer.pending_cmpct = None
+        partial: PartialBlock = pending[1]
+        try:
+            block = partial.fill(msg.transactions)
+        except ValueError as e:
+            self._done(peer, msg.blockhash)
+            self.net.peerman.misbehaving(peer, 100, f"bad blocktxn: {e}")
+            return
+        await self._finish_compact(peer, block)
+
+    async def _finish_compact(self, peer: Peer, block: Block) -> None:
+        self._done(peer, block.hash)
+        result = await self.process_block(peer, block, None, via_compact=True)
+        if not result.accepted and result.mutated:
+            await self._fetch_full(peer, block.hash)  # a short id collision: ask for the real thing
+
+    async def _fetch_full(self, peer: Peer, block_hash: bytes) -> None:
+        self.in_flight[block_hash] = peer.id
+        peer.in_flight[block_hash] = InFlight(block_hash, time.monotonic())
+        peer.send(MsgGetdata((Inv(MSG_WITNESS_BLOCK, block_hash),)))
+
+    async def on_getblocktxn(self, peer: Peer, msg: MsgGetblocktxn) -> None:
+        view = self.net.view
+
+        def lookup() -> tuple[bytes | None, int]:
+            entry = view.chain.index.get(msg.blockhash)
+            depth = view.chain.height - entry.height if entry is not None else 1 << 30
+            return view.block_raw(msg.blockhash), depth
+
+        raw, depth = await self.net.call(lookup)
+        if raw is None:
+            return
+        block = Block.from_bytes(raw)
+        if depth > MAX_BLOCKTXN_DEPTH:
+            peer.send(MsgBlock(block))
+            return
+        if any(i >= len(block.vtx) for i in msg.indexes):
+            self.net.peerman.misbehaving(peer, 100, "getblocktxn index out of range")
+            return
+        peer.send(MsgBlocktxn(msg.blockhash, tuple(block.vtx[i] for i in msg.indexes)))
+
+    def on_notfound(self, peer: Peer, msg: MsgNotfound) -> None:
+        for inv in msg.inventory:
+            if inv.type & 0xFF in (MSG_BLOCK, MSG_CMPCT_BLOCK):
+                self._done(peer, inv.hash)
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    async def serve(self, peer: Peer, invs: list[Inv]) -> None:
+        view = self.net.view
+        hashes = [i.hash for i in invs]
+
+        def lookup() -> tuple[list[bytes | None], int, dict[bytes, int]]:
+            heights = {h: e.height for h in hashes if (e := view.chain.index.get(h)) is not None}
+            return [view.block_raw(h) for h in hashes], view.chain.height, heights
+
+        raws, tip_height, heights = await self.net.call(lookup)
+        missing = []
+        for inv, raw in zip(invs, raws, strict=True):
+            if raw is None:
+                missing.append(inv)
+                continue
+            if inv.type == MSG_CMPCT_BLOCK and tip_height - heights.get(inv.hash, 0) <= MAX_CMPCTBLOCK_DEPTH:
+                block = Block.from_bytes(raw)
+                peer.send(MsgCmpctblock(HeaderAndShortIDs.from_block(block, random.getrandbits(64))))
+            elif inv.type == MSG_BLOCK:
+                peer.send_raw(b"block", Block.from_bytes(raw).serialize_without_witness())
+            else:
+                peer.send_raw(b"block", raw)
+            peer.known_blocks.add(inv.hash)
+            await peer.drain()
+        if missing:
+            peer.send(MsgNotfound(tuple(missing)))
+
+    # --- announcing --------------------------------------------------------------------------------
+
+    def announce(self, headers: list[BlockHeader] | None, tip_hash: bytes) -> None:
+        """A new tip (from the chain thread's listener): headers to peers that asked for them (or a
+        compact block to high-bandwidth peers), an inv of the tip to the others."""
+        for peer in list(self.net.peers.values()):
+            if not peer.handshake_done or peer.is_closed or tip_hash in peer.known_blocks:
+                continue
+            new = [h for h in headers if h.hash not in peer.known_blocks] if headers is not None else None
+            if new and peer.cmpct_hb_to and len(new) == 1:
+                self.net.connman.spawn(self._push_compact(peer, tip_hash))
+            elif new and peer.send_headers:
+                peer.send(MsgHeaders(tuple(new)))
+            else:
+                peer.send(MsgInv((Inv(MSG_BLOCK, tip_hash),)))
+            peer.known_blocks.add(tip_hash)
+
+    async def _push_compact(self, peer: Peer, block_hash: bytes) -> None:
+        raw = await self.net.call(lambda: self.net.view.block_raw(block_hash))
+        if raw is not None:
+            block = Block.from_bytes(raw)
+            peer.send(MsgCmpctblock(HeaderAndShortIDs.from_block(block, random.getrandbits(64))))
+

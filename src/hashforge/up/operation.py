@@ -1,0 +1,215 @@
+"""What `hashforge up` runs: the layout of its datadir, the ports, and the parts in start order."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from hashforge.consensus.params import ChainParams, PowAlgorithm
+from hashforge.rpcclient import RPCClient
+
+from .supervisor import Part
+
+DEFAULT_STRATUM_PORT = 3333
+DEFAULT_API_PORT = 8420
+DEFAULT_POOL_API_PORT = 8421
+DEFAULT_MINER_API_PORT = 4028
+
+
+class UpError(RuntimeError):
+    """A problem the user must fix (port in use, datadir in use or unwritable)."""
+
+
+def default_datadir(params: ChainParams) -> Path:
+    return Path.home() / ".hashforge" / "up" / params.name
+
+
+@dataclass
+class Ports:
+    rpc: int
+    stratum: int
+    api: int
+    pool_api: int
+    miner_api: int
+
+
+def check_port_free(port: int, what: str, flag: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise UpError(f"port {port} ({what}) is already in use; choose another with {flag}") from None
+
+
+def lock_datadir(datadir: Path) -> IO[str]:
+    """An exclusive lock held for the whole run: a second `up` on the same datadir is refused."""
+    try:
+        datadir.mkdir(parents=True, exist_ok=True)
+        handle = open(datadir / "up.lock", "a+")  # noqa: SIM115 (held open for the whole run)
+    except OSError as e:
+        raise UpError(f"datadir {datadir} is not writable: {e.strerror or e}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise UpError(f"datadir {datadir} is in use by another `hashforge up` (pid {pid})") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _secret_file(path: Path) -> str:
+    """A random secret kept in a 0600 file (created on first use)."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+def _hashforge(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hashforge", *args]
+
+
+class Operation:
+    """The parts of one mining operation in `datadir`."""
+
+    def __init__(self, params: ChainParams, datadir: Path, ports: Ports, threads: int | None, miner: bool,
+                 scheme: str = "solo") -> None:
+        self.params = params
+        self.datadir = datadir
+        self.ports = ports
+        self.threads = threads
+        self.with_miner = miner
+        self.scheme = scheme
+        self.logs = datadir / "logs"
+        self.node_dir = datadir / "node"
+        self.wallet_dir = datadir / "wallet"
+        self.passphrase_file = datadir / "wallet.passphrase"
+        self.state_file = datadir / "up.json"
+        self.address = ""
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rpc}/"
+
+    @property
+    def cookie(self) -> Path:
+        return self.node_dir / ".cookie"
+
+    def rpc(self) -> RPCClient:
+        return RPCClient(self.rpc_url, cookie=self.cookie, timeout=30)
+
+    # --- parts ---------------------------------------------------------------------------------
+
+    def node_part(self) -> Part:
+        def ready() -> bool:
+            if not self.cookie.exists():
+                return False
+            client = self.rpc()
+            try:
+                client.call("getblockcount")
+            finally:
+                client.close()
+            return True
+
+        # One machine: no P2P listener (add peers with `hashforge node --connect` setups later).
+        argv = _hashforge("node", "--network", self.params.name, "--datadir", str(self.node_dir),
+                          "--rpc-port", str(self.ports.rpc), "--no-listen")
+        return Part("node", argv, self.logs / "node.log", ready)
+
+    def ensure_wallet(self) -> str:
+        """Creates the wallet on first run; returns the address the mining rewards go to."""
+        from hashforge.wallet import Wallet
+        from hashforge.wallet.wallet import DB_FILE
+
+        state: dict[str, Any] = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+        passphrase = _secret_file(self.passphrase_file)
+        client = self.rpc()
+        try:
+            if not (self.wallet_dir / DB_FILE).exists():
+                wallet, _mnemonic = Wallet.create(self.wallet_dir, self.params, passphrase, rpc=client)
+            else:
+                wallet = Wallet.open(self.wallet_dir, self.params, rpc=client)
+                wallet.unlock(passphrase)
+            with contextlib.closing(wallet):
+                address = state.get("address") or wallet.new_address()
+        finally:
+            client.close()
+        state["address"] = address
+        self.state_file.write_text(json.dumps(state))
+        self.address = address
+        return address
+
+    def pool_part(self) -> Part:
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", self.ports.stratum), timeout=1):
+                return True
+
+        argv = _hashforge(
+            "pool", "--network", self.params.name, "--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie),
+            "--stratum-port", str(self.ports.stratum), "--stratum-host", "127.0.0.1",
+            "--api-port", str(self.ports.pool_api), "--scheme", self.scheme, "--datadir", str(self.datadir / "pool"),
+        )
+        if self.scheme != "solo":
+            argv += ["--pool-address", self.address, "--wallet-dir", str(self.wallet_dir),
+                     "--wallet-passphrase-file", str(self.passphrase_file)]
+        return Part("pool", argv, self.logs / "pool.log", ready)
+
+    def miner_part(self) -> Part:
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", self.ports.miner_api), timeout=1):
+                return True
+
+        algo = "scrypt" if self.params.pow_algorithm is PowAlgorithm.SCRYPT else "sha256d"
+        argv = _hashforge(
+            "mine", "-o", f"stratum+tcp://127.0.0.1:{self.ports.stratum}", "-u", f"{self.address}.up", "-p", "x",
+            "--algo", algo, "--quiet", "--api-listen", f"127.0.0.1:{self.ports.miner_api}",
+        )
+        if self.threads:
+            argv += ["--threads", str(self.threads)]
+        return Part("miner", argv, self.logs / "miner.log", ready)
+
+    def api_part(self) -> Part:
+        def ready() -> bool:
+            return httpx.get(f"http://127.0.0.1:{self.ports.api}/v1/health", timeout=1).status_code == 200
+
+        argv = _hashforge(
+            "api", "--network", self.params.name, "--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie),
+            "--host", "127.0.0.1", "--port", str(self.ports.api), "--datadir", str(self.datadir / "api"),
+        )
+        argv += self.component_flags()
+        return Part("api", argv, self.logs / "api.log", ready)
+
+    def component_flags(self) -> list[str]:
+        """The API's links to the other parts, for those its command line offers."""
+        import inspect
+
+        from hashforge.api.cli import api
+
+        offered = inspect.signature(api).parameters
+        flags: list[str] = []
+        if "pool_api" in offered:
+            flags += ["--pool-api", f"http://127.0.0.1:{self.ports.pool_api}/"]
+        if "miner_api" in offered and self.with_miner:
+            flags += ["--miner-api", f"127.0.0.1:{self.ports.miner_api}"]
+        if "wallet_dir" in offered:
+            flags += ["--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file)]
+        return flags
