@@ -179,3 +179,32 @@ def test_restart_keeps_state(tmp_path: Path) -> None:
     assert n.call("gettxoutsetinfo")["hash_serialized_3"] == utxos["hash_serialized_3"]
     assert n.call("stop") == "hashforge node stopping"
     assert n.proc is not None and n.proc.wait(30) == 0
+
+
+def test_difficulty_addressinfo_scan_and_submitheader(node: NodeProcess) -> None:
+    assert node.call("getdifficulty") == node.call("getblockchaininfo")["difficulty"]
+    info = node.call("getaddressinfo", ADDRESS)
+    assert info["address"] == ADDRESS and info["iswitness"] is True and info["witness_version"] == 0
+    assert info["scriptPubKey"] == KEY.p2wpkh.hex() and info["ismine"] is False
+    assert info["desc"].startswith(f"addr({ADDRESS})#")
+    assert _error(node, "getaddressinfo", "bc1qnotanaddress").code == -5
+    scan = node.call("scantxoutset", "start", [f"addr({ADDRESS})"])
+    assert scan["success"] is True and scan["height"] == node.call("getblockcount")
+    assert len(scan["unspents"]) >= 100
+    assert all(u["scriptPubKey"] == KEY.p2wpkh.hex() for u in scan["unspents"])
+    assert any(u["coinbase"] for u in scan["unspents"])
+    total = sum(Decimal(str(u["amount"])) for u in scan["unspents"])
+    assert Decimal(str(scan["total_amount"])) == total
+    fresh = script_to_address(Key.from_int(0x5CA9).p2wpkh, REGTEST)
+    assert node.call("scantxoutset", "start", [f"addr({fresh})"])["unspents"] == []
+    assert _error(node, "scantxoutset", "start", ["addr(nonsense)"]).code == -5
+    # a header without its block: known to the index, a headers-only tip
+    made = node.call("generateblock", ADDRESS, [], False)
+    block = Block.from_bytes(bytes.fromhex(made["hex"]))
+    assert node.call("submitheader", block.header.serialize().hex()) is None
+    assert node.call("getblockheader", made["hash"])["confirmations"] == -1
+    assert any(t["hash"] == made["hash"] and t["status"] == "headers-only" for t in node.call("getchaintips"))
+    assert node.call("submitblock", made["hex"]) is None  # now the data: it becomes the tip
+    assert node.call("getbestblockhash") == made["hash"]
+    assert _error(node, "submitheader", "00" * 80).code == -25
+    assert _error(node, "submitheader", "00").code == -22
