@@ -67,7 +67,9 @@ def bench(
     if baseline:
         base = hashlib_rate(algo, seconds)
         result["hashlib_hashrate"] = base
+    cpu0 = time.process_time()
     hashes, found, elapsed = _run(kernel, versions, threads, seconds)
+    cpu = time.process_time() - cpu0
     result = {
         "algo": algo,
         "backend": kernel.name,
@@ -78,17 +80,24 @@ def bench(
         "hashes": hashes,
         "seconds": round(elapsed, 4),
         "hashrate": hashes / elapsed,
+        # CPU time the process got, over wall time x threads: well below 1 means other
+        # load shared the cores and `hashrate` is low; hashrate / cpu_share estimates
+        # the rate on an otherwise idle machine.
+        "cpu_share": round(cpu / (elapsed * threads), 3),
         "found": found,
         "cpu_features": sorted(cpu_features()),
         **result,
     }
     if baseline:
         result["speedup"] = result["hashrate"] / result["hashlib_hashrate"]
+    if hasattr(kernel, "device_name"):  # GPU backends (opencl, cuda) name their device
+        result["device"] = kernel.device_name
     return result
 
 
 def _run(kernel: Backend, versions: list[int], threads: int, seconds: float) -> tuple[int, int, float]:
-    chunk = max(1, _CHUNK[(kernel.algo, kernel.native)] // len(versions))
+    per_call = getattr(kernel, "batch", 0) or _CHUNK[(kernel.algo, kernel.native)]  # GPU: its tuned launch
+    chunk = max(1, per_call // len(versions))
     target = TARGETS[kernel.algo]
     lock = threading.Lock()
     next_nonce = 0
@@ -152,7 +161,7 @@ def _human(rate: float) -> str:
 def bench_command(
     algo: Annotated[str, typer.Option("--algo", help="sha256d or scrypt")] = "sha256d",
     backend: Annotated[
-        str, typer.Option("--backend", help="auto, python, scalar, sse2, avx2, avx512 or shani")
+        str, typer.Option("--backend", help="auto, python, scalar, sse2, avx2, avx512, shani, opencl[:N] or cuda[:N]")
     ] = "auto",
     threads: Annotated[int, typer.Option("--threads", help="threads scanning in parallel")] = 1,
     seconds: Annotated[float, typer.Option("--seconds", help="how long to mine")] = 5.0,
@@ -181,6 +190,8 @@ def bench_command(
     )
     if baseline:
         typer.echo(f"hashlib loop, 1 thread: {_human(result['hashlib_hashrate'])}; speedup {result['speedup']:.1f}x")
+    if "device" in result:
+        typer.echo(f"Device: {result['device']}")
     typer.echo(f"CPU features: {' '.join(result['cpu_features']) or 'unknown (no native extension)'}")
 
 
