@@ -52,8 +52,18 @@ static inline TGT __m128i sched4(__m128i m0, __m128i m1, __m128i m2, __m128i m3)
     return _mm_sha256msg2_epu32(x, m3);
 }
 
-/* STREAMS compressions in lockstep; m holds each stream's 16 words and is consumed. */
-static inline TGT void compress_n(__m128i abef[STREAMS], __m128i cdgh[STREAMS], __m128i m[STREAMS][4])
+/*
+ * STREAMS compressions in lockstep; m holds each stream's 16 words and is consumed.
+ * sha256rnds2 issues only every few cycles on the Intel cores we measured (more streams
+ * gave nothing), so the scanners save whole instructions instead:
+ *  - from_round2: rounds 0 and 1 are done; as rounds4() leaves them half-way, abef holds
+ *    the state's CDGH (= the old ABEF) and cdgh its ABEF (the scanners compute this once:
+ *    block 2's W0, W1 do not depend on the nonce);
+ *  - stop_at_62: skip rounds 62 and 63; the caller then reads e after round 60, which
+ *    is F of the ABEF state after round 61, left in cdgh[] (see second_hash).
+ */
+static inline TGT void compress_n(__m128i abef[STREAMS], __m128i cdgh[STREAMS], __m128i m[STREAMS][4],
+                                  int from_round2, int stop_at_62)
 {
 #pragma GCC unroll 16
     for (int g = 0; g < 16; g++) {
@@ -62,7 +72,13 @@ static inline TGT void compress_n(__m128i abef[STREAMS], __m128i cdgh[STREAMS], 
         for (int j = 0; j < STREAMS; j++) {
             if (g >= 4)
                 m[j][g & 3] = sched4(m[j][g & 3], m[j][(g + 1) & 3], m[j][(g + 2) & 3], m[j][(g + 3) & 3]);
-            rounds4(&abef[j], &cdgh[j], _mm_add_epi32(m[j][g & 3], k));
+            __m128i kw = _mm_add_epi32(m[j][g & 3], k);
+            if (g == 0 && from_round2) /* second half of rounds4(): rounds 2 and 3 */
+                abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], _mm_shuffle_epi32(kw, 0x0E));
+            else if (g == 15 && stop_at_62) /* rounds 60 and 61 only */
+                cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], kw);
+            else
+                rounds4(&abef[j], &cdgh[j], kw);
         }
     }
 }
@@ -105,9 +121,11 @@ static inline TGT void second_hash(const __m128i abef1[STREAMS], const __m128i c
         abef[j] = iv_abef;
         cdgh[j] = iv_cdgh;
     }
-    compress_n(abef, cdgh, m);
+    compress_n(abef, cdgh, m, 0, 1);
+    /* H7 = IV7 + h after round 63 = IV7 + e after round 60 = IV7 + F after round 61,
+     * lane 0 of the ABEF state that compress_n left in cdgh. */
     for (int j = 0; j < STREAMS; j++)
-        h7[j] = (uint32_t)_mm_cvtsi128_si32(_mm_add_epi32(cdgh[j], iv_cdgh)); /* lane 0 of CDGH is H */
+        h7[j] = (uint32_t)_mm_cvtsi128_si32(cdgh[j]) + iv[7];
 }
 
 static inline void check(const hf_scan_args *args, const uint32_t h7[STREAMS], const uint32_t v[STREAMS],
@@ -128,6 +146,9 @@ static TGT void scan_plain(const hf_scan_args *args, hf_hits *hits)
                    w2 = hf_be32(args->header + 72);
     const __m128i m1 = _mm_set_epi32(0, 0, 0, (int)0x80000000), m2 = _mm_setzero_si128(),
                   m3 = _mm_set_epi32(640, 0, 0, 0);
+    /* Rounds 0 and 1 (W0, W1 fixed) once per scan; see compress_n's from_round2. */
+    const __m128i pre01 = _mm_sha256rnds2_epu32(
+        mid_cdgh, mid_abef, _mm_add_epi32(_mm_set_epi32(0, 0, (int)w1, (int)w0), kvec(0)));
     uint32_t versions[STREAMS], nonces[STREAMS], h7[STREAMS];
     for (int j = 0; j < STREAMS; j++)
         versions[j] = version;
@@ -141,9 +162,9 @@ static TGT void scan_plain(const hf_scan_args *args, hf_hits *hits)
             m[j][2] = m2;
             m[j][3] = m3;
             abef[j] = mid_abef;
-            cdgh[j] = mid_cdgh;
+            cdgh[j] = pre01;
         }
-        compress_n(abef, cdgh, m);
+        compress_n(abef, cdgh, m, 1, 0);
         for (int j = 0; j < STREAMS; j++) {
             abef[j] = _mm_add_epi32(abef[j], mid_abef);
             cdgh[j] = _mm_add_epi32(cdgh[j], mid_cdgh);
@@ -156,15 +177,19 @@ static TGT void scan_plain(const hf_scan_args *args, hf_hits *hits)
 static TGT int scan_rolled(const hf_scan_args *args, hf_hits *hits)
 {
     size_t nv = args->nversions;
-    __m128i *mids = malloc(2 * nv * sizeof *mids);
+    /* Per version: midstate ABEF, CDGH, and the ABEF after rounds 0-1 (W0, W1 fixed). */
+    __m128i *mids = malloc(3 * nv * sizeof *mids);
     if (!mids) {
         hits->oom = 1;
         return -1;
     }
+    const __m128i kw01 = _mm_add_epi32(
+        _mm_set_epi32(0, 0, (int)hf_be32(args->header + 68), (int)hf_be32(args->header + 64)), kvec(0));
     for (size_t v = 0; v < nv; v++) {
         uint32_t mid[8];
         hf_midstate(args->header, args->versions[v], mid);
-        to_shani(mid, &mids[2 * v], &mids[2 * v + 1]);
+        to_shani(mid, &mids[3 * v], &mids[3 * v + 1]);
+        mids[3 * v + 2] = _mm_sha256rnds2_epu32(mids[3 * v + 1], mids[3 * v], kw01);
     }
     uint32_t versions[STREAMS], nonces[STREAMS], h7[STREAMS];
     for (uint64_t n = args->start; n < args->end; n++) {
@@ -180,18 +205,21 @@ static TGT int scan_rolled(const hf_scan_args *args, hf_hits *hits)
                 size_t v = v0 + (size_t)(j < live ? j : 0);
                 versions[j] = args->versions[v];
                 nonces[j] = (uint32_t)n;
-                abef[j] = mids[2 * v];
-                cdgh[j] = mids[2 * v + 1];
+                abef[j] = mids[3 * v];     /* rounds 0-1 done: see compress_n */
+                cdgh[j] = mids[3 * v + 2];
             }
+#pragma GCC unroll 4
+            for (int j = 0; j < STREAMS; j++)
+                abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], _mm_shuffle_epi32(kw[0], 0x0E));
 #pragma GCC unroll 16
-            for (int g = 0; g < 16; g++)
+            for (int g = 1; g < 16; g++)
 #pragma GCC unroll 4
                 for (int j = 0; j < STREAMS; j++)
                     rounds4(&abef[j], &cdgh[j], kw[g]);
             for (int j = 0; j < STREAMS; j++) {
                 size_t v = v0 + (size_t)(j < live ? j : 0);
-                abef[j] = _mm_add_epi32(abef[j], mids[2 * v]);
-                cdgh[j] = _mm_add_epi32(cdgh[j], mids[2 * v + 1]);
+                abef[j] = _mm_add_epi32(abef[j], mids[3 * v]);
+                cdgh[j] = _mm_add_epi32(cdgh[j], mids[3 * v + 1]);
             }
             second_hash(abef, cdgh, h7);
             check(args, h7, versions, nonces, live, hits);

@@ -10,7 +10,6 @@ typedef __m128i vec;
 #define SFX sse2
 #define TGT __attribute__((target("sse2")))
 #define HF_SCRYPT_SHIFT 7 /* log2(32 * LANES) */
-#define HF_SCRYPT_LANE_MAJOR 0
 
 #define V_ADD(a, b) _mm_add_epi32(a, b)
 #define V_XOR(a, b) _mm_xor_si128(a, b)
@@ -26,15 +25,25 @@ typedef __m128i vec;
 #define V_STOREU(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
 #define V_ZERO_MASK(v) _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, _mm_setzero_si128())))
 #define V_LANE_IDS _mm_set_epi32(3, 2, 1, 0)
-#define V_GATHER(base, idx) gather_sse2(base, idx)
-
-/* SSE2 has no gather instruction; four scalar loads do the same. */
-static inline TGT __m128i gather_sse2(const uint32_t *base, __m128i idx)
+/* SSE2 has no byte shuffle: swap the 16-bit halves, then the bytes within them. */
+#define V_BSWAP(x) bswap_sse2(x)
+static inline TGT __m128i bswap_sse2(__m128i x)
 {
-    uint32_t i[4];
-    _mm_storeu_si128((__m128i *)(void *)i, idx);
-    return _mm_set_epi32((int)base[i[3]], (int)base[i[2]], (int)base[i[1]], (int)base[i[0]]);
+    x = _mm_or_si128(_mm_slli_epi32(x, 16), _mm_srli_epi32(x, 16));
+    return _mm_or_si128(_mm_slli_epi16(x, 8), _mm_srli_epi16(x, 8));
 }
+
+/* 4 x 4 transpose of 32-bit words: r[i] word k <-> r[k] word i; 8 shuffles. */
+static inline TGT void transpose4(__m128i r[4])
+{
+    __m128i t0 = _mm_unpacklo_epi32(r[0], r[1]), t1 = _mm_unpackhi_epi32(r[0], r[1]);
+    __m128i t2 = _mm_unpacklo_epi32(r[2], r[3]), t3 = _mm_unpackhi_epi32(r[2], r[3]);
+    r[0] = _mm_unpacklo_epi64(t0, t2);
+    r[1] = _mm_unpackhi_epi64(t0, t2);
+    r[2] = _mm_unpacklo_epi64(t1, t3);
+    r[3] = _mm_unpackhi_epi64(t1, t3);
+}
+#define HF_SCRYPT_TRANSPOSE(r) transpose4(r)
 
 
 
