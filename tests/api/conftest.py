@@ -13,6 +13,7 @@ from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import REGTEST
 from hashforge.consensus.tx import OutPoint, TxOut
 from tests.api.served import ServedApi, serve
+from tests.api.stack import Stack, attach, build_stack, wait_for
 from tests.helpers.nodeproc import NodeProcess
 from tests.helpers.txbuilder import Key, Utxo, spend
 
@@ -75,3 +76,24 @@ def api(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 def client(api: ServedApi) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api.url, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Node, wallet, `hashforge pool` and `hashforge mine` on loopback (see stack.py)."""
+    s = build_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="package")
+def full_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    """The API with the pool, miner and wallet attached, once the pool has found a block."""
+    served = serve(stack.node, tmp_path_factory.mktemp("fullapi"), *attach(stack), network="regtest")
+    stack.api = served
+    with httpx.Client(base_url=served.url, timeout=30) as c:
+        wait_for(lambda: c.get("/v1/pool/stats").json()["blocks"]["pending"] > 0, 90, "the pool found no block",
+                 lambda: stack.log("pool") + stack.log("miner"))
+    yield served

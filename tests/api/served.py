@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ class ServedApi:
             raise self.error
 
 
-def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI, **overrides: Any) -> ServedApi:
+def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI | Callable[[EventBus], ComponentAPI],
+          **overrides: Any) -> ServedApi:
+    """The API over `node`; each extra is a ComponentAPI, or a function of the bus that makes one."""
     values: dict[str, Any] = {
         "host": "127.0.0.1", "port": 0, "datadir": datadir, "node_rpc_url": node.url,
         "node_cookie": node.datadir / ".cookie", "tip_poll_s": 0.1, "rate_per_s": 10_000, "rate_burst": 10_000,
@@ -71,6 +74,6 @@ def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI, **overrides: 
         bus=EventBus(settings.event_buffer),
     )
     for extra in extras:
-        components.add(extra)
+        components.add(extra if isinstance(extra, ComponentAPI) else extra(components.bus))
     keys = KeyStore(settings.keys_path)
     return ServedApi(ApiServer(settings, components, keys), components, keys).start()

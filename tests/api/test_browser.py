@@ -4,6 +4,7 @@ size. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,5 +84,26 @@ def test_phone_viewport(browser: Any, api: ServedApi, chain: Chain) -> None:
     page.screenshot(path=str(ARTIFACTS / "blocks-phone.png"), full_page=True)
     page.get_by_role("link", name="Workers").click()
     expect(page.get_by_text("Pool not running")).to_be_visible()
+    assert not errors, errors
+    page.context.close()
+
+
+def test_operation_dashboard_hashrate_and_worker_page(browser: Any, full_api: ServedApi, stack: Any) -> None:
+    """With pool, miner and wallet attached: a non-zero pool hash rate, the worker's link opens its page."""
+    expect = playwright_api.expect
+    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page.goto(full_api.url + "/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    rate = page.locator('[data-field="pool-hashrate"]')
+    expect(rate).not_to_have_text("0 H/s")
+    expect(rate).to_have_text(re.compile(r"H/s$"))
+    expect(page.locator("#pool-blocks tbody tr").first).to_be_visible()
+    expect(page.locator('[data-field="wallet-spendable"]')).not_to_have_text("0.00000000")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-operation.png"), full_page=True)
+    page.locator(f'#worker-table a[href="/workers/{stack.worker}"]').click()
+    expect(page.locator("h1")).to_have_text("Worker rig1")
+    expect(page.locator("#worker-stats .status")).to_have_text("online")
+    page.screenshot(path=str(ARTIFACTS / "worker-page.png"), full_page=True)
     assert not errors, errors
     page.context.close()

@@ -102,3 +102,12 @@ def test_api_serves_and_stops_cleanly(tmp_path: Path, chain: Chain) -> None:
             proc.wait()
     _, err = proc.communicate()
     assert "anonymous reads allowed" in err and "Traceback" not in err
+
+
+def test_api_component_flags_refuse_bad_values(tmp_path: Path, chain: Chain) -> None:
+    node = ["--node-rpc", chain.node.url, "--node-cookie", str(chain.node.datadir / ".cookie"), "--datadir", str(tmp_path)]
+    one_line_error(run("api", *node, "--miner-api", "nonsense"), 2, "HOST:PORT")
+    one_line_error(run("api", *node, "--pool-api", "ftp://pool"), 2, "pool API URL")
+    one_line_error(run("api", *node, "--wallet-passphrase-file", str(tmp_path / "pw")), 2, "needs --wallet-dir")
+    one_line_error(run("api", *node, "--wallet-dir", str(tmp_path), "--wallet-passphrase-file", str(tmp_path / "pw")),
+                   2, "passphrase file")

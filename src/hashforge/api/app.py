@@ -45,14 +45,24 @@ def create_app(settings: ApiSettings, components: Components, keys: KeyStore | N
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         components.bus.bind(asyncio.get_running_loop())
-        task = asyncio.create_task(watcher.run(), name="tip-watcher")
+        tasks = [asyncio.create_task(watcher.run(), name="tip-watcher")]
+        for component in components.extras.values():
+            tasks += [asyncio.create_task(run(), name=f"{component.name}-task") for run in component.tasks]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             components.bus.close()
+            for component in components.extras.values():
+                if component.close is not None:
+                    try:
+                        await component.close()
+                    except Exception:
+                        log.exception("closing the %s gateway failed", component.name)
             if own_keys:
                 key_store.close()
 

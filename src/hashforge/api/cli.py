@@ -19,6 +19,11 @@ from hashforge.consensus.params import UnknownNetworkError, get_params
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+    from hashforge.consensus.params import ChainParams
+
+    from .registry import Components
+    from .settings import ApiSettings
+
 from .keys import KEYS_FILE, KeyStore, KeyStoreError, parse_scopes
 
 api_key_app = typer.Typer(help="Mint, list and revoke API keys (stored hashed in the datadir).", no_args_is_help=True)
@@ -62,6 +67,10 @@ def api(
     burst: Annotated[int, typer.Option("--burst", help="Requests a client may burst.")] = 60,
     cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error.")] = "warning",
+    pool_api: Annotated[str | None, typer.Option("--pool-api", help="The pool's REST API (hashforge pool --api-port), http://HOST:PORT/.")] = None,
+    miner_api: Annotated[str | None, typer.Option("--miner-api", help="A miner's cgminer API, HOST:PORT (control needs the miner's --api-allow W:...).")] = None,
+    wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="A hashforge wallet to serve (balance, addresses, history, send).")] = None,
+    wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (sending needs it; else read-only).")] = None,
 ) -> None:
     """Serve the REST API (/v1) and the web dashboard, reading the chain from the node's JSON-RPC."""
     from pydantic import ValidationError
@@ -85,7 +94,7 @@ def api(
             node_rpc_url=node_rpc or f"http://127.0.0.1:{params.rpc_port}/",
             node_cookie=node_cookie if node_user is None else None,
             node_user=node_user, node_password=node_password, anonymous_read=anonymous_read,
-            rate_per_s=rate, rate_burst=burst, cors_origins=tuple(cors_origin or ()),
+            rate_per_s=rate, rate_burst=burst, cors_origins=tuple(cors_origin or ()), network=name,
         )
     except ValidationError as e:
         _fail(_settings_error(e))
@@ -100,6 +109,11 @@ def api(
         return
     components = Components(node=NodeGateway(rpc), bus=EventBus(settings.event_buffer))
     try:
+        _attach(components, settings, params, pool_api, miner_api, wallet_dir, wallet_passphrase_file)
+    except ValueError as e:
+        _fail(str(e))
+        return
+    try:
         server = ApiServer(settings, components, log_level=log_level)
     except OSError as e:
         _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
@@ -108,19 +122,61 @@ def api(
         _fail(f"cannot open the API key table in {settings.datadir}: {e}")
         return
     policy = "anonymous reads allowed" if not settings.reads_need_key else "keys required for every call"
-    typer.echo(f"hashforge API on {server.url}/v1 and dashboard on {server.url}/ ({policy}); node {settings.node_rpc_url}",
-               err=True)
+    attached = ", ".join(components.extras) or "no components"
+    typer.echo(f"hashforge API on {server.url}/v1 and dashboard on {server.url}/ ({policy}); node {settings.node_rpc_url}; "
+               f"{attached}", err=True)
 
     async def main() -> None:
+        wallet = components.gateway("wallet")
         try:
+            if wallet is not None:
+                await wallet.open()
             await server.serve()
         finally:
             await components.node.aclose()
+
+    from .errors import APIError
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         sys.exit(0)
+    except APIError as e:  # the wallet would not open or unlock
+        _fail(f"wallet {wallet_dir}: {e.detail or e.title}", 1)
+
+
+def _attach(components: Components, settings: ApiSettings, params: ChainParams, pool_api: str | None,
+            miner_api: str | None, wallet_dir: Path | None, passphrase_file: Path | None) -> None:
+    """Adds the components given on the command line (ValueError: a one-line reason)."""
+    from .attach import miner_component, pool_component, wallet_component
+    from .gateways.miner import MinerGateway, parse_listen
+    from .gateways.pool import PoolGateway
+
+    if pool_api is not None:
+        components.add(pool_component(PoolGateway(pool_api), components.bus))
+    if miner_api is not None:
+        host, port = parse_listen(miner_api)
+        components.add(miner_component(MinerGateway(host, port)))
+    if wallet_dir is None:
+        if passphrase_file is not None:
+            raise ValueError("--wallet-passphrase-file needs --wallet-dir")
+        return
+    from hashforge.rpcclient import RPCClient
+
+    from .gateways.wallet import WalletGateway
+
+    passphrase = None
+    if passphrase_file is not None:
+        try:
+            passphrase = passphrase_file.read_text().rstrip("\n")
+        except OSError as e:
+            raise ValueError(f"cannot read the wallet passphrase file {passphrase_file}: {e.strerror or e}") from None
+    try:
+        rpc = RPCClient(settings.node_rpc_url, settings.node_user, settings.node_password, settings.node_cookie,
+                        timeout=settings.node_timeout_s)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read node credentials for the wallet: {e}") from None
+    components.add(wallet_component(WalletGateway(wallet_dir, params, rpc, passphrase)))
 
 
 def _store(network: str, datadir: Path | None) -> KeyStore:

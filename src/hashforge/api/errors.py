@@ -91,6 +91,29 @@ class PayloadTooLarge(APIError):
     status, kind, title = 413, "payload-too-large", "Request body too large"
 
 
+class Conflict(APIError):
+    status, kind, title = 409, "conflict", "The component's state does not allow this now"
+
+
+class Rejected(APIError):
+    """The component understood the request and refused it (the detail says why, in its words)."""
+
+    status, kind, title = 422, "rejected", "The component refused the request"
+
+    def __init__(self, detail: str, kind: str | None = None) -> None:
+        super().__init__(detail)
+        if kind is not None:
+            self.kind = kind
+
+
+class ComponentUnavailable(APIError):
+    status, kind, title = 503, "component-unavailable", "The component cannot be reached"
+
+
+class ComponentFailed(APIError):
+    status, kind, title = 502, "component-error", "The component answered with an error"
+
+
 def problem_response(
     status: int,
     title: str | None = None,
@@ -163,12 +186,13 @@ _EXAMPLES = {
     401: "API key missing or invalid",
     403: "API key lacks the scope this needs",
     404: "Not Found",
+    409: "The component's state does not allow this now",
     413: "Request body too large",
-    422: "Invalid request",
+    422: "Invalid request, or refused by the component (see detail)",
     429: "Too Many Requests",
     500: "Internal Server Error",
-    502: "The node answered with an error",
-    503: "The node cannot be reached",
+    502: "The node or component answered with an error",
+    503: "The node or component cannot be reached",
 }
 
 

@@ -58,7 +58,8 @@ class PayoutEvent(_Event):
 
     type: Literal["payout"] = "payout"
     txid: str = Field(pattern=r"^[0-9a-f]{64}$")
-    address: str = Field(max_length=128)
+    address: str | None = Field(default=None, max_length=128,
+                                description="The recipient; null for a batch that pays several (amount is the total).")
     amount_sat: int = Field(ge=0)
     status: Literal["broadcast", "confirmed"] = "broadcast"
 

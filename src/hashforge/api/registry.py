@@ -14,7 +14,7 @@ or `publish_threadsafe` (other threads), and may add Prometheus collectors to `c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,11 +34,17 @@ class ComponentAPI:
 
     `summary` (optional) gives the dashboard a small JSON-able dict, e.g. the pool's hash rate
     and workers, the wallet's spendable/immature balance; it is called per overview render.
+    `gateway` is the component's client object (how the API talks to it), reachable by the
+    routes and the dashboard through `Components.gateway(name)`. `tasks` run for the app's
+    lifetime (pollers that publish events), cancelled at shutdown; then `close` runs.
     """
 
     name: ComponentName
     router: APIRouter
     summary: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    gateway: Any = None
+    tasks: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = ()
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -58,3 +64,8 @@ class Components:
 
     def has(self, name: ComponentName) -> bool:
         return name in self.extras
+
+    def gateway(self, name: ComponentName) -> Any:
+        """The gateway of a registered component, None when it is absent."""
+        component = self.extras.get(name)
+        return None if component is None else component.gateway

@@ -35,6 +35,8 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HASHFORGE_API_", extra="forbid", frozen=True)
 
     host: str = "127.0.0.1"
+    network: str | None = Field(default=None, description="The chain's network (block reward for earnings); "
+                                "None: asked of the node.")
     port: Annotated[int, Field(ge=0, le=65535)] = 8420
     datadir: Path = Path.home() / ".hashforge" / "api"
 

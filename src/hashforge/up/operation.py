@@ -182,6 +182,7 @@ class Operation:
         argv = _hashforge(
             "mine", "-o", f"stratum+tcp://127.0.0.1:{self.ports.stratum}", "-u", f"{self.address}.up", "-p", "x",
             "--algo", algo, "--quiet", "--api-listen", f"127.0.0.1:{self.ports.miner_api}",
+            "--api-allow", "W:127.0.0.1",  # the dashboard's pool controls (the API still needs a control key)
         )
         if self.threads:
             argv += ["--threads", str(self.threads)]

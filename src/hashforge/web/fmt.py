@@ -60,3 +60,11 @@ def short_hash(h: str) -> str:
 def coins(sat: int) -> str:
     whole, frac = divmod(abs(sat), 100_000_000)
     return f"{'-' if sat < 0 else ''}{whole:,}.{frac:08d}"
+
+
+def clock(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M")
+
+
+def percent(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:.1f} %"

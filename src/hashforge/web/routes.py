@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,11 +17,18 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from hashforge.api.deps import ComponentsDep, NodeDep, ReadAccess
+from hashforge.api.earnings import chain_params, next_reward, sat_per_day
 from hashforge.api.errors import APIError, BadCursor, NotFound
+from hashforge.api.gateways.miner import MinerGateway
+from hashforge.api.gateways.pool import PoolGateway
+from hashforge.api.gateways.wallet import WalletGateway
 from hashforge.api.node import Header, NodeGateway
 from hashforge.api.pagination import cursor_int, decode_cursor, encode_cursor
 from hashforge.api.registry import KNOWN_COMPONENTS, ComponentName, Components
+from hashforge.api.routers import miner as miner_api
+from hashforge.api.routers import pool as pool_api
 from hashforge.api.routers.chain import history_points
+from hashforge.api.routers.pool_models import PoolBlock
 
 from . import fmt
 from .charts import line_chart
@@ -31,10 +39,11 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(
     hashrate=fmt.hashrate, difficulty=fmt.difficulty, utc=fmt.utc, iso=fmt.iso, ago=fmt.ago, short=fmt.short_hash,
-    coins=fmt.coins,
+    coins=fmt.coins, percent=fmt.percent,
 )
 router = APIRouter(include_in_schema=False)
 CHART_POINTS = 60
+WORKER_NAME = re.compile(r"^[A-Za-z0-9]{14,128}\.[A-Za-z0-9_-]{1,64}$")
 PAGE_SIZE = 25
 
 ABSENT = {
@@ -85,13 +94,57 @@ async def overview(request: Request, _: ReadAccess, node: NodeDep, components: C
     if tip is not None:
         recent = await _safe(node.headers_down(tip.height, 10)) or []
         mempool = await _safe(node.mempool_info())
-    names: tuple[ComponentName, ...] = ("pool", "miner", "wallet")
-    summaries = {n: await _summary(components, n) for n in names}
+    pool: PoolGateway | None = components.gateway("pool")
+    miner: MinerGateway | None = components.gateway("miner")
+    wallet: WalletGateway | None = components.gateway("wallet")
+    pool_stats = workers = found = None
+    if pool is not None:
+        pool_stats, workers, found = await asyncio.gather(
+            _safe(pool_api.stats(pool)), _safe(pool_api.all_workers(pool, 600)), _safe(_found(pool, 10)))
+        if workers is not None:
+            workers = sorted(workers, key=lambda w: (-w.hashrate_hps, w.name))[:10]
+    farm = None if miner is None else await _safe(miner_api.summary(miner))
+    balance = None if wallet is None else await _safe(wallet.balance())
+    summaries = {n: await _summary(components, n) for n in ("pool", "miner", "wallet")
+                 if components.has(n) and components.gateway(n) is None}
+    rate = pool_stats.hashrate_hps if pool_stats is not None else (farm.hashrate.last_1m_hps if farm else None)
     return _page(
         request, "overview.html", tip=tip, mining=mining, hashps=hashps, recent=recent, mempool=mempool,
-        summaries=summaries, chart_hashrate=await _chart(request, node, "hashrate"),
-        chart_difficulty=await _chart(request, node, "difficulty"), nav="overview",
+        pool=pool_stats, workers=workers, found=found, farm=farm, balance=balance, summaries=summaries,
+        earnings=await _earnings(request, node, mining, rate), earnings_basis="pool" if pool_stats else "farm",
+        chart_hashrate=await _chart(request, node, "hashrate"),
+        chart_difficulty=await _chart(request, node, "difficulty"),
+        chart_pool=await _pool_chart(pool) if pool is not None else None, nav="overview",
     )
+
+
+async def _found(pool: PoolGateway, limit: int) -> list[PoolBlock]:
+    rows = await pool.blocks(limit)
+    return [pool_api.to_block(b) for b in rows]
+
+
+async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] | None,
+                    rate: float | None) -> dict[str, Any] | None:
+    """coins/day = H x 86400 x R / (D x 2^32) at the pool's (else the farm's) hash rate."""
+    if rate is None or mining is None:
+        return None
+    params = await _safe(chain_params(request.app.state.settings, node))
+    nxt = mining.get("next")
+    difficulty = float(nxt["difficulty"]) if isinstance(nxt, dict) and "difficulty" in nxt else float(mining["difficulty"])
+    if params is None or difficulty <= 0:
+        return None
+    reward = next_reward(int(mining["blocks"]), params)
+    return {"sat_per_day": sat_per_day(rate, difficulty, reward, params), "rate": rate, "reward": reward,
+            "difficulty": difficulty}
+
+
+async def _pool_chart(pool: PoolGateway, address: str | None = None) -> str:
+    points, _ = await _safe(pool_api.history_page(pool, 60, CHART_POINTS, None, address)) or ([], None)
+    data = [(float(p.time), p.hashrate_hps) for p in reversed(points)]
+    title = "Pool hash rate per minute, last hour" if address is None else "This address's hash rate per minute, last hour"
+    return line_chart(data, title, fmt.hashrate, x_format=lambda x: fmt.clock(int(x)),
+                      chart_id="chart-pool" if address is None else "chart-address",
+                      empty_text="No shares in the last hour" if points else "Pool not answering")
 
 
 async def _chart(request: Request, node: NodeGateway, metric: str) -> str:
@@ -113,17 +166,25 @@ async def _chart(request: Request, node: NodeGateway, metric: str) -> str:
 
 
 @router.get("/charts/{metric}.svg")
-async def chart(request: Request, metric: str, _: ReadAccess, node: NodeDep) -> Response:
-    if metric not in ("hashrate", "difficulty"):
+async def chart(
+    request: Request, metric: str, _: ReadAccess, node: NodeDep, components: ComponentsDep,
+    address: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{14,128}$")] = None,
+) -> Response:
+    pool: PoolGateway | None = components.gateway("pool")
+    if metric == "pool-hashrate" and pool is not None:
+        svg = await _pool_chart(pool, address)
+    elif metric in ("hashrate", "difficulty"):
+        svg = await _chart(request, node, metric)
+    else:
         raise NotFound("No such chart.")
-    return Response(await _chart(request, node, metric), media_type="image/svg+xml",
-                    headers={"Cache-Control": "no-store"})
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/blocks", response_class=HTMLResponse)
 async def blocks(
-    request: Request, _: ReadAccess, node: NodeDep,
+    request: Request, _: ReadAccess, node: NodeDep, components: ComponentsDep,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    found: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     tip = await _safe(node.tip())
     headers: list[Header] = []
@@ -136,8 +197,15 @@ async def blocks(
         headers = await _safe(node.headers_down(start, PAGE_SIZE)) or []
         if headers and headers[-1].height > 0 and len(headers) == PAGE_SIZE:
             next_cursor = encode_cursor("blocks", h=headers[-1].height - 1)
+    pool: PoolGateway | None = components.gateway("pool")
+    pool_page = None
+    if pool is not None:
+        try:
+            pool_page = await _safe(pool_api.blocks(pool, found, 10))
+        except BadCursor:
+            pool_page = await _safe(pool_api.blocks(pool, None, 10))
     return _page(request, "blocks.html", tip=tip, blocks=headers, next_cursor=next_cursor,
-                 first_page=cursor is None, nav="blocks")
+                 first_page=cursor is None, pool_page=pool_page, found_first=found is None, nav="blocks")
 
 
 @router.get("/blocks/{ref}", response_class=HTMLResponse)
@@ -152,16 +220,48 @@ async def block(request: Request, ref: str, _: ReadAccess, node: NodeDep) -> HTM
 
 
 @router.get("/workers", response_class=HTMLResponse)
-async def workers(request: Request, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
-    return _page(request, "workers.html", summary=await _summary(components, "pool"), nav="workers")
+async def workers(
+    request: Request, _: ReadAccess, components: ComponentsDep,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+) -> HTMLResponse:
+    pool: PoolGateway | None = components.gateway("pool")
+    page = None
+    if pool is not None:
+        try:
+            page = await _safe(pool_api.workers(pool, cursor, PAGE_SIZE))
+        except BadCursor:
+            page = await _safe(pool_api.workers(pool, None, PAGE_SIZE))
+    return _page(request, "workers.html", page=page, first_page=cursor is None, nav="workers")
 
 
 @router.get("/workers/{name}", response_class=HTMLResponse)
 async def worker(request: Request, name: str, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
-    return _page(request, "workers.html", summary=await _summary(components, "pool"), worker=name[:128],
-                 nav="workers")
+    pool: PoolGateway | None = components.gateway("pool")
+    if pool is None:
+        return _page(request, "worker.html", worker=None, worker_name=name[:200], nav="workers")
+    if not WORKER_NAME.match(name):
+        return _page(request, "missing.html", 404, what="That is not a worker name (ADDRESS.worker).", nav="workers")
+    try:
+        detail = await pool_api.worker(pool, name, 600)
+    except NotFound:
+        return _page(request, "missing.html", 404, what=f"The pool has seen no share from {name} in the last day.",
+                     nav="workers")
+    except APIError:
+        detail = None
+    chart = await _pool_chart(pool, name.partition(".")[0])
+    return _page(request, "worker.html", worker=detail, worker_name=name, chart=chart, nav="workers")
 
 
 @router.get("/payouts", response_class=HTMLResponse)
-async def payouts(request: Request, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
-    return _page(request, "payouts.html", summary=await _summary(components, "pool"), nav="payouts")
+async def payouts(
+    request: Request, _: ReadAccess, components: ComponentsDep,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+) -> HTMLResponse:
+    pool: PoolGateway | None = components.gateway("pool")
+    page = None
+    if pool is not None:
+        try:
+            page = await _safe(pool_api.payments(pool, cursor, PAGE_SIZE))
+        except BadCursor:
+            page = await _safe(pool_api.payments(pool, None, PAGE_SIZE))
+    return _page(request, "payouts.html", page=page, first_page=cursor is None, nav="payouts")

@@ -108,6 +108,94 @@
     if (list) addBlockRow(list, b);
     announce("New block " + b.height + (b.reorg ? " (reorganisation)" : ""));
     refreshSoon();
+    poolSoon();
+    refreshWallet();
+  }
+
+  const coins = (sat) => {
+    const neg = sat < 0 ? "-" : "";
+    const a = Math.abs(sat);
+    return neg + Math.floor(a / 1e8).toLocaleString("en-US") + "." + String(a % 1e8).padStart(8, "0");
+  };
+  const present = (name) => document.body.dataset["has" + name] === "1";
+
+  function statusBadge(word) { return el("span", { class: "status status-" + word }, word); }
+
+  function workerRow(w) {
+    return el("tr", { "data-worker": w.name },
+      el("td", {}, el("a", { href: "/workers/" + w.name }, w.worker), " ",
+        el("code", { class: "muted addr", title: w.address }, shortHash(w.address))),
+      el("td", {}, statusBadge(w.status)),
+      el("td", { class: "num" }, si(w.hashrate_hps, "H/s")),
+      el("td", { class: "num" }, String(w.shares)),
+      el("td", {}, timeEl(w.last_share)));
+  }
+
+  function foundRow(b) {
+    return el("tr", { "data-pool-block": String(b.id) },
+      el("td", {}, el("a", { href: "/blocks/" + b.hash }, String(b.height))),
+      el("td", {}, statusBadge(b.status)),
+      el("td", {}, el("a", { href: "/workers/" + b.worker }, b.worker.split(".").slice(1).join("."))),
+      el("td", { class: "num" }, coins(b.reward_sat)),
+      el("td", {}, timeEl(b.found_at)));
+  }
+
+  async function refreshPool() {
+    if (!present("pool")) return;
+    try {
+      const s = await getJSON("/v1/pool/stats");
+      setField("pool-hashrate", si(s.hashrate_hps, "H/s"));
+      setField("pool-workers", s.workers + " / " + s.miners);
+      setField("pool-blocks", String(s.blocks.pending + s.blocks.confirmed + s.blocks.orphaned));
+      setField("pool-effort", s.effort === null ? "–" : (s.effort * 100).toFixed(1) + " %");
+      const table = $("#worker-table");
+      if (table) {
+        const page = await getJSON("/v1/pool/workers?limit=100");
+        const rows = page.items.sort((a, b) => b.hashrate_hps - a.hashrate_hps || a.name.localeCompare(b.name))
+          .slice(0, parseInt(table.dataset.maxRows || "10", 10));
+        table.tBodies[0].replaceChildren(...rows.map(workerRow));
+        const none = $("#no-workers");
+        if (none && rows.length) none.remove();
+      }
+      const found = $("#pool-blocks");
+      if (found && !location.search) {
+        const page = await getJSON("/v1/pool/blocks?limit=10");
+        found.tBodies[0].replaceChildren(...page.items.map(foundRow));
+      }
+      const e = $('[data-field="earnings"]');
+      if (e) {
+        const est = await getJSON("/v1/pool/earnings");
+        e.textContent = "≈ " + coins(est.sat_per_day);
+        setField("earnings-rate", si(est.hashrate_hps, "H/s"));
+      }
+    } catch (err) { /* the next event retries */ }
+  }
+
+  async function refreshFarm() {
+    if (!present("miner") || !$("#farm-stats")) return;
+    try {
+      const s = await getJSON("/v1/miner/summary");
+      setField("farm-5s", si(s.hashrate.last_5s_hps, "H/s"));
+      setField("farm-1m", si(s.hashrate.last_1m_hps, "H/s"));
+      setField("farm-15m", si(s.hashrate.last_15m_hps, "H/s"));
+      setField("farm-shares", s.accepted + " / " + s.rejected);
+    } catch (err) { /* retried on the next tick */ }
+  }
+
+  async function refreshWallet() {
+    if (!present("wallet") || !$("#wallet-balance")) return;
+    try {
+      const b = await getJSON("/v1/wallet/balance");
+      setField("wallet-spendable", coins(b.spendable_sat));
+      setField("wallet-immature", coins(b.immature_sat));
+      setField("wallet-unconfirmed", coins(b.unconfirmed_sat));
+    } catch (err) { /* retried on the next block */ }
+  }
+
+  let poolTimer = null;
+  function poolSoon() {
+    if (poolTimer) return;
+    poolTimer = setTimeout(() => { poolTimer = null; refreshPool(); refreshCharts(); }, 2000);
   }
 
   function pushFeed(id, text, cls) {
@@ -136,10 +224,12 @@
       const s = JSON.parse(e.data);
       pushFeed("share-feed", (s.accepted ? "✓ " : "✗ ") + s.worker + " · diff " + si(s.difficulty, "") +
         (s.block ? " · BLOCK" : "") + (s.reason ? " · " + s.reason : ""));
+      poolSoon();
     });
     es.addEventListener("payout", (e) => {
       const p = JSON.parse(e.data);
-      pushFeed("payout-feed", p.status + ": " + (p.amount_sat / 1e8).toFixed(8) + " to " + p.address + " (" + shortHash(p.txid) + ")");
+      pushFeed("payout-feed", p.status + ": " + coins(p.amount_sat) + (p.address ? " to " + p.address : " (batch)") +
+        " · " + shortHash(p.txid));
     });
     es.addEventListener("alert", (e) => {
       const a = JSON.parse(e.data);
@@ -156,5 +246,7 @@
     });
   }, 15000);
 
+  setInterval(refreshFarm, 5000);
+  setInterval(poolSoon, 30000);  // idle workers turn idle, hash rates decay without events
   connect();
 })();

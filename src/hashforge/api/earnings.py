@@ -1,0 +1,47 @@
+"""Estimated mining earnings: coins/day = H x 86400 x R / (D x 2^32), with H the hash rate (H/s),
+R the block reward, D the network difficulty (2^16 instead of 2^32 for scrypt chains, whose
+difficulty 1 is 2^16 hashes). An expectation over many blocks, not a promise; fees not counted."""
+
+from __future__ import annotations
+
+import logging
+
+from hashforge.consensus.params import ChainParams, PowAlgorithm, UnknownNetworkError, get_params
+from hashforge.consensus.pow import block_subsidy
+
+from .node import COIN, NodeGateway
+from .settings import ApiSettings
+
+log = logging.getLogger(__name__)
+CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
+
+
+def hashes_per_difficulty(params: ChainParams) -> float:
+    return float(1 << 16) if params.pow_algorithm is PowAlgorithm.SCRYPT else float(1 << 32)
+
+
+def sat_per_day(hashrate_hps: float, difficulty: float, reward_sat: int, params: ChainParams) -> int:
+    if difficulty <= 0 or hashrate_hps <= 0:
+        return 0
+    return int(hashrate_hps * 86400 * reward_sat / (difficulty * hashes_per_difficulty(params)))
+
+
+def coins(sat: int) -> float:
+    return sat / COIN
+
+
+async def chain_params(settings: ApiSettings, node: NodeGateway) -> ChainParams | None:
+    """The network's parameters: from the settings, else by the node's chain name (None if unknown)."""
+    name = settings.network
+    try:
+        if name is None:
+            chain = await node.chain_name()
+            name = CORE_CHAIN_NAMES.get(chain, chain)
+        return get_params(name)
+    except UnknownNetworkError:
+        log.info("earnings: unknown network %r", name)
+        return None
+
+
+def next_reward(height: int, params: ChainParams) -> int:
+    return block_subsidy(height + 1, params)
