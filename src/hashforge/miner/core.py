@@ -1,8 +1,17 @@
 """The Miner: wires sources, pool manager, scheduler and devices, and checks every found nonce.
 
 Threads and the loop: device threads call `_found` (from ResultSink); it verifies the hash with
-hashlib (a nonce that does not verify is a hardware error) and hands good shares to the event
-loop with call_soon_threadsafe. Everything else runs on the loop.
+hashlib (a nonce that does not verify is a hardware error) and hands the good shares of one
+kernel call to the event loop in one call_soon_threadsafe. Everything else runs on the loop.
+
+Submit rate: when the share target is as easy as the network's (regtest: every hash of two is
+a share *and* a block) a CPU finds tens of thousands of shares a second; submitting them all
+floods the event loop (the cgminer API stops answering, a clean job waits behind the queue)
+and the pool. So each pool gets at most `SUBMIT_RATE` shares a second (burst `SUBMIT_BURST`),
+the best ones of a kernel call first; the rest count as Discarded. Where blocks are rare among
+shares (share target over 16x the network's: every real pool) a block always goes out. Shares
+of a job that a clean job (or new block) made stale are dropped before they are submitted, as
+cgminer does.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +41,27 @@ events = logging.getLogger("hashforge.miner.events")
 
 GOVERNOR_INTERVAL = 1.0
 SUBMIT_GRACE = 5.0  # seconds shares in flight may take at shutdown
+SUBMIT_RATE = 50.0  # shares a second per pool at most (a pool's flood limit is far above: 200/s)
+SUBMIT_BURST = 100.0
+
+
+class SubmitLimiter:
+    """A token bucket shared by device threads (hence the lock)."""
+
+    def __init__(self, rate: float = SUBMIT_RATE, burst: float = SUBMIT_BURST) -> None:
+        self.rate, self.burst, self.tokens = rate, burst, burst
+        self.stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> int:
+        """Takes up to `n` tokens; returns how many it got."""
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            got = min(n, int(self.tokens))
+            self.tokens -= got
+            return got
 
 
 @dataclass
@@ -66,7 +97,8 @@ class Miner:
         self.cfg = cfg
         self.devices = list(devices) if devices is not None else build_devices(
             list(cfg.devices),
-            DeviceOptions(cfg.algo, cfg.threads, cfg.backend, cfg.max_load, cfg.temp_target, cfg.temp_cutoff),
+            DeviceOptions(cfg.algo, cfg.threads, cfg.backend, cfg.max_load, cfg.temp_target, cfg.temp_cutoff,
+                          cfg.intensity, cfg.lookup_gap),
         )
         self.scheduler = Scheduler(slots=max(d.slot for d in self.devices) + 1)
         self.pools = PoolManager(list(sources) if sources is not None else build_sources(cfg), self.scheduler,
@@ -80,6 +112,8 @@ class Miner:
         self.error: BaseException | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._last_prev: dict[int, bytes] = {}
+        self._limiters: dict[int, SubmitLimiter] = {}
+        self._limiters_lock = threading.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -144,17 +178,45 @@ class Miner:
 
     # --- found nonces (device threads) ------------------------------------------------------
 
+    def _limiter(self, source: int) -> SubmitLimiter:
+        with self._limiters_lock:
+            lim = self._limiters.get(source)
+            if lim is None:
+                lim = self._limiters[source] = SubmitLimiter()
+            return lim
+
     def _found(self, device: Device, unit: WorkUnit, found: Sequence[Found]) -> None:
+        work = unit.work
+        good: list[Share] = []
         for f in found:
             header = unit.header_for(f.version, f.nonce)
-            h = pow_hash(unit.work.algo, header)
-            if int.from_bytes(h, "little") > unit.work.target or f.version not in unit.versions:
+            h = pow_hash(work.algo, header)
+            if int.from_bytes(h, "little") > work.target or f.version not in unit.versions:
                 device.stats.hardware_error()
                 log.warning("%s: hardware error: nonce %08x does not meet the target", device.name, f.nonce)
                 continue
-            share = Share(unit.work, unit.extranonce2, unit.ntime, f.nonce, f.version, h, device.name)
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._spawn_submit, device, share)
+            good.append(Share(work, unit.extranonce2, unit.ntime, f.nonce, f.version, h, device.name))
+        if not good:
+            return
+        must: list[Share] = []
+        rest = good
+        if work.target >> 4 > work.block_target:  # blocks are rare among shares: a block always goes out
+            must = [sh for sh in good if sh.is_block]
+            rest = [sh for sh in good if not sh.is_block]
+        allowed = self._limiter(work.source).take(len(rest))
+        if allowed < len(rest):
+            rest.sort(key=lambda sh: int.from_bytes(sh.pow_hash, "little"))  # the best first
+        send = must + rest[:allowed]
+        dropped = len(rest) - allowed
+        if self._loop is not None and (send or dropped):
+            self._loop.call_soon_threadsafe(self._spawn_submits, device, work.source, send, dropped)
+
+    def _spawn_submits(self, device: Device, source: int, shares: Sequence[Share], dropped: int) -> None:
+        if dropped:
+            with contextlib.suppress(KeyError):  # the pool was removed
+                self.pools.pool(source).discarded += dropped
+        for share in shares:
+            self._spawn_submit(device, share)
 
     def _spawn_submit(self, device: Device, share: Share) -> None:
         try:

@@ -11,6 +11,16 @@ version-rolling, minimum-difficulty), mining.suggest_difficulty, mining.extranon
 mining.submit. Duplicates are found per template (the last `jobs_kept` templates of the tip)
 by 64 bits of the share's PoW hash; a share of an older template is stale. Errors: 20 other, 21 stale job, 22 duplicate, 23 low difficulty, 24
 unauthorized worker, 25 not subscribed.
+
+Block candidates (a share under the network target) go to the node one at a time per previous
+block, as ckpool and Core-based pools do: while one submitblock for a tip is in flight, later
+candidates on that tip wait (at most `MAX_WAITING_BLOCKS`); once the node took a block at that
+height (accepted, "duplicate" or "inconclusive") or a new tip arrived, the waiting ones and
+every later one on the old tip are dropped without an RPC call (each could only be a stale
+sibling). This bounds the node RPCs on a network where every share is a block (regtest: the
+share difficulty is capped at the network's ~4.7e-10), where submitting each of them
+concurrently swamped the RPC client and starved the event loop. The share itself is answered
+by the recorder, never by submitblock.
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ import contextlib
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, ClassVar, Protocol
 
@@ -48,6 +59,18 @@ log = logging.getLogger(__name__)
 
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_\-]{0,64}$")
 Outgoing = bytes | Pending | None
+
+MAX_WAITING_BLOCKS = 16  # block candidates queued behind an in-flight submitblock, per tip
+SOLVED_KEPT = 64  # previous-block hashes remembered as taken
+TAKEN = (None, "duplicate", "inconclusive")  # submitblock results: the height has a block now
+
+
+@dataclass(slots=True)
+class BlockCandidate:
+    block_hex: str
+    block_hash: bytes
+    record: ShareRecord
+    durable: asyncio.Future[bool]
 
 
 class ShareSink(Protocol):
@@ -110,6 +133,11 @@ class Stratifier:
         self._ids = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.new_work_at = 0.0
+        # block submission, serialized per previous block (see the module docstring)
+        self._block_queue: dict[bytes, list[BlockCandidate]] = {}
+        self._submitting: set[bytes] = set()
+        self._solved: OrderedDict[bytes, None] = OrderedDict()
+        self.blocks_dropped = 0
 
     # --- templates and jobs ----------------------------------------------------------------
 
@@ -119,6 +147,7 @@ class Stratifier:
         if not clean and self.template is not None and self.template.same_work(template) \
                 and template.curtime - self.template.curtime < self.sc.refresh_interval:
             return False
+        old = self.template
         self.template = template
         self.template_seq += 1
         self.network_target = bits_to_target(template.bits)
@@ -127,6 +156,8 @@ class Stratifier:
         self._pool_job = None
         if clean:
             self._seen.clear()
+            if old is not None:
+                self._mark_solved(old.prev_hash)  # a block at that height exists now
         self._seen[self.template_seq] = set()
         while len(self._seen) > self.sc.jobs_kept:  # dicts keep insertion order: oldest first
             del self._seen[next(iter(self._seen))]
@@ -445,8 +476,7 @@ class Stratifier:
             return error_reply(msg_id, StratumErrorCode.OTHER, f"share not recorded: {e}"[:200])
         if share.is_block:
             assert durable is not None
-            block_hex = pj.block(s.extranonce1, share.extranonce2, share.header).hex()
-            self._spawn(self._submit_block(block_hex, share.header, record, durable))
+            self._block_candidate(pj, s.extranonce1, share.extranonce2, share.header, record, durable)
         s.invalid_streak = 0
         s.accepted += 1
         new = s.vardiff.on_share(required, now_m, self.network_difficulty)
@@ -454,19 +484,69 @@ class Stratifier:
             self._set_difficulty(s, new, now_m)
         return out
 
-    async def _submit_block(self, block_hex: str, header: bytes, record: ShareRecord,
-                            durable: asyncio.Future[bool]) -> None:
+    # --- block candidates ----------------------------------------------------------------
+
+    def _mark_solved(self, prev_hash: bytes) -> None:
+        self._solved[prev_hash] = None
+        self._solved.move_to_end(prev_hash)
+        while len(self._solved) > SOLVED_KEPT:
+            self._solved.popitem(last=False)
+        waiting = self._block_queue.pop(prev_hash, [])
+        if waiting:
+            self._drop(waiting, "a block at this height was taken")
+
+    def _drop(self, candidates: list[BlockCandidate], why: str) -> None:
+        self.blocks_dropped += len(candidates)
+        self.metrics.blocks.labels("dropped").inc(len(candidates))
+        for c in candidates:
+            log.debug("block candidate %s at height %d not submitted: %s",
+                      c.block_hash[::-1].hex(), c.record.height, why)
+
+    def _block_candidate(self, pj: PoolJob, extranonce1: bytes, extranonce2: bytes, header: bytes,
+                         record: ShareRecord, durable: asyncio.Future[bool]) -> None:
+        prev = pj.template.prev_hash
         block_hash = sha256d(header)
+        candidate = BlockCandidate("", block_hash, record, durable)
+        if prev in self._solved:
+            self._drop([candidate], "a block at this height was taken")
+            return
+        waiting = self._block_queue.setdefault(prev, [])
+        if len(waiting) >= MAX_WAITING_BLOCKS:
+            self._drop([candidate], "too many candidates waiting for this tip")
+            return
+        candidate.block_hex = pj.block(extranonce1, extranonce2, header).hex()
         log.info("block candidate %s at height %d by %s", block_hash[::-1].hex(), record.height, record.address)
+        waiting.append(candidate)
+        if prev not in self._submitting:
+            self._submitting.add(prev)
+            self._spawn(self._submit_blocks(prev))
+
+    async def _submit_blocks(self, prev: bytes) -> None:
+        """Submits the candidates on `prev`, one at a time, until the node takes one."""
         try:
-            result = await self.submitter.submit_block(block_hex)
-        except Exception as e:  # the node is down or refused: record why
-            result = f"submitblock failed: {e}"
-        self.metrics.blocks.labels("accepted" if result is None else "rejected").inc()
+            while prev not in self._solved:
+                waiting = self._block_queue.get(prev)
+                if not waiting:
+                    break
+                c = waiting.pop(0)
+                try:
+                    result = await self.submitter.submit_block(c.block_hex)
+                except Exception as e:  # the node is down or refused: record why
+                    result = f"submitblock failed: {e}"
+                self.metrics.blocks.labels("accepted" if result is None else "rejected").inc()
+                if result in TAKEN:
+                    self._mark_solved(prev)
+                found = BlockFound(time.time(), c.record.instance, c.record.height, c.block_hash, c.record.address,
+                                   c.record.worker, c.record.block_reward, c.record.network_difficulty, result)
+                self._spawn(self._found_block(found, c.durable))
+        finally:
+            self._submitting.discard(prev)
+            if not self._block_queue.get(prev, True):
+                del self._block_queue[prev]
+
+    async def _found_block(self, found: BlockFound, durable: asyncio.Future[bool]) -> None:
         if not await durable:
             log.error("block share was not recorded")
-        found = BlockFound(time.time(), record.instance, record.height, block_hash, record.address,
-                           record.worker, record.block_reward, record.network_difficulty, result)
         await self.on_block(found)
 
     def _spawn(self, coro: Any) -> None:
