@@ -9,6 +9,8 @@ rotate_interval = 600       # seconds per pool with round-robin
 max_load = 100              # duty cycle cap, percent
 temp_target = 80            # throttle above this (C)
 temp_cutoff = 95            # stop a device at this (C)
+intensity = 4194304         # GPU hashes per launch (default: auto-tuned to 50-100 ms)
+lookup_gap = 2              # GPU scrypt: lookup gap (memory / recomputation trade; default 1)
 api_listen = "127.0.0.1:4028"
 api_allow = ["W:127.0.0.1"] # cgminer syntax: W: privileged, R: (or bare) read-only
 
@@ -76,6 +78,8 @@ class MinerConfig:
     max_load: float = 100.0
     temp_target: float | None = None
     temp_cutoff: float | None = None
+    intensity: int | None = None
+    lookup_gap: int = 1
     api_listen: str | None = "127.0.0.1:4028"
     api_allow: tuple[str, ...] = ()
     api_description: str = ""
@@ -97,6 +101,10 @@ class MinerConfig:
             raise ConfigError(f"unknown algorithm {self.algo!r} (choose from {', '.join(ALGORITHMS)})")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("threads must be at least 1")
+        if self.intensity is not None and (type(self.intensity) is not int or self.intensity < 1):
+            raise ConfigError("intensity must be a whole number of at least 1 (GPU hashes per launch)")
+        if type(self.lookup_gap) is not int or not 1 <= self.lookup_gap <= 1024:
+            raise ConfigError("lookup-gap must be in 1..1024")
         if not 0 < self.max_load <= 100:
             raise ConfigError("max-load must be in 1..100 percent")
         if self.temp_target is not None and self.temp_cutoff is not None and self.temp_cutoff <= self.temp_target:

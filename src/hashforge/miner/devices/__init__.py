@@ -10,12 +10,16 @@ from .base import (
     register_driver,
 )
 from .cpu import CPUDevice, default_threads
+from .gpu import CUDADevice, GPUDevice, OpenCLDevice  # registers the opencl and cuda drivers
 
 __all__ = [
     "DRIVERS",
     "CPUDevice",
+    "CUDADevice",
     "Device",
     "DeviceOptions",
+    "GPUDevice",
+    "OpenCLDevice",
     "ResultSink",
     "ThreadedDevice",
     "build_devices",

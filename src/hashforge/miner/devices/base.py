@@ -155,6 +155,8 @@ class DeviceOptions:
     max_load: float = 100.0
     temp_target: float | None = None
     temp_cutoff: float | None = None
+    intensity: int | None = None  # GPU hashes per launch (None: auto-tuned to 50-100 ms)
+    lookup_gap: int = 1  # GPU scrypt: V-array lookup gap (1: full memory, no recomputation)
 
     def throttle(self) -> Throttle:
         return Throttle(self.max_load, self.temp_target, self.temp_cutoff)
