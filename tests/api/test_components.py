@@ -66,7 +66,10 @@ def test_pool_blocks_pages_and_history(c: httpx.Client, stack: Stack) -> None:
     assert any(p["hashrate_hps"] > 0 for p in points["items"][:2])
     assert points["items"][0]["time"] > points["items"][1]["time"]
     est = c.get("/v1/pool/earnings").json()
-    assert est["sat_per_day"] > 0 and est["block_reward_sat"] == 50 * 10**8
+    # regtest halves every 150 blocks and the stack's miner outruns that: any current subsidy
+    halvings = (stack.node.call("getblockcount") + 1) // 150
+    assert est["sat_per_day"] > 0
+    assert est["block_reward_sat"] in {50 * 10**8 >> k for k in (halvings - 1, halvings, halvings + 1) if k >= 0}
 
 
 def test_share_events_from_the_pool(full_api: ServedApi, stack: Stack) -> None:
