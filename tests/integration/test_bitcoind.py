@@ -120,6 +120,11 @@ def _assert_same_state(core: CoreNode, ours: NodeProcess) -> None:
     assert _sats(theirs["total_amount"]) == _sats(mine["total_amount"])
     if "hash_serialized_3" in theirs:  # Core 26+; older ones say hash_serialized_2
         assert theirs["hash_serialized_3"] == mine["hash_serialized_3"]
+    # getblock verbosity 2 describes the tip's transactions alike (hex and fee included)
+    best = core.call("getbestblockhash")
+    keys = ("txid", "hash", "hex", "size", "vsize", "weight", "fee")
+    theirs_txs, our_txs = (n.call("getblock", best, 2)["tx"] for n in (core, ours))
+    assert [[t.get(k) for k in keys] for t in theirs_txs] == [[t.get(k) for k in keys] for t in our_txs]
 
 
 def _relay(src: Any, dst: Any, first: int, last: int, side_branch: bool = False) -> None:

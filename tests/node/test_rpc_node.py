@@ -127,7 +127,9 @@ def test_transaction_lifecycle(node: NodeProcess) -> None:
     raw = node.call("getrawtransaction", tx.txid_hex, True)
     assert raw["blockhash"] == block_hash and raw["confirmations"] == 1
     assert Transaction.from_hex(node.call("getrawtransaction", tx.txid_hex)).txid_hex == tx.txid_hex
-    assert node.call("getblock", block_hash, 2)["tx"][1]["fee"] == pytest.approx(0.0001)
+    verbose_tx = node.call("getblock", block_hash, 2)["tx"][1]
+    assert verbose_tx["fee"] == pytest.approx(0.0001)
+    assert verbose_tx["hex"] == tx.serialize().hex()  # Core's getblock verbosity 2 includes the hex
     # invalidate the block: the transaction goes back to the mempool
     node.call("invalidateblock", block_hash)
     assert tx.txid_hex in node.call("getrawmempool")

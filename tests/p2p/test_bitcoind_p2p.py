@@ -3,7 +3,8 @@ transaction relay both ways.
 
 Runs only when `bitcoind` is on PATH (build Bitcoin Core outside the repo, DESIGN.md section 8);
 skipped with that message otherwise. Core listens on loopback (-listen=1 -bind=127.0.0.1) with
-seeds and onion off.
+seeds, onion and port mapping off: Core 30+ defaults to -natpmp=1 whenever it listens, and would
+then send PCP/NAT-PMP requests to the default gateway, traffic that must not leave loopback.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class CoreP2PNode:
             self.proc = subprocess.Popen(
                 [BITCOIND, "-regtest", f"-datadir={datadir}", "-server=1", "-disablewallet",
                  "-listen=1", "-bind=127.0.0.1", f"-port={self.p2p_port}", "-dnsseed=0", "-fixedseeds=0",
-                 "-listenonion=0", "-discover=0", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
+                 "-listenonion=0", "-discover=0", "-natpmp=0", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
                  f"-rpcport={self.rpc_port}", f"-rpcuser={RPC_USER}", f"-rpcpassword={RPC_PASSWORD}",
                  "-printtoconsole=1", "-debug=net"],
                 stdout=out, stderr=subprocess.STDOUT,

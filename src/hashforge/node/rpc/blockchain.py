@@ -130,7 +130,12 @@ def methods(node: Node) -> dict[str, Any]:
             out["tx"] = [tx.txid_hex for tx in block.vtx]
         else:
             fees = block_fees(entry, block)
-            out["tx"] = [tx_json(tx, node.params, fee) for tx, fee in zip(block.vtx, fees, strict=True)]
+            out["tx"] = []
+            for tx, fee in zip(block.vtx, fees, strict=True):
+                # Core's blockToJSON calls TxToUniv with include_hex=true: each transaction's hex too
+                tx_out = tx_json(tx, node.params, fee)
+                tx_out["hex"] = tx.serialize().hex()
+                out["tx"].append(tx_out)
         # Core puts nTx/previous/next after the transactions; field order does not matter in JSON.
         return out
 
