@@ -30,8 +30,10 @@ from schemathesis.generation.modes import GenerationMode  # noqa: E402
 class Up:
     def __init__(self, root: Path) -> None:
         self.api_port = free_port()
-        args = ["--datadir", str(root / "up"), "--threads", "1", "--json", "--api-port", str(self.api_port)]
-        for flag in ("--rpc-port", "--stratum-port", "--pool-api-port", "--miner-api-port"):
+        self.miner_api_port = free_port()
+        args = ["--datadir", str(root / "up"), "--threads", "1", "--json", "--api-port", str(self.api_port),
+                "--miner-api-port", str(self.miner_api_port)]
+        for flag in ("--rpc-port", "--stratum-port", "--pool-api-port"):
             args += [flag, str(free_port())]
         self.proc = subprocess.Popen([sys.executable, "-m", "hashforge", "up", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -138,3 +140,15 @@ def test_schemathesis_on_the_attached_api(up: Up) -> None:
     assert any("/v1/pool/" in x for x in labels) and any("/v1/miner/" in x for x in labels)
     assert any("/v1/wallet/" in x for x in labels)
     assert not failures, "\n\n".join(failures)[:6000]
+
+
+def test_a_crashed_part_is_restarted_and_reported(up: Up) -> None:
+    import psutil
+
+    miner = [p for p in psutil.process_iter(["cmdline"])
+             if f"127.0.0.1:{up.miner_api_port}" in " ".join(p.info["cmdline"] or []) and "mine" in (p.info["cmdline"] or [])]
+    assert len(miner) == 1, miner
+    miner[0].kill()
+    event = up.wait_event("restart", 30)
+    assert "miner exited" in event["message"] and "restarting (1/3)" in event["message"]
+    up.wait_event("block", 60)  # the restarted miner finds blocks again
