@@ -88,3 +88,38 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"port {port} (Stratum) is already in use" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_parts_do_not_outlive_a_killed_up(tmp_path: Path) -> None:
+    import json
+
+    import psutil
+
+    datadir = tmp_path / "up"
+    args = ["--datadir", str(datadir), "--no-miner", "--json"]
+    for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port"):
+        args += [flag, str(free_port())]
+    proc = subprocess.Popen([str(REPO_ROOT / ".venv" / "bin" / "hashforge"), "up", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or json.loads(line)["event"] == "ready":
+                break
+
+        def parts() -> list[psutil.Process]:
+            return [p for p in psutil.process_iter(["cmdline"]) if str(datadir) in " ".join(p.info["cmdline"] or [])
+                    and p.pid != proc.pid]
+
+        assert len(parts()) == 3  # node, pool, api
+        proc.kill()  # SIGKILL: the supervisor cannot stop anything itself
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while parts() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert parts() == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
