@@ -1,4 +1,5 @@
-"""`hashforge mine` against hashforge's own pool (`hashforge pool`) on a devnet node: real
+"""`hashforge mine` against hashforge's own pool (`hashforge pool`) on a devnet node, and on a regtest
+node (network difficulty ~4.66e-10: every share is also a block, the share-flood case): real
 processes, real Stratum, real JSON-RPC. Shares are accepted, blocks land on the node, and the
 miner's cgminer API and the pool's REST API agree that work was done."""
 
@@ -14,15 +15,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import get_params
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.helpers.txbuilder import Key
 
-DEVNET = get_params("devnet")
-
-ADDRESS = script_to_address(Key.from_int(0x51DE).p2wpkh, DEVNET) or ""
+KEY = Key.from_int(0x51DE)
 
 
 def _cgminer(port: int, command: str) -> dict[str, object]:
@@ -40,13 +40,15 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def test_miner_mines_on_hashforge_pool(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "devnet", "devnet").start()
+@pytest.mark.parametrize("network", ["devnet", "regtest"])
+def test_miner_mines_on_hashforge_pool(tmp_path: Path, network: str) -> None:
+    address = script_to_address(KEY.p2wpkh, get_params(network)) or ""
+    node = NodeProcess(tmp_path / network, network).start()
     stratum, pool_api, miner_api = free_port(), free_port(), free_port()
     procs: list[subprocess.Popen[bytes]] = []
     try:
         start_height = node.call("getblockcount")
-        procs.append(_spawn(["pool", "--network", "devnet", "--node-rpc", node.url, "--node-cookie",
+        procs.append(_spawn(["pool", "--network", network, "--node-rpc", node.url, "--node-cookie",
                              str(node.datadir / ".cookie"), "--stratum-port", str(stratum), "--stratum-host", "127.0.0.1",
                              "--api-port", str(pool_api), "--scheme", "solo", "--datadir", str(tmp_path / "pool"),
                              "--start-difficulty", "0.0001"], tmp_path / "pool.log"))
@@ -57,7 +59,7 @@ def test_miner_mines_on_hashforge_pool(tmp_path: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        procs.append(_spawn(["mine", "-o", f"stratum+tcp://127.0.0.1:{stratum}", "-u", f"{ADDRESS}.t1", "-p", "x",
+        procs.append(_spawn(["mine", "-o", f"stratum+tcp://127.0.0.1:{stratum}", "-u", f"{address}.t1", "-p", "x",
                              "--threads", "1", "--quiet", "--api-listen", f"127.0.0.1:{miner_api}"], tmp_path / "miner.log"))
         accepted = 0
         deadline = time.monotonic() + 60
@@ -76,10 +78,10 @@ def test_miner_mines_on_hashforge_pool(tmp_path: Path) -> None:
         assert height >= start_height + 2, logs
         # solo: the new blocks pay the miner's own address
         block = node.call("getblock", node.call("getblockhash", height), 2)
-        assert block["tx"][0]["vout"][0]["scriptPubKey"].get("address") == ADDRESS
+        assert block["tx"][0]["vout"][0]["scriptPubKey"].get("address") == address
         stats = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/stats", timeout=10).json()
         workers = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/workers", timeout=10).json()
-        assert any(w["address"] == ADDRESS and w["worker"] == "t1" and w["shares"] >= 1 for w in workers), workers
+        assert any(w["address"] == address and w["worker"] == "t1" and w["shares"] >= 1 for w in workers), workers
         assert stats["hashrate"] > 0
         pools = _cgminer(miner_api, "pools")["POOLS"]
         assert pools[0]["Status"] == "Alive" and int(pools[0]["Accepted"]) >= 3  # type: ignore[index]
