@@ -3,6 +3,7 @@
     components.add(pool_component(PoolGateway("http://127.0.0.1:8421/"), components.bus))
     components.add(miner_component(MinerGateway("127.0.0.1", 4028)))
     components.add(wallet_component(WalletGateway(datadir, params, rpc, passphrase)))
+    components.add(ops_component(OpsGateway(ops_dir, params, components)))
 
 `hashforge api --pool-api URL --miner-api HOST:PORT --wallet-dir D --wallet-passphrase-file F`
 does exactly this; a component not given is absent (no router, the dashboard says so).
@@ -10,13 +11,16 @@ does exactly this; a component not given is absent (no router, the dashboard say
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .events import EventBus
 from .gateways.miner import MinerGateway
 from .gateways.pool import PoolGateway, PoolWatcher
 from .gateways.wallet import WalletGateway
 from .registry import ComponentAPI
+
+if TYPE_CHECKING:
+    from hashforge.ops.gateway import OpsGateway
 
 
 def pool_component(gateway: PoolGateway, bus: EventBus, poll_s: float = 2.0) -> ComponentAPI:
@@ -52,3 +56,10 @@ def wallet_component(gateway: WalletGateway) -> ComponentAPI:
         return {"spendable_sat": b.confirmed, "immature_sat": b.immature, "unconfirmed_sat": b.unconfirmed}
 
     return ComponentAPI("wallet", wallet.router, summary, gateway=gateway, tasks=(gateway.run,), close=gateway.aclose)
+
+
+def ops_component(gateway: OpsGateway) -> ComponentAPI:
+    """Profitability, alerts, maintenance and tax records, kept in `gateway.dir`."""
+    from .routers import ops
+
+    return ComponentAPI("ops", ops.router, gateway=gateway, tasks=(gateway.run,), close=gateway.aclose)

@@ -71,6 +71,8 @@ def api(
     miner_api: Annotated[str | None, typer.Option("--miner-api", help="A miner's cgminer API, HOST:PORT (control needs the miner's --api-allow W:...).")] = None,
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="A hashforge wallet to serve (balance, addresses, history, send).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (sending needs it; else read-only).")] = None,
+    ops_dir: Annotated[Path | None, typer.Option("--ops-dir", help="Where profitability, alert and tax records live (default DATADIR/ops).")] = None,
+    ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Serve the operations component (profit, alerts, tax).")] = True,
 ) -> None:
     """Serve the REST API (/v1) and the web dashboard, reading the chain from the node's JSON-RPC."""
     from pydantic import ValidationError
@@ -110,6 +112,12 @@ def api(
     components = Components(node=NodeGateway(rpc), bus=EventBus(settings.event_buffer))
     try:
         _attach(components, settings, params, pool_api, miner_api, wallet_dir, wallet_passphrase_file)
+        if ops:
+            from hashforge.ops.gateway import OpsGateway
+
+            from .attach import ops_component
+
+            components.add(ops_component(OpsGateway(ops_dir or settings.datadir / "ops", params, components)))
     except ValueError as e:
         _fail(str(e))
         return

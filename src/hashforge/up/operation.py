@@ -103,6 +103,7 @@ class Operation:
         self.node_dir = datadir / "node"
         self.wallet_dir = datadir / "wallet"
         self.passphrase_file = datadir / "wallet.passphrase"
+        self.ops_dir = datadir / "ops"
         self.state_file = datadir / "up.json"
         self.address = ""
 
@@ -213,4 +214,6 @@ class Operation:
             flags += ["--miner-api", f"127.0.0.1:{self.ports.miner_api}"]
         if "wallet_dir" in offered:
             flags += ["--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file)]
+        if "ops_dir" in offered:
+            flags += ["--ops-dir", str(self.ops_dir)]
         return flags

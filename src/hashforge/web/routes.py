@@ -57,6 +57,10 @@ ABSENT = {
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
+    from . import browser_mine, contracts, ops_alerts, ops_profit, ops_tax
+
+    for pages in (ops_profit, ops_alerts, ops_tax, browser_mine, contracts):
+        app.include_router(pages.router)
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -1,0 +1,7 @@
+"""/v1/ops/tax: see hashforge.ops."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""Profitability: expected coins per day, revenue, cost, profit, break-even and projections."""
