@@ -12,9 +12,6 @@ loopback; both nodes start from the same genesis (identical regtest rules), so:
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,19 +22,11 @@ import pytest
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.block import Block
 from hashforge.consensus.params import REGTEST
-from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
-from tests.helpers.nodeproc import NodeProcess, free_port
+from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
+from tests.helpers.nodeproc import NodeProcess
 from tests.helpers.txbuilder import Key, outputs_of, spend
 
-BITCOIND = shutil.which("bitcoind")
-pytestmark = [
-    pytest.mark.skipif(
-        BITCOIND is None,
-        reason="bitcoind is not on PATH: build Bitcoin Core outside the repo (see DESIGN.md section 8) "
-        "to run the Bitcoin Core interop tests",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = [requires_bitcoind("the Bitcoin Core interop tests"), pytest.mark.slow]
 
 OURS = Key.from_int(0x0C0DE)
 CORES = Key.from_int(0xC02E)
@@ -46,55 +35,10 @@ CORE_ADDRESS = script_to_address(CORES.p2wpkh, REGTEST)
 RPC_USER, RPC_PASSWORD = "interop", "interop-password"
 
 
-class CoreNode:
-    def __init__(self, datadir: Path) -> None:
-        assert BITCOIND is not None
-        self.datadir = datadir
-        datadir.mkdir(parents=True)
-        self.port = free_port()
-        self.log = datadir / "stdout.log"
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [BITCOIND, "-regtest", f"-datadir={datadir}", "-listen=0", "-server=1", "-disablewallet",
-                 "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", f"-rpcport={self.port}",
-                 f"-rpcuser={RPC_USER}", f"-rpcpassword={RPC_PASSWORD}", "-printtoconsole=1", "-debug=0"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )
-        self.rpc = RPCClient(f"http://127.0.0.1:{self.port}/", user=RPC_USER, password=RPC_PASSWORD, timeout=120)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bitcoind exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                self.rpc.call("getblockchaininfo")
-                return
-            except (RPCTransportError, RPCClientError):  # not listening yet, or -28 while warming up
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"bitcoind did not answer:\n{self.tail()}") from None
-                time.sleep(0.2)
-
-    def call(self, method: str, *params: Any) -> Any:
-        return self.rpc.call(method, *params)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-    def stop(self) -> None:
-        try:
-            self.rpc.call("stop")
-            self.proc.wait(60)
-        except (RPCTransportError, RPCClientError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
-        finally:
-            self.rpc.close()
-
-
 @pytest.fixture
-def core(tmp_path: Path) -> Iterator[CoreNode]:
-    c = CoreNode(tmp_path / "core")
-    yield c
-    c.stop()
+def core(tmp_path: Path) -> Iterator[BitcoinCore]:
+    with BitcoinCore(tmp_path / "core", "-listen=0", "-debug=0", user=RPC_USER, password=RPC_PASSWORD) as c:
+        yield c
 
 
 @pytest.fixture
@@ -104,7 +48,7 @@ def ours(tmp_path: Path) -> Iterator[NodeProcess]:
     n.stop()
 
 
-def _same_genesis(core: CoreNode, ours: NodeProcess) -> None:
+def _same_genesis(core: BitcoinCore, ours: NodeProcess) -> None:
     assert core.call("getblockhash", 0) == ours.call("getblockhash", 0) == REGTEST.genesis.hash_hex
 
 
@@ -112,7 +56,7 @@ def _sats(value: Any) -> int:
     return int(Decimal(str(value)) * 100_000_000)
 
 
-def _assert_same_state(core: CoreNode, ours: NodeProcess) -> None:
+def _assert_same_state(core: BitcoinCore, ours: NodeProcess) -> None:
     assert core.call("getbestblockhash") == ours.call("getbestblockhash")
     assert core.call("getblockcount") == ours.call("getblockcount")
     theirs, mine = core.call("gettxoutsetinfo"), ours.call("gettxoutsetinfo")
@@ -141,7 +85,7 @@ def _coinbase_utxo(node: Any, height: int, key: Key) -> Any:
     return outputs_of(Block.from_bytes(bytes.fromhex(raw)).vtx[0], key)[0]
 
 
-def test_core_accepts_our_blocks_and_we_accept_cores(core: CoreNode, ours: NodeProcess) -> None:
+def test_core_accepts_our_blocks_and_we_accept_cores(core: BitcoinCore, ours: NodeProcess) -> None:
     _same_genesis(core, ours)
     # ours mines 101 blocks, then blocks with P2WPKH and P2PKH spends from the mempool
     ours.call("generatetoaddress", 101, OUR_ADDRESS)
@@ -165,7 +109,7 @@ def test_core_accepts_our_blocks_and_we_accept_cores(core: CoreNode, ours: NodeP
     _assert_same_state(core, ours)
 
 
-def test_competing_branches_resolve_the_same_way(core: CoreNode, ours: NodeProcess) -> None:
+def test_competing_branches_resolve_the_same_way(core: BitcoinCore, ours: NodeProcess) -> None:
     """Both nodes share 20 blocks; each mines its own branch; after exchanging them, both follow
     the longer one (ours: 3 blocks, Core's: 2) and agree on the UTXO set."""
     ours.call("generatetoaddress", 20, OUR_ADDRESS)

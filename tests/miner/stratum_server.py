@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -68,6 +69,7 @@ class Conn:
     job_diff: dict[str, float] = field(default_factory=dict)
     job_en1: dict[str, bytes] = field(default_factory=dict)
     seen: set[tuple[str, ...]] = field(default_factory=set)
+    seen_hashes: set[bytes] = field(default_factory=set)  # what our pool checks: the same PoW hash
     methods: list[str] = field(default_factory=list)
     params: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -137,6 +139,23 @@ class StratumTestServer:
             if c.authorized:
                 await self._send_job(c, job)
         return job
+
+    async def reissue(self, clean: bool = False) -> Job:
+        """Sends the current job again, unchanged but for a new id (pools do this on a timer)."""
+        assert self.current is not None
+        self._next += 1
+        job = dataclasses.replace(self.current, job_id=f"{self.prefix}{self._next}", clean_jobs=clean)
+        self.jobs[job.job_id] = job
+        self.current = job
+        for c in list(self.conns.values()):
+            if clean:
+                c.job_diff.clear()
+            if c.authorized:
+                await self._send_job(c, job)
+        return job
+
+    def duplicates(self) -> list[Submission]:
+        return [s for s in self.submissions if s.reason == "duplicate"]
 
     async def set_difficulty(self, d: float) -> None:
         self.difficulty = d
@@ -243,6 +262,9 @@ class StratumTestServer:
             h = hashlib.scrypt(header, salt=header, n=1024, r=1, p=1, dklen=32)
         else:
             h = _hash256(header)
+        if h in c.seen_hashes:  # identical work under another job id (or extranonce2 spelling)
+            return False, "duplicate", 0.0, 0.0
+        c.seen_hashes.add(h)
         d = c.job_diff[job_id]
         value = int.from_bytes(h, "little")
         share_diff = 0x00000000FFFF0000000000000000000000000000000000000000000000000000 * (65536 if self.scrypt else 1) / max(value, 1)

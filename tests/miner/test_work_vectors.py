@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import itertools
 from typing import Any
@@ -111,6 +112,23 @@ def test_scheduler_keeps_its_place_when_the_same_job_comes_again() -> None:
     b = sched.next_unit(0, 1000, 4, timeout=0)
     assert a is not None and b is not None
     assert (a.extranonce2, a.versions) == (b.extranonce2, b.versions) and b.nonce_start == a.nonce_end
+
+
+def test_scheduler_continues_across_an_unchanged_job_reissued_under_a_new_id() -> None:
+    sched = Scheduler(slots=1)
+    w = _work()
+    sched.set_work({0: w})
+    a = sched.next_unit(0, 1000, 4, timeout=0)
+    again = dataclasses.replace(w, job=dataclasses.replace(w.job, job_id="2", time=w.job.time + 30, clean_jobs=False))
+    sched.set_work({0: again})
+    b = sched.next_unit(0, 1000, 4, timeout=0)
+    assert a is not None and b is not None and b.work is again
+    assert (a.extranonce2, a.versions) == (b.extranonce2, b.versions) and b.nonce_start == a.nonce_end
+    # a job whose coinbase differs is new work: its cursor starts from the beginning
+    other = dataclasses.replace(w, job=dataclasses.replace(w.job, job_id="3", coinb1=b"\x03" * 40))
+    sched.set_work({0: other})
+    c = sched.next_unit(0, 1000, 4, timeout=0)
+    assert c is not None and c.nonce_start == 0 and c.extranonce2 == bytes(4)
 
 
 def test_scheduler_caps_units_for_easy_targets_and_balances_sources() -> None:

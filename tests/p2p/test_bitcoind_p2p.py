@@ -9,98 +9,42 @@ then send PCP/NAT-PMP requests to the default gateway, traffic that must not lea
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
+from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.helpers.txbuilder import Key, spend
 
 from .conftest import MINER_ADDRESS, coinbase_utxo, start_node, wait_until
 
-BITCOIND = shutil.which("bitcoind")
-pytestmark = [
-    pytest.mark.skipif(
-        BITCOIND is None,
-        reason="bitcoind is not on PATH: build Bitcoin Core outside the repo (see DESIGN.md section 8) "
-        "to run the P2P interop test",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = [requires_bitcoind("the P2P interop test"), pytest.mark.slow]
 RPC_USER, RPC_PASSWORD = "p2pinterop", "p2pinterop-password"
 
 
-class CoreP2PNode:
-    def __init__(self, datadir: Path) -> None:
-        assert BITCOIND is not None
-        datadir.mkdir(parents=True)
-        self.rpc_port, self.p2p_port = free_port(), free_port()
-        self.log = datadir / "stdout.log"
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [BITCOIND, "-regtest", f"-datadir={datadir}", "-server=1", "-disablewallet",
-                 "-listen=1", "-bind=127.0.0.1", f"-port={self.p2p_port}", "-dnsseed=0", "-fixedseeds=0",
-                 "-listenonion=0", "-discover=0", "-natpmp=0", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
-                 f"-rpcport={self.rpc_port}", f"-rpcuser={RPC_USER}", f"-rpcpassword={RPC_PASSWORD}",
-                 "-printtoconsole=1", "-debug=net"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )
-        self.rpc = RPCClient(f"http://127.0.0.1:{self.rpc_port}/", user=RPC_USER, password=RPC_PASSWORD, timeout=120)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bitcoind exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                self.rpc.call("getblockchaininfo")
-                return
-            except (RPCTransportError, RPCClientError):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"bitcoind did not answer:\n{self.tail()}") from None
-                time.sleep(0.2)
-
-    @property
-    def p2p_addr(self) -> str:
-        return f"127.0.0.1:{self.p2p_port}"
-
-    def call(self, method: str, *params: Any) -> Any:
-        return self.rpc.call(method, *params)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-    def stop(self) -> None:
-        try:
-            self.rpc.call("stop")
-            self.proc.wait(60)
-        except (RPCTransportError, RPCClientError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
-        finally:
-            self.rpc.close()
+# Core 30+ defaults to -natpmp=1 whenever it listens: seeds, onion, discovery and port mapping off
+P2P_ARGS = ("-listen=1", "-bind=127.0.0.1", "-dnsseed=0", "-fixedseeds=0", "-listenonion=0", "-discover=0",
+            "-natpmp=0", "-debug=net")
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[CoreP2PNode, NodeProcess]]:
-    core = CoreP2PNode(tmp_path / "core")
-    ours = start_node(tmp_path / "ours")
-    try:
-        yield core, ours
-    finally:
-        ours.stop()
-        core.stop()
+def pair(tmp_path: Path) -> Iterator[tuple[BitcoinCore, str, NodeProcess]]:
+    p2p_port = free_port()
+    with BitcoinCore(tmp_path / "core", *P2P_ARGS, f"-port={p2p_port}", user=RPC_USER, password=RPC_PASSWORD) as core:
+        ours = start_node(tmp_path / "ours")
+        try:
+            yield core, f"127.0.0.1:{p2p_port}", ours
+        finally:
+            ours.stop()
 
 
-def test_core_interop_both_ways(pair: tuple[CoreP2PNode, NodeProcess]) -> None:
-    core, ours = pair
+def test_core_interop_both_ways(pair: tuple[BitcoinCore, str, NodeProcess]) -> None:
+    core, core_p2p_addr, ours = pair
     core.call("generatetoaddress", 110, MINER_ADDRESS)
     # we connect to Core, and sync its chain
-    ours.call("addnode", core.p2p_addr, "onetry")
+    ours.call("addnode", core_p2p_addr, "onetry")
     wait_until(lambda: ours.call("getbestblockhash") == core.call("getbestblockhash"), 60, "sync from Core")
     peer = ours.call("getpeerinfo")[0]
     assert peer["subver"].startswith("/Satoshi:") and peer["wtxidrelay"]

@@ -4,10 +4,6 @@ PATH, skips otherwise. SOLO: shares accepted, blocks accepted by Core, coinbase 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -17,70 +13,26 @@ import pytest
 
 from hashforge.pool.config import Scheme
 from hashforge.pool.service import PoolService
-from hashforge.rpcclient import RPCClient, RPCTransportError
-from tests.helpers.nodeproc import free_port
+from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
 
 from .test_end_to_end import BURN, addr, config, mine
 
-BITCOIND = shutil.which("bitcoind")
-pytestmark = pytest.mark.skipif(BITCOIND is None, reason="bitcoind is not on PATH (see DESIGN.md §8 to build it)")
-
-
-class Core:
-    def __init__(self, datadir: Path) -> None:
-        self.datadir = datadir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.rpc: RPCClient | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Core:
-        self.datadir.mkdir(parents=True, exist_ok=True)
-        assert BITCOIND is not None
-        self.proc = subprocess.Popen(
-            [BITCOIND, "-regtest", f"-datadir={self.datadir}", "-listen=0", f"-rpcport={self.port}",
-             "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-rpcuser=pool", "-rpcpassword=pool",
-             "-disablewallet", "-server=1", "-printtoconsole=0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.rpc = RPCClient(self.url, "pool", "pool", timeout=60)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.rpc.call("getblockcount")
-                return self
-            except Exception:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("bitcoind did not start") from None
-                time.sleep(0.2)
-
-    def call(self, method: str, *params: object) -> object:
-        assert self.rpc is not None
-        return self.rpc.call(method, *params)
-
-    def stop(self) -> None:
-        with contextlib.suppress(RPCTransportError, OSError, ValueError, RuntimeError):
-            self.call("stop")
-        if self.proc is not None:
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+pytestmark = requires_bitcoind("the pool's Bitcoin Core test")
 
 
 @pytest.fixture()
-def core(tmp_path: Path) -> Iterator[Core]:
-    c = Core(tmp_path / "core").start()
-    yield c
-    c.stop()
+def core(tmp_path: Path) -> Iterator[BitcoinCore]:
+    with BitcoinCore(tmp_path / "core", "-listen=0", user="pool", password="pool", rpc_timeout=60) as c:
+        yield c
 
 
-def test_solo_against_bitcoin_core(core: Core, tmp_path: Path) -> None:
+def test_solo_against_bitcoin_core(core: BitcoinCore, tmp_path: Path) -> None:
     miner = addr(0xC0DE)
     core.call("generatetoaddress", 1, BURN)
 
     async def main() -> None:
         cfg = config(core, tmp_path / "pool", Scheme.SOLO, None, 7)  # type: ignore[arg-type]
-        cfg = replace(cfg, node_cookie=None, node_user="pool", node_password="pool")
+        cfg = replace(cfg, node_cookie=None, node_user=core.user, node_password=core.password)
         svc = PoolService(cfg, maintenance_interval=3600)
         await svc.start()
         try:

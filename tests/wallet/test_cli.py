@@ -138,6 +138,7 @@ def test_send_bad_input_subprocess(cli: CLI, created: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("args", "match"), BAD_SENDS, ids=[m for _, m in BAD_SENDS])
 def test_send_bad_input(cli: CLI, created: dict[str, Any], args: tuple[str, ...], match: str) -> None:
+    assert cli.inproc("sync")[0] == 0  # send syncs first: compare against a synced history
     mempool = cli.node.call("getrawmempool")
     hist = _history(cli)
     code, out, err = cli.inproc("send", *args)
@@ -231,3 +232,28 @@ def test_watch_only_cli(cli: CLI, created: dict[str, Any], tmp_path: Path) -> No
     assert cli.ok("balance", datadir=target)["total"] > 0
     cli.bad("send", EXT_ADDR, "0.01", datadir=target, code=1, match="watch-only")
     cli.bad("create", "--watch-only", "xpubnonsense", datadir=tmp_path / "w2", passphrase=None, match="extended")
+
+
+def test_every_command_closes_and_locks_its_wallet(cli: CLI, created: dict[str, Any],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys of an unlocked wallet leave memory when the command ends, whether it worked or not."""
+    import sqlite3
+
+    from hashforge.wallet import Wallet
+
+    opened: list[Wallet] = []
+    real_open = Wallet.open.__func__  # type: ignore[attr-defined]
+
+    def recording_open(cls: type[Wallet], *args: Any, **kw: Any) -> Wallet:
+        w = real_open(cls, *args, **kw)
+        opened.append(w)
+        return w  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Wallet, "open", classmethod(recording_open))
+    for args, code in [(("info",), 0), (("balance", "--offline"), 0), (("send", EXT_ADDR, "100000"), 2)]:
+        assert cli.inproc(*args)[0] == code, args  # the send fails after unlocking (insufficient funds)
+    assert len(opened) == 3
+    for w in opened:
+        assert w._keyring is None
+        with pytest.raises(sqlite3.ProgrammingError):
+            w.db.conn.execute("SELECT 1")

@@ -6,8 +6,10 @@ Splitting rule (what makes hybrid CPU+GPU mining safe):
   extranonce2_size 0), slots split the nonce space instead.
 - the threads of one device take consecutive nonce chunks of the device's current extranonce2
   (and BIP310 version block), from one cursor under the lock, so threads never overlap either.
-- cursors are keyed by (source, job, extranonce1): a Work that is replaced by one for the same job
-  (say, after a reconnect without a new job) continues where it was, never re-hashing a header.
+- cursors are keyed by what the header is built from (source, prevhash, coinbase halves, merkle
+  branch, version, nbits, extranonce1), not by job id or ntime: a Work replaced by one with the same
+  content (a reconnect, or a pool re-issuing an unchanged job under a new id) continues where it
+  was, so no header is hashed (and no share submitted) twice.
 
 Threads: device threads call next_unit()/is_current(); the event loop calls set_work().
 One lock guards all state (self._cond's); nothing outside is called while it is held.
@@ -21,14 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hashforge.kernels import rolled_versions
-from hashforge.stratum import Job
 
 from .work import Work, WorkUnit
 
 NONCE_SPACE = 1 << 32
 MAX_EXPECTED_FINDS = 32  # per unit
 
-_JobKey = tuple[int, Job, bytes, int]
+_JobKey = tuple[int, bytes, bytes, bytes, tuple[bytes, ...], int, int, bytes, int]
 
 
 @dataclass
@@ -131,7 +132,11 @@ class Scheduler:
 
     @staticmethod
     def _job_key(work: Work) -> _JobKey:
-        return (work.source, work.job, work.extranonce1, work.extranonce2_size)
+        # job id, ntime and clean_jobs left out on purpose: a cursor never revisits an
+        # (extranonce2, version, nonce) triple, whatever the ntime, so a re-issued job may keep it
+        j = work.job
+        return (work.source, j.prev_hash, j.coinb1, j.coinb2, j.merkle_branch, j.version, j.bits,
+                work.extranonce1, work.extranonce2_size)
 
     def _cut(self, work: Work, slot: int, nonces: int, versions: int) -> WorkUnit | None:
         ckey = (self._job_key(work), slot)

@@ -174,21 +174,54 @@ def _fee_rate(text: str | None) -> FeeRate | None:
 
 
 class _Ctx:
+    """What one command works with: chain params, datadir, node access, --json, the wallet it opened."""
+
     def __init__(self, network: str, datadir: Path | None, node_rpc: str | None = None,
-                 rpc_cookie: Path | None = None) -> None:
+                 rpc_cookie: Path | None = None, as_json: bool = False) -> None:
         self.params = _params(network)
         self.datadir = _datadir(datadir, self.params)
         self.node_rpc, self.rpc_cookie = node_rpc, rpc_cookie
+        self.as_json = as_json
+        self._opened: list[Wallet] = []
 
     def rpc(self) -> Any:
         return _rpc(self.params, self.node_rpc, self.rpc_cookie)
 
     def open(self, offline: bool = True, sync: bool = False) -> Wallet:
+        """The wallet (closed when the command ends), with the node unless offline; synced if asked."""
         rpc = None if offline else self.rpc()
         w = Wallet.open(self.datadir, self.params, rpc)
+        self.adopt(w)
         if sync and rpc is not None:
             _sync(w)
         return w
+
+    def adopt(self, w: Wallet) -> Wallet:
+        """A wallet the command made itself, closed with the others."""
+        self._opened.append(w)
+        return w
+
+    def unlock(self, w: Wallet, passphrase_file: Path | None) -> None:
+        w.unlock(_passphrase(passphrase_file))
+
+    def report(self, data: Any, human: str) -> None:
+        _emit(self.as_json, data, human)
+
+    def close(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
+
+
+@contextmanager
+def _command(network: str, datadir: Path | None, node_rpc: str | None = None, rpc_cookie: Path | None = None,
+             as_json: bool = False) -> Iterator[_Ctx]:
+    """Every command's frame: its context; wallet errors as one line and an exit code; wallets closed."""
+    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie, as_json)
+    with _errors():
+        try:
+            yield ctx
+        finally:
+            ctx.close()
 
 
 def _sync(w: Wallet) -> None:
@@ -226,15 +259,14 @@ def create(
     as_json: Json = False,
 ) -> None:
     """Create a wallet with a new mnemonic (printed once: write it down), or a watch-only one."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rpc = None if offline else _optional_rpc(ctx)
         if watch_only is not None:
-            w = Wallet.create_watch_only(ctx.datadir, ctx.params, watch_only, script_type=script_type,
-                                         birth_height=birth_height or 0, rpc=rpc)
-            _emit(as_json, {"datadir": str(ctx.datadir), "watch_only": True, "descriptors": w.descriptors(),
-                            "birth_height": w.birth_height},
-                  f"watch-only wallet created in {ctx.datadir}\n" + "\n".join(w.descriptors()))
+            w = ctx.adopt(Wallet.create_watch_only(ctx.datadir, ctx.params, watch_only, script_type=script_type,
+                                                   birth_height=birth_height or 0, rpc=rpc))
+            ctx.report({"datadir": str(ctx.datadir), "watch_only": True, "descriptors": w.descriptors(),
+                        "birth_height": w.birth_height},
+                       f"watch-only wallet created in {ctx.datadir}\n" + "\n".join(w.descriptors()))
             return
         if words not in (12, 15, 18, 21, 24):
             fail("--words must be 12, 15, 18, 21 or 24")
@@ -242,11 +274,10 @@ def create(
         passphrase = _passphrase(passphrase_file, confirm=True, prompt="New wallet passphrase")
         w, mnemonic = Wallet.create(ctx.datadir, ctx.params, passphrase, words=words, bip39_passphrase=bip39_pass,
                                     birth_height=birth_height, rpc=rpc, kdf=ScryptParams(log_n=kdf_log_n))
-        _emit(as_json,
-              {"datadir": str(ctx.datadir), "mnemonic": mnemonic, "birth_height": w.birth_height,
-               "descriptors": w.descriptors(), "receive_address": w.new_address()},
-              f"wallet created in {ctx.datadir}\n\nmnemonic (write it down, it is shown once):\n  {mnemonic}\n")
-        w.close()
+        ctx.adopt(w)
+        ctx.report({"datadir": str(ctx.datadir), "mnemonic": mnemonic, "birth_height": w.birth_height,
+                    "descriptors": w.descriptors(), "receive_address": w.new_address()},
+                   f"wallet created in {ctx.datadir}\n\nmnemonic (write it down, it is shown once):\n  {mnemonic}\n")
 
 
 def _optional_rpc(ctx: _Ctx) -> Any:
@@ -284,8 +315,7 @@ def restore(
     as_json: Json = False,
 ) -> None:
     """Restore a wallet from its BIP39 mnemonic (scans from --birth-height on the next sync)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         if mnemonic_file is not None:
             mnemonic = _read_optional(mnemonic_file)
         elif sys.stdin.isatty():
@@ -299,33 +329,31 @@ def restore(
         w, _ = Wallet.create(ctx.datadir, ctx.params, passphrase, mnemonic=mnemonic,
                              bip39_passphrase=_read_optional(bip39_passphrase_file), birth_height=birth_height,
                              kdf=ScryptParams(log_n=kdf_log_n))
-        _emit(as_json, {"datadir": str(ctx.datadir), "birth_height": birth_height, "descriptors": w.descriptors()},
-              f"wallet restored in {ctx.datadir} (scans from height {birth_height} on the next sync)")
-        w.close()
+        ctx.adopt(w)
+        ctx.report({"datadir": str(ctx.datadir), "birth_height": birth_height, "descriptors": w.descriptors()},
+                   f"wallet restored in {ctx.datadir} (scans from height {birth_height} on the next sync)")
 
 
 @wallet_app.command("show-mnemonic")
 def show_mnemonic(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRpc = None,
                   rpc_cookie: RpcCookie = None, passphrase_file: PassFile = None, as_json: Json = False) -> None:
     """Print the wallet's mnemonic (asks for the passphrase)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         w = ctx.open()
         secret = w.show_mnemonic(_passphrase(passphrase_file))
-        _emit(as_json, {"mnemonic": secret.mnemonic, "has_bip39_passphrase": bool(secret.bip39_passphrase)},
-              secret.mnemonic + ("\n(with a BIP39 passphrase)" if secret.bip39_passphrase else ""))
+        ctx.report({"mnemonic": secret.mnemonic, "has_bip39_passphrase": bool(secret.bip39_passphrase)},
+                   secret.mnemonic + ("\n(with a BIP39 passphrase)" if secret.bip39_passphrase else ""))
 
 
 @wallet_app.command()
 def info(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRpc = None,
          rpc_cookie: RpcCookie = None, as_json: Json = False) -> None:
     """Network, descriptors (to make a watch-only copy), birth height, last synced block."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         w = ctx.open()
         data = {"network": ctx.params.name, "datadir": str(ctx.datadir), "watch_only": w.watch_only,
                 "descriptors": w.descriptors(), "birth_height": w.birth_height, "synced_height": w.tip_height()}
-        _emit(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+        ctx.report(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
 @wallet_app.command()
@@ -339,15 +367,14 @@ def address(
     as_json: Json = False,
 ) -> None:
     """A new receive address (or --list them)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         w = ctx.open()
         if list_all:
             rows = w.addresses()
-            _emit(as_json, rows, "\n".join(f"{r['address']}  {r['path']}{'  used' if r['used'] else ''}" for r in rows))
+            ctx.report(rows, "\n".join(f"{r['address']}  {r['path']}{'  used' if r['used'] else ''}" for r in rows))
             return
         addr = w.new_address(script_type)
-        _emit(as_json, {"address": addr}, addr)
+        ctx.report({"address": addr}, addr)
 
 
 # --- chain views ------------------------------------------------------------------------------------
@@ -357,36 +384,33 @@ def address(
 def sync(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRpc = None,
          rpc_cookie: RpcCookie = None, as_json: Json = False) -> None:
     """Scan new blocks and the mempool (handles reorgs)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         w = ctx.open(offline=False)
         r = w.sync()
         data = {"tip_height": r.tip_height, "tip_hash": r.tip_hash, "blocks_scanned": r.blocks_scanned,
                 "rolled_back_to": r.rolled_back_to, "new_transactions": r.new_transactions}
-        _emit(as_json, data, f"synced to height {r.tip_height} ({r.blocks_scanned} blocks scanned, "
-                             f"{len(r.new_transactions)} new transactions)")
+        ctx.report(data, f"synced to height {r.tip_height} ({r.blocks_scanned} blocks scanned, "
+                         f"{len(r.new_transactions)} new transactions)")
 
 
 @wallet_app.command()
 def balance(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRpc = None,
             rpc_cookie: RpcCookie = None, offline: Offline = False, as_json: Json = False) -> None:
     """Confirmed (spendable), unconfirmed and immature (coinbase < 100 confirmations) balances."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         b = ctx.open(offline, sync=True).balance()
-        _emit(as_json, b.as_dict(),
-              f"confirmed:   {_btc(b.confirmed)}\nunconfirmed: {_btc(b.unconfirmed)}\n"
-              f"immature:    {_btc(b.immature)}\ntotal:       {_btc(b.total)}")
+        ctx.report(b.as_dict(),
+                   f"confirmed:   {_btc(b.confirmed)}\nunconfirmed: {_btc(b.unconfirmed)}\n"
+                   f"immature:    {_btc(b.immature)}\ntotal:       {_btc(b.total)}")
 
 
 @wallet_app.command()
 def utxos(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRpc = None,
           rpc_cookie: RpcCookie = None, offline: Offline = False, as_json: Json = False) -> None:
     """Unspent outputs with confirmations; immature coinbases are marked."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rows = ctx.open(offline, sync=True).utxos()
-        _emit(as_json, [u.as_dict() for u in rows], "\n".join(
+        ctx.report([u.as_dict() for u in rows], "\n".join(
             f"{u.txid}:{u.vout}  {_btc(u.value)}  conf={u.confirmations}"
             f"{'  immature' if not u.mature else ''}{'' if u.spendable else '  (not spendable yet)'}" for u in rows))
 
@@ -397,10 +421,9 @@ def history(network: Network = "regtest", datadir: Datadir = None, node_rpc: Nod
             include_all: Annotated[bool, typer.Option("--all", help="Also replaced, dropped and abandoned transactions.")] = False,
             as_json: Json = False) -> None:
     """Transactions, newest first, with their net amount for the wallet."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rows = ctx.open(offline, sync=True).history(include_all)
-        _emit(as_json, [h.as_dict() for h in rows], "\n".join(
+        ctx.report([h.as_dict() for h in rows], "\n".join(
             f"{h.txid}  {'+' if h.amount >= 0 else '-'}{_btc(abs(h.amount))}  {h.status}  conf={h.confirmations}"
             f"{'  coinbase' if h.coinbase else ''}" for h in rows))
 
@@ -424,20 +447,19 @@ def send(
     as_json: Json = False,
 ) -> None:
     """Pay one or more addresses (one transaction)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         outs = _parse_outputs(outputs)
         rate = _fee_rate(fee_rate)
         w = ctx.open(offline=False, sync=True)
         w.sender.parse_outputs(outs)  # reject bad addresses before asking for the passphrase
-        w.unlock(_passphrase(passphrase_file))
+        ctx.unlock(w, passphrase_file)
         prepared = w.prepare_send(outs, rate, idempotency_key=idempotency_key, conf_target=conf_target, rbf=not no_rbf)
         txid = prepared.txid if no_broadcast else w.broadcast(prepared.txid)
         data = {**prepared.as_dict(), "txid": txid, "broadcast": not no_broadcast}
         if prepared.fee_source == "fallback":
             typer.echo(f"warning: the node has no fee estimate; paid the fallback rate {prepared.fee_rate_sat_vb} sat/vB "
                        "(use --fee-rate to choose)", err=True)
-        _emit(as_json, data, prepared.raw_hex if no_broadcast else txid)
+        ctx.report(data, prepared.raw_hex if no_broadcast else txid)
 
 
 @wallet_app.command("bump-fee")
@@ -452,14 +474,13 @@ def bump_fee(
     as_json: Json = False,
 ) -> None:
     """Replace an unconfirmed transaction with one paying a higher fee (BIP125)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rate = _fee_rate(fee_rate)
         w = ctx.open(offline=False, sync=True)
-        w.unlock(_passphrase(passphrase_file))
+        ctx.unlock(w, passphrase_file)
         new = w.bump_fee(txid.strip().lower(), rate)
         row = w.db.tx(new)
-        _emit(as_json, {"original": txid, "txid": new, "fee": row.fee if row else None}, new)
+        ctx.report({"original": txid, "txid": new, "fee": row.fee if row else None}, new)
 
 
 @wallet_app.command("broadcast")
@@ -472,11 +493,10 @@ def broadcast_cmd(
     as_json: Json = False,
 ) -> None:
     """(Re)broadcast a transaction recorded by the wallet."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         w = ctx.open(offline=False)
         done = w.broadcast(txid.strip().lower())
-        _emit(as_json, {"txid": done}, done)
+        ctx.report({"txid": done}, done)
 
 
 @wallet_app.command()
@@ -489,10 +509,9 @@ def abandon(
     as_json: Json = False,
 ) -> None:
     """Give up a transaction that never reached the node (or was dropped)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         ctx.open().abandon(txid.strip().lower())
-        _emit(as_json, {"txid": txid, "status": "abandoned"}, f"abandoned {txid}")
+        ctx.report({"txid": txid, "status": "abandoned"}, f"abandoned {txid}")
 
 
 # --- PSBT ---------------------------------------------------------------------------------------------
@@ -522,13 +541,12 @@ def psbt_create(
     as_json: Json = False,
 ) -> None:
     """An unsigned PSBT funded by this wallet (works watch-only), printed in base64."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         outs = _parse_outputs(outputs)
         rate = _fee_rate(fee_rate)
         w = ctx.open(offline=False, sync=True)
         b64 = w.create_psbt(outs, rate, conf_target=conf_target, rbf=not no_rbf)
-        _emit(as_json, {"psbt": b64, **w.describe_psbt(b64)}, b64)
+        ctx.report({"psbt": b64, **w.describe_psbt(b64)}, b64)
 
 
 @psbt_app.command("sign")
@@ -542,16 +560,15 @@ def psbt_sign(
     as_json: Json = False,
 ) -> None:
     """Add this wallet's signatures to a PSBT."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         text = _read_psbt(psbt)
         w = ctx.open()
         from .psbt import parse_psbt
 
         parse_psbt(text)  # reject malformed input before asking for the passphrase
-        w.unlock(_passphrase(passphrase_file))
+        ctx.unlock(w, passphrase_file)
         b64, n, complete = w.sign_psbt(text)
-        _emit(as_json, {"psbt": b64, "signed_inputs": n, "complete": complete}, b64)
+        ctx.report({"psbt": b64, "signed_inputs": n, "complete": complete}, b64)
 
 
 @psbt_app.command("finalize")
@@ -565,8 +582,7 @@ def psbt_finalize(
     as_json: Json = False,
 ) -> None:
     """Finalize a fully signed PSBT into a raw transaction (and optionally broadcast it)."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         from .psbt import finalize_psbt, parse_psbt
 
         tx = finalize_psbt(parse_psbt(_read_psbt(psbt)))
@@ -575,7 +591,7 @@ def psbt_finalize(
             w = ctx.open(offline=False)
             w.broadcast_raw(raw)
             w.sync()
-        _emit(as_json, {"hex": raw, "txid": txid, "broadcast": broadcast}, txid if broadcast else raw)
+        ctx.report({"hex": raw, "txid": txid, "broadcast": broadcast}, txid if broadcast else raw)
 
 
 @psbt_app.command("decode")
@@ -588,8 +604,7 @@ def psbt_decode(
     as_json: Json = False,
 ) -> None:
     """Inputs, outputs (with addresses and which are ours), fee, completeness."""
-    ctx = _Ctx(network, datadir, node_rpc, rpc_cookie)
-    with _errors():
+    with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         text = _read_psbt(psbt)
         if (ctx.datadir / "wallet.sqlite").exists():
             data = ctx.open().describe_psbt(text)
@@ -597,7 +612,7 @@ def psbt_decode(
             from .psbt import describe, parse_psbt
 
             data = describe(parse_psbt(text), ctx.params, lambda _s: False)
-        _emit(as_json, data, json.dumps(data, indent=2))
+        ctx.report(data, json.dumps(data, indent=2))
 
 
 def main() -> None:
