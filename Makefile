@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WASM   := src/hashforge/web/static/webmine/hf_kernels.wasm
 
 .PHONY: up test lint typecheck check system-deps clean
 
@@ -14,13 +15,18 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-up: $(STAMP)
+# The browser miner's kernel, from the scalar C kernels (no compiler: the page uses plain JS).
+$(WASM): $(STAMP) src/hashforge/kernels/wasm/hf_wasm.c src/hashforge/kernels/native/sha256_scalar.c \
+		src/hashforge/kernels/native/scrypt_scalar.c src/hashforge/kernels/native/hf_kernels.h
+	$(BIN)/python -m hashforge.kernels.wasm.build --out $@
+
+up: $(STAMP) $(WASM)
 	$(BIN)/hashforge up $(UP_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh test
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(WASM)
 	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)

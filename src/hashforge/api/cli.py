@@ -68,6 +68,7 @@ def api(
     cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error.")] = "warning",
     pool_api: Annotated[str | None, typer.Option("--pool-api", help="The pool's REST API (hashforge pool --api-port), http://HOST:PORT/.")] = None,
+    stratum_ws: Annotated[str | None, typer.Option("--stratum-ws", help="The pool's WebSocket Stratum port for browser mining (/mine): ws://HOST:PORT, or :PORT for the dashboard's host.")] = None,
     miner_api: Annotated[str | None, typer.Option("--miner-api", help="A miner's cgminer API, HOST:PORT (control needs the miner's --api-allow W:...).")] = None,
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="A hashforge wallet to serve (balance, addresses, history, send).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (sending needs it; else read-only).")] = None,
@@ -97,6 +98,7 @@ def api(
             node_cookie=node_cookie if node_user is None else None,
             node_user=node_user, node_password=node_password, anonymous_read=anonymous_read,
             rate_per_s=rate, rate_burst=burst, cors_origins=tuple(cors_origin or ()), network=name,
+            stratum_ws=stratum_ws,
         )
     except ValidationError as e:
         _fail(_settings_error(e))

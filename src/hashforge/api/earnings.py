@@ -1,12 +1,13 @@
-"""Estimated mining earnings: coins/day = H x 86400 x R / (D x 2^32), with H the hash rate (H/s),
-R the block reward, D the network difficulty (2^16 instead of 2^32 for scrypt chains, whose
-difficulty 1 is 2^16 hashes). An expectation over many blocks, not a promise; fees not counted."""
+"""Estimated mining earnings: coins/day = H x 86400 x R / (D x 2^48 / 0xFFFF), with H the hash rate
+(H/s), R the block reward, D the network difficulty. Scrypt chains too: their network difficulty
+has Bitcoin's diff1 target (only scrypt *share* difficulty is scaled by 2^16). An expectation over
+many blocks, not a promise; fees not counted (hashforge.ops.profit counts them)."""
 
 from __future__ import annotations
 
 import logging
 
-from hashforge.consensus.params import ChainParams, PowAlgorithm, UnknownNetworkError, get_params
+from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
 from hashforge.consensus.pow import block_subsidy
 
 from .node import COIN, NodeGateway
@@ -17,7 +18,8 @@ CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
 
 
 def hashes_per_difficulty(params: ChainParams) -> float:
-    return float(1 << 16) if params.pow_algorithm is PowAlgorithm.SCRYPT else float(1 << 32)
+    """Expected hashes per block at network difficulty 1 (the same for SHA-256d and scrypt chains)."""
+    return float(1 << 48) / 0xFFFF
 
 
 def sat_per_day(hashrate_hps: float, difficulty: float, reward_sat: int, params: ChainParams) -> int:

@@ -6,6 +6,9 @@ slow hash (scrypt protects guessable passwords, not random tokens). Revoked keys
 
 The table is re-read when another process changes it (`PRAGMA data_version`), so a key minted by
 `hashforge api-key create` works in a running API at once.
+
+A customer key (scope `customer`, bound to one cloud-mining customer id) reads only that customer's
+contracts (`/v1/pool/contracts/me`); every other route refuses it (403), reads included.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Scope(enum.StrEnum):
     READ = "read"  # every GET
     CONTROL = "control"  # change how things run: switch pool, throttle, restart a part
     SPEND = "spend"  # move money: wallet send, payouts
+    CUSTOMER = "customer"  # a cloud-mining customer: its own contracts only (never with another scope)
 
 
 class KeyStoreError(Exception):
@@ -43,9 +47,12 @@ class ApiKey:
     scopes: frozenset[Scope]
     created: int
     revoked: bool
+    customer: str | None = None  # set for customer keys
 
     def allows(self, scope: Scope) -> bool:
-        """Every key may read; control and spend must be granted by name."""
+        """Every key but a customer key may read; control and spend must be granted by name."""
+        if self.customer is not None:
+            return False  # customer routes check the binding themselves (deps.CustomerAccess)
         return not self.revoked and (scope is Scope.READ or scope in self.scopes)
 
 
@@ -53,12 +60,12 @@ def parse_scopes(text: str | Iterable[str]) -> frozenset[Scope]:
     parts = [p.strip().lower() for p in (text.split(",") if isinstance(text, str) else text)]
     parts = [p for p in parts if p]
     if not parts:
-        raise KeyStoreError("at least one scope is needed: read, control, spend")
+        raise KeyStoreError("at least one scope is needed: read, control, spend (or customer)")
     try:
         return frozenset(Scope(p) for p in parts)
     except ValueError:
         bad = sorted(set(parts) - {s.value for s in Scope})
-        raise KeyStoreError(f"unknown scope(s) {', '.join(bad)}; known: read, control, spend") from None
+        raise KeyStoreError(f"unknown scope(s) {', '.join(bad)}; known: read, control, spend, customer") from None
 
 
 def _hash(secret: str) -> bytes:
@@ -72,7 +79,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scopes TEXT NOT NULL,
     secret_sha256 BLOB NOT NULL,
     created INTEGER NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    customer TEXT
 )
 """
 
@@ -87,6 +95,10 @@ class KeyStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(api_keys)")}
+        if "customer" not in columns:  # a table from before customer keys
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
+                self._db.execute("ALTER TABLE api_keys ADD COLUMN customer TEXT")
         with contextlib.suppress(OSError):
             path.chmod(0o600)
         self._version: tuple[int, int] | None = None
@@ -96,19 +108,27 @@ class KeyStore:
         with self._lock:
             self._db.close()
 
-    def create(self, name: str, scopes: frozenset[Scope]) -> tuple[ApiKey, str]:
-        """Mints a key; returns it and the token, which is never stored and cannot be shown again."""
+    def create(self, name: str, scopes: frozenset[Scope], customer: str | None = None) -> tuple[ApiKey, str]:
+        """Mints a key; returns it and the token, which is never stored and cannot be shown again.
+        A customer key has exactly the `customer` scope and a customer id."""
         name = name.strip()
         if not name or len(name) > 64 or not name.isprintable():
             raise KeyStoreError("a key name is 1..64 printable characters")
+        if (customer is not None) != (Scope.CUSTOMER in scopes):
+            raise KeyStoreError("the customer scope goes with a customer id, and only with it")
+        if customer is not None:
+            if scopes != {Scope.CUSTOMER}:
+                raise KeyStoreError("a customer key has no other scope")
+            if not customer or len(customer) > 64 or not customer.isprintable():
+                raise KeyStoreError("a customer id is 1..64 printable characters")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        key = ApiKey(key_id, name, scopes, int(time.time()), False)
+        key = ApiKey(key_id, name, scopes, int(time.time()), False, customer)
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO api_keys (id, name, scopes, secret_sha256, created) VALUES (?, ?, ?, ?, ?)",
-                    (key_id, name, ",".join(sorted(scopes)), _hash(secret), key.created),
+                    "INSERT INTO api_keys (id, name, scopes, secret_sha256, created, customer) VALUES (?, ?, ?, ?, ?, ?)",
+                    (key_id, name, ",".join(sorted(scopes)), _hash(secret), key.created, customer),
                 )
             except sqlite3.IntegrityError:
                 raise KeyStoreError(f"a key named {name!r} exists already") from None
@@ -149,8 +169,9 @@ class KeyStore:
         total = self._db.total_changes
         if (version, total) == self._version:
             return
-        rows = self._db.execute("SELECT id, name, scopes, secret_sha256, created, revoked FROM api_keys").fetchall()
+        rows = self._db.execute(
+            "SELECT id, name, scopes, secret_sha256, created, revoked, customer FROM api_keys").fetchall()
         self._cache = {
-            r[0]: (bytes(r[3]), ApiKey(r[0], r[1], parse_scopes(r[2]), int(r[4]), bool(r[5]))) for r in rows
+            r[0]: (bytes(r[3]), ApiKey(r[0], r[1], parse_scopes(r[2]), int(r[4]), bool(r[5]), r[6])) for r in rows
         }
         self._version = (version, total)

@@ -1,11 +1,17 @@
 """The guard in front of every request (pure ASGI): body size limit, who is calling, rate limit,
-security headers and request metrics. Authorization by scope happens later, per route (auth.py).
+security headers and request metrics. Authorization by scope happens later, per route (deps.py).
+
+Who is calling: the key in `Authorization`/`X-API-Key`, or, for GET/HEAD only, the read key a
+browser signed in with at /login (an HttpOnly, SameSite=Strict cookie). The cookie never counts
+for other methods, so a page on another site cannot make a browser control or spend (CSRF); and
+a browser navigating to a dashboard page that needs a key is sent to /login instead of a 401.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +31,9 @@ SECURITY_HEADERS = [
     ),
 ]
 UNLIMITED_PREFIXES = ("/static/",)
+SESSION_COOKIE = "hashforge_read_key"
+LOGIN_PATH = "/login"
+COOKIE_METHODS = ("GET", "HEAD")
 
 
 def route_label(scope: Scope) -> str:
@@ -43,6 +52,45 @@ def bearer_token(headers: dict[bytes, bytes]) -> str | None:
         return token.strip() if scheme.lower() == "bearer" else auth.decode("latin-1")
     key = headers.get(b"x-api-key")
     return key.decode("latin-1").strip() if key is not None else None
+
+
+def cookie_value(headers: dict[bytes, bytes], name: str) -> str | None:
+    """The value of cookie `name` from the Cookie header (None if absent)."""
+    raw = headers.get(b"cookie")
+    if raw is None:
+        return None
+    for part in raw.decode("latin-1").split(";"):
+        k, sep, v = part.strip().partition("=")
+        if sep and k == name:
+            return v.strip().strip('"')
+    return None
+
+
+def _wants_page(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """A browser navigating to a dashboard page (not the JSON API, not a static file)."""
+    path: str = scope["path"]
+    return (scope["method"] in COOKIE_METHODS and b"text/html" in headers.get(b"accept", b"")
+            and not path.startswith(("/v1/", "/static/", LOGIN_PATH)))
+
+
+def _sign_in_instead_of_401(scope: Scope, send: Send) -> Send:
+    """Turns a 401 into a 303 to the sign-in page (which comes back to this page afterwards)."""
+    query: bytes = scope.get("query_string") or b""
+    target = scope["path"].encode("utf-8") + (b"?" + query if query else b"")
+    location = f"{LOGIN_PATH}?next={quote(target, safe='')}".encode("ascii")
+    replaced = False
+
+    async def wrapped(message: Message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            replaced = True
+            await send({"type": "http.response.start", "status": 303,
+                        "headers": [(b"location", location), (b"content-length", b"0"), (b"cache-control", b"no-store")]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif not replaced:
+            await send(message)
+
+    return wrapped
 
 
 class GuardMiddleware:
@@ -105,6 +153,16 @@ class GuardMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["api_key"] = key
         state["api_key_invalid"] = token is not None and key is None
+        state["api_key_from_cookie"] = False
+        if token is None and scope["method"] in COOKIE_METHODS:
+            session = cookie_value(headers, SESSION_COOKIE)
+            # a stale cookie (revoked key) counts as no key: the page asks to sign in again
+            cookie_key = self.keys.verify(session) if session else None
+            if cookie_key is not None:
+                state["api_key"] = key = cookie_key
+                state["api_key_from_cookie"] = True
+        if token is None and key is None and _wants_page(scope, headers):
+            send = _sign_in_instead_of_401(scope, send)
 
         # 3. rate limit per key, else per client address (so random bad tokens share one bucket).
         if not path.startswith(UNLIMITED_PREFIXES):

@@ -58,6 +58,8 @@ class ApiSettings(BaseSettings):
     sse_heartbeat_s: Annotated[float, Field(gt=0, le=300)] = 15.0
     event_buffer: Annotated[int, Field(ge=16, le=100_000)] = 1024
     network_hashrate_window: Annotated[int, Field(ge=2, le=2016)] = 120
+    stratum_ws: str | None = Field(default=None, description="The pool's Stratum-over-WebSocket endpoint for "
+                                   "the /mine page: ws(s)://host:port, or :PORT for the host the page came from.")
 
     @field_validator("node_rpc_url")
     @classmethod
@@ -77,6 +79,25 @@ class ApiSettings(BaseSettings):
             if parts.path not in ("", "/") or parts.query or parts.fragment:
                 raise ValueError(f"a CORS origin has no path, query or fragment: {origin!r}")
         return tuple(o.rstrip("/") for o in v)
+
+    @field_validator("stratum_ws")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        port = v[1:] if v.startswith(":") else None
+        if port is not None:
+            if not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"a WebSocket port is :1..65535, not {v!r}")
+            return v
+        parts = urlsplit(v)
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError(f"bad port in the WebSocket URL {v!r}") from None
+        if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"the Stratum WebSocket is ws(s)://host:port or :PORT, not {v!r}")
+        return v.rstrip("/")
 
     @model_validator(mode="after")
     def _safe(self) -> ApiSettings:

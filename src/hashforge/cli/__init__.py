@@ -14,7 +14,11 @@ from hashforge import __version__
 from hashforge.api.cli import api, api_key_app
 from hashforge.kernels.bench import register as register_bench
 from hashforge.miner.cli import mine
+from hashforge.ops.alerts.cli import alerts_app
+from hashforge.ops.ledger.cli import tax_app
+from hashforge.ops.profit.cli import calc_app
 from hashforge.pool.cli import pool
+from hashforge.pool.contracts.cli import contracts_app
 from hashforge.wallet.cli import wallet_app
 
 from .headers import headers_app
@@ -59,6 +63,10 @@ app.add_typer(wallet_app, name="wallet")
 app.command("pool")(pool)
 app.command("mine")(mine)
 register_bench(app)
+app.add_typer(calc_app, name="calc")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(tax_app, name="tax")
+app.add_typer(contracts_app, name="contracts")
 
 
 def main() -> None:

@@ -16,7 +16,10 @@ from hashforge.up.operation import (
     DEFAULT_MINER_API_PORT,
     DEFAULT_POOL_API_PORT,
     DEFAULT_STRATUM_PORT,
+    DEFAULT_WS_PORT,
     Ports,
+    UpError,
+    check_port_free,
     default_datadir,
 )
 
@@ -70,6 +73,7 @@ def up(
     api_port: Annotated[int, typer.Option("--api-port", help="REST API and dashboard port.")] = DEFAULT_API_PORT,
     pool_api_port: Annotated[int, typer.Option("--pool-api-port", help="The pool's own REST port.")] = DEFAULT_POOL_API_PORT,
     miner_api_port: Annotated[int, typer.Option("--miner-api-port", help="The miner's cgminer API port.")] = DEFAULT_MINER_API_PORT,
+    ws_port: Annotated[int, typer.Option("--ws-port", help="Pool Stratum-over-WebSocket port (browser mining at /mine).")] = DEFAULT_WS_PORT,
     scheme: Annotated[str, typer.Option("--scheme", help="Pool payout scheme: solo (rewards straight to the wallet), pplns, pps, prop.")] = "solo",
     show: Annotated[bool, typer.Option("--show", help="Only show the network's parameters and exit.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON lines (one object per event).")] = False,
@@ -92,11 +96,15 @@ def up(
         fail(f"--scheme must be solo, pplns, pps or prop, not {scheme!r}")
     from hashforge.up.run import run_operation
 
-    ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port)
+    ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port, ws_port)
     for value, flag in ((ports.rpc, "--rpc-port"), (stratum_port, "--stratum-port"), (api_port, "--api-port"),
-                        (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port")):
+                        (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port"), (ws_port, "--ws-port")):
         if not 1 <= value <= 65535:
             fail(f"{flag} must be 1..65535, not {value}")
+    try:
+        check_port_free(ws_port, "pool WebSocket", "--ws-port")
+    except UpError as e:
+        fail(str(e))
     code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output)
     raise typer.Exit(code)
 

@@ -9,4 +9,14 @@ the dashboard at `/profit`, `/alerts`, `/tax`; the CLI as `hashforge calc|alerts
 
 from __future__ import annotations
 
+from pathlib import Path
+
 DB_FILE = "ops.sqlite"
+
+
+def default_ops_dir(network: str) -> Path:
+    """Where the ops CLIs look without --ops-dir: ~/.hashforge/NETWORK/ops (what `hashforge api`
+    uses), else the one `hashforge up` keeps (~/.hashforge/up/NETWORK/ops) when only that exists."""
+    home = Path.home() / ".hashforge"
+    standalone, up = home / network / "ops", home / "up" / network / "ops"
+    return up if not standalone.exists() and up.exists() else standalone

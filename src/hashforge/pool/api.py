@@ -8,6 +8,7 @@ GET /pool/payments               payout transactions (limit/offset)
 GET /pool/miners/{address}       per-address stats, workers, balance, blocks, payments
 GET /pool/hashrate/history       hash rate per `bucket` seconds over `window` (pool or ?address=)
 GET /pool/metrics                Prometheus text format
+/pool/contracts/...              cloud-mining contracts (contracts/api.py)
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from fastapi import APIRouter, FastAPI, Query, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from hashforge.consensus.address import address_to_script
+from hashforge.consensus.params import get_params
+
+from .contracts.api import contracts_router
 from .db.repositories import BlockRepository, LedgerRepository, PayoutRepository, ShareRepository
 from .hashrate import format_hashrate, hashrate
 from .metrics import PoolMetrics
@@ -40,8 +45,20 @@ def _rate(sum_diff: float, window: int, scrypt: bool) -> dict[str, Any]:
 
 
 def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = None,
-                *, scheme: str = "pplns", fee_percent: float = 0.0, scrypt: bool = False) -> APIRouter:
+                *, scheme: str = "pplns", fee_percent: float = 0.0, scrypt: bool = False,
+                network: str | None = None) -> APIRouter:
     router = APIRouter(prefix="/pool", tags=["pool"])
+    share_scale = 65536 if scrypt else 1  # network difficulty in share-difficulty units
+
+    def valid_address(address: str) -> bool:
+        net = network or (live.live().get("network") if live is not None else None) or "regtest"
+        try:
+            address_to_script(address, get_params(str(net)))
+        except ValueError:
+            return False
+        return True
+
+    router.include_router(contracts_router(engine, scrypt=scrypt, valid_address=valid_address))
 
     def _stats(window: int) -> dict[str, Any]:
         now = time.time()
@@ -55,8 +72,8 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
                                 "blocks": counts, "round_difficulty": round_diff}
         if live is not None:
             info.update(live.live())
-        nd = info.get("network_difficulty")
-        info["effort"] = round_diff / nd if nd else None
+        nd = info.get("network_difficulty")  # the chain's; round_diff is in share units
+        info["effort"] = round_diff / (nd * share_scale) if nd else None
         metrics.hashrate.set(info["hashrate"])
         return info
 
@@ -76,7 +93,11 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
 
     def _blocks(limit: int, offset: int, address: str | None = None) -> list[dict[str, Any]]:
         with engine.connect() as conn:
-            return BlockRepository.page(conn, limit, offset, address)
+            rows = BlockRepository.page(conn, limit, offset, address)
+        for row in rows:  # stored in share units (see ShareRecord); shown as the chain's difficulty
+            if row.get("network_difficulty"):
+                row["network_difficulty"] = row["network_difficulty"] / share_scale
+        return rows
 
     @router.get("/blocks")
     async def blocks(limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:

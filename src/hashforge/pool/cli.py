@@ -64,6 +64,8 @@ async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: as
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     typer.echo(f"pool listening on {cfg.connector.host}:{service.stratum_port}", err=True)
+    if service.websocket is not None:
+        typer.echo(f"pool websocket on ws://{service.websocket.host}:{service.websocket.bound_port}", err=True)
     await stop.wait()
     if api_task is not None:
         api_task.cancel()
@@ -104,6 +106,9 @@ def pool(
     node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (instead of USER:PASS).")] = None,
     stratum_port: Annotated[int | None, typer.Option("--stratum-port", help="Stratum TCP port.")] = None,
     stratum_host: Annotated[str | None, typer.Option("--stratum-host", help="Address to bind.")] = None,
+    ws_port: Annotated[int | None, typer.Option("--ws-port", help="Stratum over WebSocket for browser miners (0: any free port).")] = None,
+    ws_host: Annotated[str | None, typer.Option("--ws-host", help="Address the WebSocket port binds (default: the Stratum host).")] = None,
+    ws_origin: Annotated[list[str] | None, typer.Option("--ws-origin", help="Browser origin allowed on the WebSocket port (repeatable; '*': any; default: the pool's host name).")] = None,
     api_port: Annotated[int | None, typer.Option("--api-port", help="Serve the pool REST API here.")] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="solo, pplns, pps or prop.")] = None,
     pool_address: Annotated[str | None, typer.Option("--pool-address", help="Address the pooled coinbase (and SOLO fee) pays.")] = None,
@@ -129,7 +134,9 @@ def pool(
             **{"connector.port": stratum_port, "connector.host": stratum_host,
                "accounting.scheme": scheme, "accounting.pool_address": pool_address,
                "accounting.fee_percent": fee, "recorder.database_url": database_url,
-               "stratifier.instance_id": instance_id, "vardiff.start_difficulty": start_difficulty},
+               "stratifier.instance_id": instance_id, "vardiff.start_difficulty": start_difficulty,
+               "connector.ws_port": ws_port, "connector.ws_host": ws_host,
+               "connector.ws_origins": tuple(ws_origin) if ws_origin else None},
         )
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)

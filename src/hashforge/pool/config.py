@@ -62,6 +62,9 @@ class ConnectorConfig:
                        validated; `max_rate_violations` such answers in a row disconnect)
     max_invalid_shares consecutive invalid shares after which the connection is closed
     max_protocol_errors malformed lines (non-JSON, wrong shape) tolerated before disconnecting
+    ws_port, ws_host   Stratum over WebSocket for browser miners (websocket.py; same limits);
+                       ws_host defaults to `host`
+    ws_origins         browser origins allowed to connect; () = pages from the pool's host name
     """
 
     host: str = "127.0.0.1"
@@ -79,6 +82,9 @@ class ConnectorConfig:
     max_rate_violations: int = 100
     max_invalid_shares: int = 500
     max_protocol_errors: int = 10
+    ws_port: int | None = None
+    ws_host: str | None = None
+    ws_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,8 @@ def _coerce(cls: type[Any], values: dict[str, Any]) -> Any:
             value = Scheme(value)
         elif isinstance(default, bytes):
             value = value.encode() if isinstance(value, str) else bytes(value)
+        elif isinstance(default, tuple):
+            value = tuple(value)
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
         kwargs[name] = value

@@ -17,7 +17,7 @@ class ShareRecord:
     worker: str
     difficulty: float
     actual_difficulty: float
-    network_difficulty: float
+    network_difficulty: float  # in share-difficulty units (x 2^16 on scrypt chains), as `difficulty`
     height: int
     block_reward: int
     hash: bytes  # PoW hash, internal byte order

@@ -23,6 +23,7 @@ from hashforge.rpcclient import AsyncRPCClient
 from .accounting import Accountant, NodeChainView
 from .config import PoolConfig, Scheme
 from .connector import Connector
+from .contracts import allocate_pending
 from .db import make_engine, migrate
 from .fanout import PgTipBus
 from .generator import Generator
@@ -32,6 +33,7 @@ from .recorder import ShareRecorder
 from .records import BlockFound
 from .shares import PowFunction, sha256d
 from .stratifier import Stratifier
+from .websocket import WebSocketBridge
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,9 @@ class PoolService:
         )
         self.generator.on_template = self.stratifier.set_template
         self.connector = Connector(cfg.connector, self.stratifier)
+        c = cfg.connector
+        self.websocket = (WebSocketBridge(self.connector, c.ws_host or c.host, c.ws_port, c.ws_origins)
+                          if c.ws_port is not None else None)
         self.accountant = Accountant(self.engine, a, NodeChainView(self.rpc), self.params.coinbase_maturity)
         self.payouts = (
             PayoutProcessor(self.engine, wallet, a.payout_threshold, exclude=[a.pool_address or ""], metrics=self.metrics)
@@ -98,6 +103,8 @@ class PoolService:
         await self.recorder.start()
         await self.generator.start()
         await self.connector.start()
+        if self.websocket is not None:
+            await self.websocket.start()
         if self.tip_bus is not None:
             await self.tip_bus.start(lambda _hash: self.generator.refresh())
         self._maint = asyncio.get_running_loop().create_task(self._maintenance())
@@ -114,6 +121,8 @@ class PoolService:
         if self.tip_bus is not None:
             await self.tip_bus.stop()
         await self.generator.stop()
+        if self.websocket is not None:
+            await self.websocket.stop()
         await self.connector.stop()
         await self.recorder.stop()
         await self.rpc.aclose()
@@ -129,6 +138,7 @@ class PoolService:
     async def maintenance_once(self, payout: bool = True) -> None:
         await asyncio.to_thread(self.accountant.credit_blocks)
         await asyncio.to_thread(self.accountant.credit_pps)
+        await asyncio.to_thread(allocate_pending, self.engine, self.stratifier.scrypt)  # before any payout
         await self.accountant.settle()
         if payout and self.payouts is not None:
             await self.payouts.run_once()

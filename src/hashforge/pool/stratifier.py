@@ -92,6 +92,9 @@ def _true(msg_id: Any) -> bytes:
     return reply(msg_id, True)
 
 
+SHARE_SCALE = {False: 1, True: 65536}  # network difficulty → share difficulty (scrypt: x 2^16)
+
+
 @lru_cache(maxsize=4096)
 def _target(difficulty: float, scrypt: bool) -> int:
     return difficulty_to_target(difficulty, scrypt=scrypt)
@@ -151,7 +154,8 @@ class Stratifier:
         self.template = template
         self.template_seq += 1
         self.network_target = bits_to_target(template.bits)
-        self.network_difficulty = template.network_difficulty
+        # in share-difficulty units: scrypt shares count 2^16 hashes per difficulty 1, the network 2^32
+        self.network_difficulty = template.network_difficulty * SHARE_SCALE[self.scrypt]
         self._solo_jobs.clear()
         self._pool_job = None
         if clean:
@@ -456,7 +460,7 @@ class Stratifier:
             raise ShareRejected(StratumErrorCode.DUPLICATE_SHARE, "duplicate share")
         seen.add(key)
         t = pj.template
-        netdiff = t.network_difficulty
+        netdiff = t.network_difficulty * SHARE_SCALE[self.scrypt]
         record = ShareRecord(time.time(), self.sc.instance_id, worker.address, worker.name, required,
                              share.hash_difficulty, netdiff, t.height, t.coinbase_value,
                              share.pow_hash, share.is_block)

@@ -24,6 +24,7 @@ DEFAULT_STRATUM_PORT = 3333
 DEFAULT_API_PORT = 8420
 DEFAULT_POOL_API_PORT = 8421
 DEFAULT_MINER_API_PORT = 4028
+DEFAULT_WS_PORT = 8422  # the pool's Stratum-over-WebSocket port (the dashboard's /mine page)
 
 
 class UpError(RuntimeError):
@@ -41,6 +42,7 @@ class Ports:
     api: int
     pool_api: int
     miner_api: int
+    ws: int = DEFAULT_WS_PORT
 
 
 def check_port_free(port: int, what: str, flag: str) -> None:
@@ -168,6 +170,7 @@ class Operation:
             "pool", "--network", self.params.name, "--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie),
             "--stratum-port", str(self.ports.stratum), "--stratum-host", "127.0.0.1",
             "--api-port", str(self.ports.pool_api), "--scheme", self.scheme, "--datadir", str(self.datadir / "pool"),
+            "--ws-port", str(self.ports.ws), "--ws-host", "127.0.0.1",
         )
         if self.scheme != "solo":
             argv += ["--pool-address", self.address, "--wallet-dir", str(self.wallet_dir),
@@ -214,6 +217,8 @@ class Operation:
             flags += ["--miner-api", f"127.0.0.1:{self.ports.miner_api}"]
         if "wallet_dir" in offered:
             flags += ["--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file)]
+        if "stratum_ws" in offered:  # ":PORT": the page connects to the host it was loaded from
+            flags += ["--stratum-ws", f":{self.ports.ws}"]
         if "ops_dir" in offered:
             flags += ["--ops-dir", str(self.ops_dir)]
         return flags

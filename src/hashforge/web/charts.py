@@ -17,8 +17,13 @@ def line_chart(
     x_format: Callable[[float], str] = lambda x: f"{x:.0f}",
     empty_text: str = "No data yet",
     chart_id: str = "chart",
+    *,
+    allow_negative: bool = False,
+    series2: Sequence[tuple[float, float]] | None = None,
+    series2_label: str = "",
 ) -> str:
-    """An SVG line chart of (x, y) points, x ascending."""
+    """An SVG line chart of (x, y) points, x ascending. `allow_negative` lets the y axis go below
+    zero (and draws the zero line); `series2` is a second, dashed line on the same axes."""
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart" '
@@ -33,13 +38,16 @@ def line_chart(
         )
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
+    extra = list(series2 or ())
+    all_ys = ys + [p[1] for p in extra]
     x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
+    y0, y1 = min(all_ys), max(all_ys)
+    floor = min(y0, 0.0) if allow_negative else 0.0
     if y1 == y0:
-        y0, y1 = (y0 * 0.9, y1 * 1.1) if y0 else (0.0, 1.0)
+        y0, y1 = (min(y0 * 0.9, y0 * 1.1), max(y1 * 0.9, y1 * 1.1)) if y0 else (0.0, 1.0)
     else:
         pad = (y1 - y0) * 0.08
-        y0, y1 = max(0.0, y0 - pad), y1 + pad
+        y0, y1 = max(floor, y0 - pad), y1 + pad
     if x1 == x0:
         x1 = x0 + 1
 
@@ -50,11 +58,21 @@ def line_chart(
         return H - PAD_B - (y - y0) / (y1 - y0) * (H - PAD_T - PAD_B)
 
     line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+    second = ""
+    if len(extra) >= 2:
+        second = (f'<polyline points="{" ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in extra)}" fill="none" '
+                  f'stroke="#d9822b" stroke-width="2" stroke-dasharray="6 4"/>')
+    zero = ""
+    if allow_negative and y0 < 0 < y1:
+        zero = (f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{py(0.0):.1f}" y2="{py(0.0):.1f}" stroke="currentColor" '
+                f'stroke-opacity="0.6" stroke-width="1.5"/>')
     area = f"{px(xs[0]):.1f},{py(y0):.1f} {line} {px(xs[-1]):.1f},{py(y0):.1f}"
     desc = (
         f"{len(points)} points from {x_format(xs[0])} to {x_format(xs[-1])}; "
         f"lowest {y_format(min(ys))}, highest {y_format(max(ys))}, latest {y_format(ys[-1])}."
     )
+    if len(extra) >= 2 and series2_label:
+        desc += f" Dashed: {series2_label}."
     grid = []
     for frac in (0.0, 0.5, 1.0):
         yv = y0 + (y1 - y0) * frac
@@ -73,6 +91,7 @@ def line_chart(
     return (
         f'{head}<desc id="{desc_id}">{escape(desc)}</desc>{"".join(grid)}{labels}'
         f'<polygon points="{area}" fill="#2f6fde" fill-opacity="0.12"/>'
+        f'{zero}{second}'
         f'<polyline points="{line}" fill="none" stroke="#2f6fde" stroke-width="2.5" stroke-linejoin="round"/>'
         f'<circle cx="{px(xs[-1]):.1f}" cy="{py(ys[-1]):.1f}" r="4" fill="#2f6fde"/></svg>'
     )

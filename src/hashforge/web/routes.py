@@ -9,9 +9,10 @@ import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -22,6 +23,8 @@ from hashforge.api.errors import APIError, BadCursor, NotFound
 from hashforge.api.gateways.miner import MinerGateway
 from hashforge.api.gateways.pool import PoolGateway
 from hashforge.api.gateways.wallet import WalletGateway
+from hashforge.api.keys import KeyStore, Scope
+from hashforge.api.middleware import SESSION_COOKIE
 from hashforge.api.node import Header, NodeGateway
 from hashforge.api.pagination import cursor_int, decode_cursor, encode_cursor
 from hashforge.api.registry import KNOWN_COMPONENTS, ComponentName, Components
@@ -269,3 +272,74 @@ async def payouts(
         except BadCursor:
             page = await _safe(pool_api.payments(pool, None, PAGE_SIZE))
     return _page(request, "payouts.html", page=page, first_page=cursor is None, nav="payouts")
+
+
+# --- sign-in: a read key in a cookie, so a browser can read (pages, /v1/events) where keys are
+# required; the cookie counts for GET/HEAD reads only (api/middleware.py, api/deps.py) ---
+
+SESSION_MAX_AGE_S = 7 * 24 * 3600
+
+
+def _local(next_url: str | None) -> str:
+    """Only a path on this site (no open redirect to another one)."""
+    if not next_url or not next_url.startswith("/") or next_url.startswith(("//", "/\\")):
+        return "/"
+    return next_url
+
+
+def _sign_in_state(request: Request) -> dict[str, Any]:
+    from_cookie = bool(getattr(request.state, "api_key_from_cookie", False))
+    key = getattr(request.state, "api_key", None)
+    return {"needs_key": request.app.state.settings.reads_need_key, "signed_in": from_cookie,
+            "key_name": key.name if from_cookie and key is not None else None}
+
+
+def _login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+    return _page(request, "login.html", status, next=next_url, error=error, nav="login", **_sign_in_state(request))
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(
+    request: Request, next_url: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
+) -> HTMLResponse:
+    return _login_page(request, _local(next_url))
+
+
+@router.get("/login/status")
+async def login_status(request: Request) -> JSONResponse:
+    state = _sign_in_state(request)
+    return JSONResponse({"needs_key": state["needs_key"], "signed_in": state["signed_in"]},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=8)
+    next_url = _local(form.get("next", [""])[0])
+    origin = request.headers.get("origin")
+    # "null" is what a same-origin form sends under Referrer-Policy: no-referrer
+    if origin not in (None, "null") and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+        return _login_page(request, next_url, "Sign in from this dashboard's own sign-in page.", 403)
+    token = form.get("key", [""])[0].strip()
+    keys: KeyStore = request.app.state.keys
+    key = keys.verify(token) if token else None
+    if key is None:
+        return _login_page(request, next_url, "That key is not valid (unknown, revoked or mistyped).", 401)
+    extra = sorted(key.scopes - {Scope.READ, Scope.CUSTOMER})  # a customer key opens only its own contracts
+    if extra:
+        return _login_page(request, next_url, f"The key {key.name!r} can also {' and '.join(extra)}: sign in with a "
+                           "read-only key (hashforge api-key create NAME --scope read).", 403)
+    if Scope.CUSTOMER in key.scopes and not next_url.startswith("/contracts/me"):
+        next_url = "/contracts/me"
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path="/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response

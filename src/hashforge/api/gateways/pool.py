@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from ..errors import ComponentFailed, ComponentUnavailable, NotFound
+from ..errors import APIError, ComponentFailed, ComponentUnavailable, Conflict, NotFound, Rejected
 from ..events import AlertEvent, EventBus, PayoutEvent, ShareEvent
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,28 @@ class PoolGateway:
 
     async def metrics(self) -> str:
         return str(await self._get("/metrics"))
+
+    async def contracts(self, method: str, path: str = "", params: dict[str, Any] | None = None,
+                        body: dict[str, Any] | None = None) -> Any:
+        """The pool's `/pool/contracts{path}`; its 400/404/409 answers become our problems, with its detail."""
+        url = f"/contracts{path}"
+        try:
+            r = await self._http.request(method, url, params=params, json=body)
+        except httpx.HTTPError as e:
+            log.warning("pool API %s failed: %s", url, e)
+            raise ComponentUnavailable("The pool's API did not answer; the pool may be starting or stopped.") from None
+        try:
+            data = r.json()
+        except ValueError:
+            raise ComponentFailed(f"The pool's API answered {url} with something that is not JSON.") from None
+        if r.status_code in (200, 201):
+            return data
+        detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
+        errors: dict[int, type[APIError]] = {400: Rejected, 404: NotFound, 409: Conflict}
+        if r.status_code in errors and detail:
+            raise errors[r.status_code](detail[:500])
+        log.warning("pool API %s answered %s: %s", url, r.status_code, r.text[:200])
+        raise ComponentFailed(f"The pool's API answered {url} with HTTP {r.status_code}.")
 
 
 def rejected_counts(text: str) -> dict[str, float]:

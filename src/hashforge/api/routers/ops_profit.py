@@ -1,7 +1,171 @@
-"""/v1/ops/profit: see hashforge.ops."""
+"""/v1/ops/profit: the profitability calculator (hashforge.ops.profit) over query parameters, its
+presets, the coin comparison and the live inputs (our node's difficulty/subsidy/fees, our pool's or
+miner's measured hash rate). Bad input is a 400 problem naming the parameter."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+
+from hashforge.ops.gateway import OpsGateway
+from hashforge.ops.profit import presets as presets_mod
+from hashforge.ops.profit import units
+from hashforge.ops.profit.jsonview import compare_json, presets_json, report_json
+from hashforge.ops.profit.presets import PresetError, Presets
+from hashforge.ops.profit.service import (
+    CalcRequest,
+    LiveInputs,
+    Report,
+    bench_hashrate,
+    build,
+    compare,
+    live_inputs,
+    measured_hashrate,
+)
+from hashforge.ops.profit.units import InputError
+from hashforge.rpcclient import RPCClientError, RPCTransportError
+
+from ..deps import ReadAccess
+from ..errors import APIError, NodeFailed, NodeUnavailable, problem_responses
+from .ops_deps import OpsDep
+from .ops_profit_models import Comparison, PresetList, ProfitReport
+from .ops_profit_models import LiveInputs as LiveModel
+
+router = APIRouter(tags=["ops"], responses=problem_responses(400, 422))
+QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees"}
+BENCH_SECONDS = 1.0
+
+Text = Annotated[str | None, Query(max_length=64)]
+Months = Annotated[int, Query(ge=1, le=240, description="Projection length in months.")]
+
+
+class BadCalcInput(APIError):
+    status, kind, title = 400, "bad-calculator-input", "Invalid calculator input"
+
+
+class BadPresets(APIError):
+    status, kind, title = 500, "bad-presets", "The presets file is invalid"
+
+
+def bad_input(e: InputError) -> BadCalcInput:
+    return BadCalcInput(f"{QUERY_NAME.get(e.field, e.field)}: {e.message}")
+
+
+@dataclass
+class _LiveCache:
+    best: str | None = None
+    value: LiveInputs | None = None
+
+
+def load_presets(ops: OpsGateway) -> Presets:
+    try:
+        return presets_mod.load_for_ops_dir(ops.dir)
+    except PresetError as e:
+        raise BadPresets(str(e)) from None
+
+
+async def node_live(ops: OpsGateway) -> LiveInputs:
+    """Live inputs from the API's node, recomputed only when the tip changes."""
+    rpc = ops.components.node.rpc
+    cache = ops.service("profit-live", lambda _: _LiveCache())
+    try:
+        best = await rpc.call("getbestblockhash")
+        if cache.best != best or cache.value is None:
+            cache.value, cache.best = await live_inputs(rpc.call, "node"), best
+    except RPCTransportError:
+        raise NodeUnavailable("The node did not answer; it may be starting or stopped.") from None
+    except RPCClientError as e:
+        raise NodeFailed(f"The node refused {e.method} (code {e.code}).") from None
+    return cache.value
+
+
+async def report(ops: OpsGateway, req: CalcRequest, *, live: bool, measured: bool) -> Report:
+    """The calculation the API and the dashboard serve (raises BadCalcInput, node problems)."""
+    presets = load_presets(ops)
+    live_in = await node_live(ops) if live else None
+    rate = await measured_hashrate(ops.components) if measured and not req.hashrate else None
+    try:
+        return await asyncio.to_thread(build, req, presets, live_in, rate,
+                                       lambda algo: bench_hashrate(algo, BENCH_SECONDS))
+    except InputError as e:
+        raise bad_input(e) from None
+
+
+@router.get("", summary="Profitability of a machine: coins/day, revenue, cost, profit, break-even, projection",
+            responses=problem_responses(500, 502, 503))
+async def profit(
+    _: ReadAccess, ops: OpsDep,
+    preset: Annotated[str | None, Query(max_length=64, description="Hardware preset key (see /presets).")] = None,
+    hashrate: Annotated[str | None, Query(max_length=64, description="e.g. 200TH/s; overrides the preset.")] = None,
+    power: Annotated[str | None, Query(max_length=64, description="e.g. 3500W.")] = None,
+    difficulty: Annotated[str | None, Query(max_length=64, description="Default: the node's.")] = None,
+    subsidy: Annotated[str | None, Query(max_length=64, description="Coins per block; default: the node's next.")] = None,
+    fees: Annotated[str | None, Query(max_length=64, description="Coins per block; default: recent average.")] = None,
+    price_usd: Annotated[str | None, Query(max_length=64, description="Coin price; default: reference.")] = None,
+    electricity: Annotated[str | None, Query(max_length=64, description="USD per kWh; default 0.10.")] = None,
+    pool_fee: Annotated[str | None, Query(max_length=64, description="Percent.")] = None,
+    hardware_cost: Annotated[str | None, Query(max_length=64, description="USD, for break-even days.")] = None,
+    coin: Annotated[str | None, Query(max_length=16, description="Reference coin for missing figures.")] = None,
+    growth: Annotated[str | None, Query(max_length=64, description="Difficulty growth per month, percent.")] = None,
+    months: Months = 12,
+    live: Annotated[bool, Query(description="Take difficulty, subsidy and fees from the node.")] = True,
+    measured: Annotated[bool, Query(description="Use our pool's/miner's hash rate when none is given.")] = False,
+) -> ProfitReport:
+    req = CalcRequest(preset=preset, hashrate=hashrate, power=power, difficulty=difficulty, subsidy=subsidy,
+                      fees=fees, price=price_usd, electricity=electricity, pool_fee=pool_fee,
+                      hardware_cost=hardware_cost, coin=coin, months=months, growth=growth)
+    r = await report(ops, req, live=live, measured=measured)
+    return ProfitReport.model_validate(report_json(r))
+
+
+@router.get("/presets", summary="Hardware and coin presets (shipped, plus OPS_DIR/presets.toml)")
+async def presets(_: ReadAccess, ops: OpsDep) -> PresetList:
+    return PresetList.model_validate(presets_json(load_presets(ops)))
+
+
+@router.get("/compare", summary="Coins/algorithms compared for one machine (SHA-256d vs scrypt chains)")
+async def compare_coins(
+    _: ReadAccess, ops: OpsDep,
+    preset: Text = None, hashrate: Text = None, power: Text = None,
+    algorithm: Annotated[str | None, Query(pattern="^(sha256d|scrypt)$")] = None,
+    electricity: Annotated[str, Query(max_length=64)] = "0.10",
+    pool_fee: Annotated[str, Query(max_length=64)] = "0",
+) -> Comparison:
+    p = load_presets(ops)
+    try:
+        hw = p.get_hardware(preset) if preset else None
+        algo = algorithm or (hw.algorithm if hw else "sha256d")
+        if hashrate:
+            rate = units.hashrate("hashrate", hashrate, positive=True)
+        elif hw is not None:
+            rate = hw.hashrate_hps if hw.hashrate_hps is not None else await asyncio.to_thread(
+                bench_hashrate, algo, BENCH_SECONDS)
+        else:
+            raise InputError("hashrate", "give a hash rate or a hardware preset")
+        watts: Decimal
+        if power:
+            watts = units.power("power", power)
+        elif hw is not None:
+            watts = hw.power_w
+        else:
+            raise InputError("power", "give the power draw or a hardware preset")
+        rows = compare(p, algo, rate, watts, units.money("electricity", electricity),
+                       units.percent("pool_fee", pool_fee))
+    except InputError as e:
+        raise bad_input(e) from None
+    return Comparison.model_validate(compare_json(algo, rate, watts, rows))
+
+
+@router.get("/live", summary="Live inputs: the node's difficulty, next subsidy, recent fees; measured hash rate",
+            responses=problem_responses(502, 503))
+async def live_endpoint(_: ReadAccess, ops: OpsDep) -> LiveModel:
+    from hashforge.ops.profit.calc import to_json
+
+    li = await node_live(ops)
+    rate = await measured_hashrate(ops.components)
+    return LiveModel.model_validate({"live": to_json(li), "measured_hashrate_hps": None if rate is None else rate[0],
+                                     "measured_source": None if rate is None else rate[1]})

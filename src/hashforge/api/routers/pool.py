@@ -18,6 +18,7 @@ from ..earnings import chain_params, next_reward, sat_per_day
 from ..errors import BadCursor, ComponentFailed, NotFound, problem_responses
 from ..gateways.pool import MAX_WINDOW, PoolGateway
 from ..pagination import Cursor, Limit, Page, cursor_int, cursor_str, decode_cursor, encode_cursor
+from . import contracts
 from .pool_models import (
     AddressBalance,
     BlockCounts,
@@ -36,6 +37,7 @@ SEEN_S = 86400
 SLACK = 50  # extra rows asked of the pool per page, to absorb rows added since the last page
 
 router = APIRouter(responses=problem_responses(502, 503))
+router.include_router(contracts.router)  # /v1/pool/contracts
 
 Window = Annotated[int, Query(ge=60, le=MAX_WINDOW, description="Seconds the hash rate is averaged over.")]
 AddressPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{14,128}$", description="A payout address.")]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hashforge.consensus.address import AddressError, address_to_script
 from hashforge.consensus.block import Block
-from hashforge.consensus.pow import difficulty
+from hashforge.consensus.pow import block_subsidy, difficulty
 from hashforge.consensus.tx import OutPoint
 
 from ..chain import STATUS_HAVE_DATA, STATUS_VALID_SCRIPTS, BlockIndex, ChainManager
@@ -23,6 +23,40 @@ CORE_CHAIN_NAMES = {"mainnet": "main", "testnet3": "test"}
 
 def chain_name(node: Node) -> str:
     return CORE_CHAIN_NAMES.get(node.params.name, node.params.name)
+
+
+# Core's PER_UTXO_OVERHEAD: sizeof(COutPoint) + sizeof(uint32_t) + sizeof(bool)
+PER_UTXO_OVERHEAD = 36 + 4 + 1
+MAX_SCRIPT_SIZE = 10_000
+WITNESS_SCALE_FACTOR = 4
+
+
+def truncated_median(values: list[int]) -> int:
+    """Core's CalculateTruncatedMedian: the middle value, or the floor of the two middle ones' mean."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) // 2
+
+
+def feerate_percentiles(scores: list[tuple[int, int]], total_weight: int) -> list[int]:
+    """Core's CalculatePercentilesByWeight: the 10/25/50/75/90th fee rates (sat/vB), weighted by weight."""
+    result = [0] * 5
+    if not scores:
+        return result
+    ordered = sorted(scores)
+    marks = [total_weight / 10.0, total_weight / 4.0, total_weight / 2.0, total_weight * 3.0 / 4.0,
+             total_weight * 9.0 / 10.0]
+    nxt = cumulative = 0
+    for rate, weight in ordered:
+        cumulative += weight
+        while nxt < 5 and cumulative >= marks[nxt]:
+            result[nxt] = rate
+            nxt += 1
+    for i in range(nxt, 5):
+        result[i] = ordered[-1][0]
+    return result
 
 
 def methods(node: Node) -> dict[str, Any]:
@@ -138,6 +172,115 @@ def methods(node: Node) -> dict[str, Any]:
                 out["tx"].append(tx_out)
         # Core puts nTx/previous/next after the transactions; field order does not matter in JSON.
         return out
+
+    def getblockstats(hash_or_height: Any, stats: list[str] | None = None) -> dict[str, Any]:
+        """Core's getblockstats: per-block fee, size and UTXO statistics, amounts in satoshis."""
+        c = chain()
+        if isinstance(hash_or_height, int) and not isinstance(hash_or_height, bool):
+            if hash_or_height < 0:
+                raise RPCError(RPCErrorCode.INVALID_PARAMETER, f"Target block height {hash_or_height} is negative")
+            if hash_or_height > c.height:
+                raise RPCError(RPCErrorCode.INVALID_PARAMETER,
+                               f"Target block height {hash_or_height} after current tip {c.height}")
+            entry = c.active[hash_or_height]
+        else:
+            entry = lookup(hash_or_height, "hash_or_height")
+        if stats is not None and (not isinstance(stats, list) or not all(isinstance(s, str) for s in stats)):
+            raise RPCError(RPCErrorCode.TYPE_ERROR, "stats must be an array of strings")
+        if not entry.status & STATUS_HAVE_DATA:
+            raise RPCError(RPCErrorCode.MISC_ERROR, "Block not available")
+        block = Block.from_bytes(chain().get_block_raw(entry))
+        undo_raw = c.db.get_undo(entry.hash) if entry.height > 0 else b"\x00"
+        if undo_raw is None:
+            raise RPCError(RPCErrorCode.MISC_ERROR, "Undo data not available")
+        result = block_stats(entry, block, deserialize_undo(undo_raw))
+        if not stats:
+            return result
+        out: dict[str, Any] = {}
+        for name in stats:
+            if name not in result:
+                raise RPCError(RPCErrorCode.INVALID_PARAMETER, f"Invalid selected statistic '{name}'")
+            out[name] = result[name]
+        return out
+
+    def block_stats(entry: BlockIndex, block: Block, spent: list[tuple[OutPoint, Any]]) -> dict[str, Any]:
+        # Follows Core's rpc/blockchain.cpp getblockstats line by line (same integer rounding).
+        prevouts = iter(spent)
+        ins = outs = utxos = 0
+        total_out = total_size = total_weight = totalfee = 0
+        utxo_size_inc = utxo_size_inc_actual = 0
+        swtxs = swtotal_size = swtotal_weight = 0
+        fees: list[int] = []
+        sizes: list[int] = []
+        feerates: list[tuple[int, int]] = []
+        for tx in block.vtx:
+            outs += len(tx.vout)
+            tx_out = 0
+            for o in tx.vout:
+                tx_out += o.value
+                size = len(o.serialize()) + PER_UTXO_OVERHEAD
+                utxo_size_inc += size
+                if o.script_pubkey[:1] == b"\x6a" or len(o.script_pubkey) > MAX_SCRIPT_SIZE:
+                    continue  # unspendable: never enters the UTXO set
+                utxos += 1
+                utxo_size_inc_actual += size
+            if tx.is_coinbase():
+                continue
+            ins += len(tx.vin)
+            total_out += tx_out
+            size, weight = tx.total_size, tx.weight
+            sizes.append(size)
+            total_size += size
+            total_weight += weight
+            if tx.has_witness:
+                swtxs += 1
+                swtotal_size += size
+                swtotal_weight += weight
+            tx_in = 0
+            for _ in tx.vin:
+                prev = next(prevouts)[1].out
+                tx_in += prev.value
+                prev_size = len(prev.serialize()) + PER_UTXO_OVERHEAD
+                utxo_size_inc -= prev_size
+                utxo_size_inc_actual -= prev_size
+            fee = tx_in - tx_out
+            fees.append(fee)
+            totalfee += fee
+            feerates.append((fee * WITNESS_SCALE_FACTOR // weight if weight else 0, weight))
+        n = len(block.vtx) - 1
+        return {
+            "avgfee": totalfee // n if n else 0,
+            "avgfeerate": totalfee * WITNESS_SCALE_FACTOR // total_weight if total_weight else 0,
+            "avgtxsize": total_size // n if n else 0,
+            "blockhash": entry.header.hash_hex,
+            "feerate_percentiles": feerate_percentiles(feerates, total_weight),
+            "height": entry.height,
+            "ins": ins,
+            "maxfee": max(fees, default=0),
+            "maxfeerate": max((r for r, _ in feerates), default=0),
+            "maxtxsize": max(sizes, default=0),
+            "medianfee": truncated_median(fees),
+            "mediantime": entry.median_time_past(),
+            "mediantxsize": truncated_median(sizes),
+            "minfee": min(fees, default=0),
+            "minfeerate": min((r for r, _ in feerates), default=0),
+            "mintxsize": min(sizes, default=0),
+            "outs": outs,
+            "subsidy": block_subsidy(entry.height, node.params),
+            "swtotal_size": swtotal_size,
+            "swtotal_weight": swtotal_weight,
+            "swtxs": swtxs,
+            "time": entry.header.time,
+            "total_out": total_out,
+            "total_size": total_size,
+            "total_weight": total_weight,
+            "totalfee": totalfee,
+            "txs": len(block.vtx),
+            "utxo_increase": outs - ins,
+            "utxo_size_inc": utxo_size_inc,
+            "utxo_increase_actual": utxos - ins,
+            "utxo_size_inc_actual": utxo_size_inc_actual,
+        }
 
     def getchaintips() -> list[dict[str, Any]]:
         c = chain()
@@ -270,6 +413,7 @@ def methods(node: Node) -> dict[str, Any]:
         "getblockhash": getblockhash,
         "getblockheader": getblockheader,
         "getblock": getblock,
+        "getblockstats": getblockstats,
         "getchaintips": getchaintips,
         "getdifficulty": getdifficulty,
         "gettxout": gettxout,

@@ -112,3 +112,66 @@ pool_state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# --- cloud mining (hash-rate contracts, pool/contracts/) ---------------------------------------
+
+contract_customers = Table(
+    "contract_customers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), ForeignKey("contract_customers.id"), nullable=False),
+    Column("payout_address", String(128), nullable=False),
+    Column("hashrate", BigInteger, nullable=False),  # H/s sold
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("price_sat", BigInteger, nullable=True),
+    Column("price_fiat", String(40), nullable=True),  # Decimal as text, for information
+    Column("fiat_currency", String(8), nullable=True),
+    Column("fee_sat_per_day", BigInteger, nullable=False),
+    Column("fee_percent", String(16), nullable=False),  # Decimal as text
+    Column("created_at", Float, nullable=False),
+    Column("cancelled_at", Float, nullable=True),
+    Index("ix_contracts_customer", "customer_id"),
+)
+
+# One row per accounting period: the farm's credits of one block (PPLNS/PROP) or one PPS run.
+contract_periods = Table(
+    "contract_periods",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False, unique=True),  # block:<id> or pps:<first credit id>
+    Column("block_id", BigInteger, ForeignKey("blocks.id"), nullable=True),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("earned", BigInteger, nullable=False),  # the farm's credits in the period
+    Column("farm_hashrate", Float, nullable=False),  # measured over the period
+    Column("allocated", BigInteger, nullable=False),  # net, credited to contracts
+    Column("fees", BigInteger, nullable=False),  # maintenance fees kept by the operator
+    Column("created_at", Float, nullable=False),
+)
+
+# The journal: one row per (period, contract active in it); every allocated sat is here.
+contract_allocations = Table(
+    "contract_allocations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("period_id", BigInteger, ForeignKey("contract_periods.id"), nullable=False),
+    Column("contract_id", BigInteger, ForeignKey("contracts.id"), nullable=False),
+    Column("address", String(128), nullable=False),
+    Column("active_seconds", Float, nullable=False),
+    Column("share", Float, nullable=False),  # of the period's earnings, before fees
+    Column("hashes", Float, nullable=False),  # the farm's measured work credited to the contract
+    Column("gross", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Index("ix_contract_allocations_contract", "contract_id"),
+    Index("ux_contract_allocations_period_contract", "period_id", "contract_id", unique=True),
+)

@@ -214,11 +214,29 @@
     $(".text", s).textContent = text;
   }
 
+  // --- sign-in (begin): a closed stream may mean reads need a key and this browser has none ---
+  async function offerSignIn() {
+    let st;
+    try { st = await getJSON("/login/status"); } catch (e) { return; }
+    if (!st.needs_key || st.signed_in) return;
+    const s = $("#live-status");
+    if (!s) return;
+    s.dataset.state = "down";
+    if (document.body.dataset.page === "login") { $(".text", s).textContent = "Not signed in"; return; }
+    const next = location.pathname + location.search;
+    $(".text", s).replaceChildren("Not signed in · ",
+      el("a", { href: "/login?next=" + encodeURIComponent(next), id: "sign-in-link" }, "Sign in"));
+  }
+  // --- sign-in (end) ---
+
   function connect() {
     if (!("EventSource" in window)) { setLive("down", "Live updates unsupported"); return; }
     const es = new EventSource("/v1/events?types=block,share,payout,alert");
     es.onopen = () => setLive("live", "Live");
-    es.onerror = () => setLive(es.readyState === EventSource.CLOSED ? "down" : "connecting", "Reconnecting…");
+    es.onerror = () => {
+      setLive(es.readyState === EventSource.CLOSED ? "down" : "connecting", "Reconnecting…");
+      if (es.readyState === EventSource.CLOSED) offerSignIn();
+    };
     es.addEventListener("block", (e) => onBlock(JSON.parse(e.data)));
     es.addEventListener("share", (e) => {
       const s = JSON.parse(e.data);

@@ -1,0 +1,1 @@
+"""The browser miner's WebAssembly kernel: the scalar C kernels built for wasm32 (see build.py)."""

@@ -1,0 +1,282 @@
+"""From what the user typed (text, leniently parsed), presets, live chain data and measured hash
+rate to calculator inputs — with the source of every input — plus the live inputs themselves (any
+Bitcoin Core-compatible RPC), the measured hash rate, the CPU benchmark and the coin comparison."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from hashforge.consensus.params import UnknownNetworkError, get_params
+from hashforge.consensus.pow import difficulty_exact
+
+from . import units
+from .calc import Chain, Inputs, Projection, Result, calculate, project
+from .presets import Coin, Hardware, Presets
+from .units import InputError
+
+if TYPE_CHECKING:
+    from hashforge.api.registry import Components
+
+CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
+DEFAULT_ELECTRICITY = Decimal("0.10")
+DEFAULT_FEE_BLOCKS = 24
+REFERENCE_COIN = {"sha256d": "btc", "scrypt": "ltc"}
+METHOD_NOT_FOUND = -32601
+
+
+@dataclass
+class CalcRequest:
+    """Raw inputs, each optional; text is parsed leniently ("200TH/s", "3.5kW", "2%")."""
+
+    preset: str | None = None
+    hashrate: str | None = None
+    power: str | None = None
+    difficulty: str | None = None
+    subsidy: str | None = None  # coins per block
+    fees: str | None = None  # coins per block (average)
+    price: str | None = None  # USD per coin
+    electricity: str | None = None  # USD per kWh
+    pool_fee: str | None = None  # percent
+    hardware_cost: str | None = None  # USD
+    coin: str | None = None  # reference coin for figures not given (btc, ltc, ...)
+    months: int = 12
+    growth: str | None = None  # percent per month
+
+
+@dataclass(frozen=True)
+class LiveInputs:
+    source: str
+    chain: str
+    algorithm: str
+    height: int
+    difficulty: Decimal
+    subsidy_sat: int  # of the next block
+    fees_sat: int | None  # average over fee_blocks recent blocks; None when the node lacks getblockstats
+    fee_blocks: int
+    halving_interval: int
+    block_time_s: int
+
+
+@dataclass
+class Report:
+    inputs: Inputs
+    result: Result
+    projection: Projection
+    chain: Chain
+    sources: dict[str, str]
+    hardware: Hardware | None
+    coin: Coin | None
+    live: LiveInputs | None
+    algorithm: str
+    notes: list[str] = field(default_factory=list)
+
+
+RPCCall = Callable[..., Awaitable[Any]]
+
+
+async def live_inputs(call: RPCCall, source: str, fee_blocks: int = DEFAULT_FEE_BLOCKS) -> LiveInputs:
+    """Difficulty, next subsidy and recent average fees from a node (ours or Bitcoin Core)."""
+    from hashforge.rpcclient import RPCClientError
+
+    info = await call("getblockchaininfo")
+    height = int(info["blocks"])
+    chain = str(info["chain"])
+    bits = info.get("bits")
+    if isinstance(bits, str):  # exact difficulty from nBits (Core >= 28 and ours report it)
+        exact = difficulty_exact(int(bits, 16))
+        difficulty = Decimal(exact.numerator) / Decimal(exact.denominator)
+    else:
+        difficulty = Decimal(str(info["difficulty"]))
+    try:
+        params = get_params(CORE_CHAIN_NAMES.get(chain, chain))
+        interval, spacing, algorithm = (params.subsidy_halving_interval, params.pow_target_spacing,
+                                        params.pow_algorithm.value)
+    except UnknownNetworkError:
+        interval, spacing, algorithm = 210_000, 600, "sha256d"
+    subsidy = Chain(height, interval, spacing).subsidy_at(height + 1)
+    fees: int | None = None
+    heights = list(range(max(1, height - fee_blocks + 1), height + 1))
+    if heights:
+        try:
+            total = 0
+            for h in heights:
+                total += int((await call("getblockstats", h, ["totalfee"]))["totalfee"])
+            fees = total // len(heights)
+        except RPCClientError as e:
+            if e.code != METHOD_NOT_FOUND:
+                raise
+    else:
+        fees = 0
+    return LiveInputs(source=source, chain=chain, algorithm=algorithm, height=height, difficulty=difficulty,
+                      subsidy_sat=subsidy, fees_sat=fees, fee_blocks=len(heights), halving_interval=interval,
+                      block_time_s=spacing)
+
+
+async def measured_hashrate(components: Components) -> tuple[Decimal, str] | None:
+    """Our pool's hash rate (accepted shares, 10 min), else our miner's (cgminer API, 1 min)."""
+    pool = components.gateway("pool")
+    if pool is not None:
+        try:
+            stats = await pool.stats(600)
+            rate = Decimal(str(stats.get("hashrate_hps", 0)))
+            if rate > 0:
+                return rate, "pool (accepted shares, last 10 min)"
+        except Exception:  # a pool that does not answer just gives no measurement
+            pass
+    miner = components.gateway("miner")
+    if miner is not None:
+        try:
+            summary = await miner.summary()
+            mhs = summary.get("MHS 1m") or summary.get("MHS av") or 0
+            rate = Decimal(str(mhs)) * 1_000_000
+            if rate > 0:
+                return rate, "miner (cgminer API, last minute)"
+        except Exception:
+            pass
+    return None
+
+
+def bench_hashrate(algorithm: str, seconds: float = 1.0) -> Decimal:
+    """This computer's hash rate on all cores, by a short `hashforge bench` run."""
+    from hashforge.kernels.bench import bench
+
+    for attempt in (seconds, seconds * 4):  # a loaded machine may start its threads too late once
+        rate = Decimal(str(bench(algorithm, "auto", os.cpu_count() or 1, attempt)["hashrate"]))
+        if rate > 0:
+            return rate
+    raise InputError("hashrate", f"the benchmark measured no hashes in {seconds * 5:g} s; give a hash rate")
+
+
+def _opt(text: str | None) -> str | None:
+    return None if text is None or not str(text).strip() else str(text)
+
+
+def build(req: CalcRequest, presets: Presets, live: LiveInputs | None = None,
+          measured: tuple[Decimal, str] | None = None, bench: Callable[[str], Decimal] | None = None) -> Report:
+    """The calculation for `req`: each input from the user, else live/measured data, else the preset,
+    else the reference coin's figures (offline defaults, labelled as such in `sources`)."""
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    hardware = presets.get_hardware(req.preset) if req.preset and _opt(req.preset) else None
+    algorithm = hardware.algorithm if hardware else (live.algorithm if live else "sha256d")
+    coin_key = (_opt(req.coin) or REFERENCE_COIN.get(algorithm, "btc")).lower()
+    coin = presets.coins.get(coin_key)
+    if coin is None:
+        raise InputError("coin", f"no coin {coin_key!r} (known: {', '.join(sorted(presets.coins))})")
+    if not coin.mineable:
+        raise InputError("coin", f"{coin.name} is not mineable: {coin.note}")
+    if _opt(req.coin) and hardware is not None and coin.algorithm != hardware.algorithm:
+        raise InputError("coin", f"{coin.name} uses {coin.algorithm}; {hardware.name} mines {hardware.algorithm}")
+    ref = f"reference {coin.symbol} figure ({coin.as_of})"
+
+    rate: Decimal
+    if _opt(req.hashrate):
+        rate, sources["hashrate"] = units.hashrate("hashrate", str(req.hashrate), positive=True), "user"
+    elif measured is not None:
+        rate, sources["hashrate"] = measured
+    elif hardware is not None and hardware.hashrate_hps is not None:
+        rate, sources["hashrate"] = hardware.hashrate_hps, f"preset {hardware.key}"
+    elif hardware is not None:
+        if bench is None:
+            raise InputError("hashrate", f"preset {hardware.key} is measured by `hashforge bench`; give a hash rate")
+        rate, sources["hashrate"] = bench(hardware.algorithm), "measured now (hashforge bench, all cores)"
+    else:
+        raise InputError("hashrate", "give a hash rate (e.g. 200TH/s) or a hardware preset")
+
+    if _opt(req.power):
+        power, sources["power"] = units.power("power", str(req.power)), "user"
+    elif hardware is not None:
+        power, sources["power"] = hardware.power_w, f"preset {hardware.key}"
+    else:
+        raise InputError("power", "give the power draw (e.g. 3500W) or a hardware preset")
+
+    use_live = live is not None and (not _opt(req.coin) or coin.algorithm == live.algorithm)
+    if live is not None and hardware is not None and live.algorithm != hardware.algorithm:
+        notes.append(f"the node's chain ({live.chain}) uses {live.algorithm}; {hardware.name} mines "
+                     f"{hardware.algorithm}: its figures are used anyway")
+
+    def pick(name: str, parse: Callable[[], Any], live_value: Any, ref_value: Any, missing: str) -> Any:
+        if _opt(getattr(req, name)):
+            sources[name] = "user"
+            return parse()
+        if use_live and live_value is not None:
+            assert live is not None
+            sources[name] = f"node ({live.chain} at height {live.height})"
+            return live_value
+        if ref_value is not None:
+            sources[name] = ref
+            return ref_value
+        raise InputError(name, missing)
+
+    difficulty = pick("difficulty", lambda: units.scaled("difficulty", str(req.difficulty), positive=True),
+                      live.difficulty if live else None, coin.difficulty, "give the network difficulty")
+    subsidy = pick("subsidy", lambda: units.coins_to_sat("subsidy", str(req.subsidy)),
+                   live.subsidy_sat if live else None, coin.subsidy_sat, "give the block subsidy")
+    if _opt(req.fees):
+        fees, sources["fees"] = units.coins_to_sat("fees", str(req.fees)), "user"
+    elif use_live and live is not None:
+        if live.fees_sat is not None:
+            fees, sources["fees"] = live.fees_sat, f"node (average of the last {live.fee_blocks} blocks)"
+        else:
+            fees, sources["fees"] = 0, "0 (the node has no getblockstats)"
+    else:
+        fees, sources["fees"] = coin.fees_sat, ref
+    price = pick("price", lambda: units.money("price", str(req.price)), None, coin.price_usd,
+                 "give the coin's price in USD")
+    if _opt(req.electricity):
+        electricity, sources["electricity"] = units.money("electricity", str(req.electricity)), "user"
+    else:
+        electricity, sources["electricity"] = DEFAULT_ELECTRICITY, "default (USD 0.10/kWh)"
+    if _opt(req.pool_fee):
+        pool_fee, sources["pool_fee"] = units.percent("pool_fee", str(req.pool_fee)), "user"
+    else:
+        pool_fee, sources["pool_fee"] = Decimal(0), "default (no pool fee: solo)"
+    hardware_cost: Decimal | None = None
+    if _opt(req.hardware_cost):
+        hardware_cost, sources["hardware_cost"] = units.money("hardware_cost", str(req.hardware_cost)), "user"
+    elif hardware is not None and hardware.cost_usd is not None:
+        hardware_cost, sources["hardware_cost"] = hardware.cost_usd, f"preset {hardware.key}"
+    growth = units.percent("growth", str(req.growth), upper=Decimal(1000), allow_negative=True) \
+        if _opt(req.growth) else Decimal(0)
+    inputs = Inputs(hashrate_hps=rate, power_w=power, difficulty=difficulty, subsidy_sat=subsidy, fees_sat=fees,
+                    price=price, electricity=electricity, pool_fee_pct=pool_fee, hardware_cost=hardware_cost)
+    if use_live and live is not None:
+        chain = Chain(live.height, live.halving_interval, live.block_time_s)
+    else:
+        chain = Chain(coin.height, coin.halving_interval or 10**12, coin.block_time_s)
+    return Report(inputs=inputs, result=calculate(inputs), projection=project(inputs, chain, req.months, growth),
+                  chain=chain, sources=sources, hardware=hardware, coin=None if use_live else coin, live=live,
+                  algorithm=algorithm, notes=notes)
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    coin: Coin
+    mineable: bool
+    reason: str  # why not, when not mineable with this hardware
+    result: Result | None
+
+
+def compare(presets: Presets, algorithm: str, hashrate_hps: Decimal, power_w: Decimal, electricity: Decimal,
+            pool_fee_pct: Decimal) -> list[CompareRow]:
+    """Every coin of the presets for this hardware, best profit first, then those it cannot mine."""
+    rows: list[CompareRow] = []
+    for coin in presets.coins.values():
+        if not coin.mineable:
+            rows.append(CompareRow(coin, False, coin.note or "not mineable", None))
+        elif coin.algorithm != algorithm:
+            rows.append(CompareRow(coin, False, f"needs a {coin.algorithm} machine; this hardware mines {algorithm}",
+                                   None))
+        elif coin.difficulty is None or coin.price_usd is None:
+            rows.append(CompareRow(coin, False, "no difficulty or price in the presets", None))
+        else:
+            r = calculate(Inputs(hashrate_hps=hashrate_hps, power_w=power_w, difficulty=coin.difficulty,
+                                 subsidy_sat=coin.subsidy_sat, fees_sat=coin.fees_sat, price=coin.price_usd,
+                                 electricity=electricity, pool_fee_pct=pool_fee_pct))
+            rows.append(CompareRow(coin, True, "", r))
+    rows.sort(key=lambda r: (not r.mineable, -(r.result.profit_per_day if r.result else Decimal(0)), r.coin.key))
+    return rows
