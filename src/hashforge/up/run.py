@@ -102,12 +102,14 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
             f"  REST API    {dashboard}v1/",
             f"  node RPC    {op.rpc_url} (cookie {op.cookie})",
             f"  stratum     stratum+tcp://127.0.0.1:{ports.stratum} (scheme {scheme})",
+            f"  browser     {dashboard}mine (Stratum over ws://127.0.0.1:{ports.ws})",
             f"  miner       {'cgminer API 127.0.0.1:' + str(ports.miner_api) if miner else 'off (--no-miner)'}",
             f"  wallet      rewards to {address}",
             "Ctrl-C stops everything; `hashforge up` again resumes.",
         ]),
         network=params.name, datadir=str(datadir), dashboard=dashboard, rpc=op.rpc_url,
-        stratum=f"stratum+tcp://127.0.0.1:{ports.stratum}", address=address, miner=miner, scheme=scheme,
+        stratum=f"stratum+tcp://127.0.0.1:{ports.stratum}", websocket=f"ws://127.0.0.1:{ports.ws}",
+        browser_mining=f"{dashboard}mine", address=address, miner=miner, scheme=scheme,
     )
     code = 0
     rpc = op.rpc()

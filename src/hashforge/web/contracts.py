@@ -34,10 +34,18 @@ async def operator(request: Request, _: ReadAccess, components: ComponentsDep) -
     pool: PoolGateway | None = components.gateway("pool")
     if pool is None:
         return _page(request, "contracts.html", nav="contracts", capacity=None, contracts=None, periods=None)
-    capacity, contracts, periods = await asyncio.gather(
-        _get(pool, "/capacity"), _get(pool, ""), _get(pool, "/periods", {"limit": 20}))
+    capacity, contracts, periods, stats = await asyncio.gather(
+        _get(pool, "/capacity"), _get(pool, ""), _get(pool, "/periods", {"limit": 20}), _safe_stats(pool))
+    scheme = (stats or {}).get("scheme")
     return _page(request, "contracts.html", nav="contracts", capacity=capacity, contracts=contracts,
-                 periods=periods, now=time.time())
+                 periods=periods, now=time.time(), scheme=scheme)
+
+
+async def _safe_stats(pool: PoolGateway) -> dict[str, Any] | None:
+    try:
+        return await pool.stats()
+    except APIError:
+        return None
 
 
 async def _customer_page(request: Request, components: Any, customer_id: str, own: bool) -> HTMLResponse:
