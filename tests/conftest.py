@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.browser import browser  # noqa: F401  (the shared chromium fixture)
 from tests.vectorfiles import VECTORS
 
 

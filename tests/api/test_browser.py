@@ -5,46 +5,18 @@ size. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.api.conftest import ADDRESS, Chain
 from tests.api.served import ServedApi
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser: Any, **context: Any) -> tuple[Any, list[str]]:
-    page = browser.new_context(**context).new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page, errors
+playwright_api = playwright_or_skip()
 
 
 def test_overview_updates_live(browser: Any, api: ServedApi, chain: Chain) -> None:
     expect = playwright_api.expect
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(api.url + "/")
     height = chain.node.call("getblockcount")
     expect(page.locator("#stat-height")).to_have_text(str(height))
@@ -70,8 +42,8 @@ def test_overview_updates_live(browser: Any, api: ServedApi, chain: Chain) -> No
 
 def test_phone_viewport(browser: Any, api: ServedApi, chain: Chain) -> None:
     expect = playwright_api.expect
-    page, errors = _page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                         has_touch=True)
+    page, errors = open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                             has_touch=True)
     page.goto(api.url + "/")
     expect(page.locator("#stat-height")).to_have_text(str(chain.node.call("getblockcount")))
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "page scrolls sideways"
@@ -91,7 +63,7 @@ def test_phone_viewport(browser: Any, api: ServedApi, chain: Chain) -> None:
 def test_operation_dashboard_hashrate_and_worker_page(browser: Any, full_api: ServedApi, stack: Any) -> None:
     """With pool, miner and wallet attached: a non-zero pool hash rate, the worker's link opens its page."""
     expect = playwright_api.expect
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(full_api.url + "/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     rate = page.locator('[data-field="pool-hashrate"]')

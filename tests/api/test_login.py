@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from tests.api.conftest import ADDRESS, Chain
 from tests.api.served import ServedApi, serve
 from tests.api.test_chain import problem
 from tests.api.test_events import open_stream, read_events
+from tests.helpers.browser import open_page, playwright_or_skip
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 T = 20_000  # ms for the browser: CI runs the suite in parallel on 2 cores
@@ -170,50 +170,41 @@ def test_loopback_dashboard_needs_no_sign_in(api: ServedApi) -> None:
         assert "signing in is optional" in c.get("/login").text
 
 
-def test_sign_in_in_a_real_browser(locked: ServedApi, tokens: dict[str, str], chain: Chain) -> None:
+def test_sign_in_in_a_real_browser(locked: ServedApi, tokens: dict[str, str], chain: Chain,
+                                   browser: Any) -> None:
     """Chromium: redirected to /login, signs in, and the overview goes live over SSE with the cookie."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    from tests.api.test_browser import ARGS, CHROMIUM
+    sync_api = playwright_or_skip()  # the browser fixture has skipped already when chromium is missing
+    page, errors = open_page(browser, errors="page")
+    page.goto(locked.url + "/blocks")
+    assert page.url == locked.url + "/login?next=%2Fblocks"
+    sync_api.expect(page.locator("#live-status .text")).to_have_text("Not signed in", timeout=T)
+    page.fill("#login-key", "hfk_0123456789abcdef_wrong")
+    page.click("#login-form button")
+    sync_api.expect(page.locator("#login-error")).to_contain_text("not valid", timeout=T)
+    page.fill("#login-key", tokens["reader"])
+    page.click("#login-form button")
+    page.wait_for_url(locked.url + "/blocks")
+    sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=T)
+    [cookie] = page.context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts never see the key
+    page.goto(locked.url + "/")
+    height = chain.node.call("getblockcount")
+    sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=T)
+    chain.node.call("generatetoaddress", 1, ADDRESS)
+    sync_api.expect(page.locator("#stat-height")).to_have_text(str(height + 1), timeout=T)
+    # the cookie expires while a page is open: the stream's next try is refused, the page
+    # offers to sign in again (and comes back here afterwards)
+    context = page.context
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context().new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(locked.url + "/blocks")
-            assert page.url == locked.url + "/login?next=%2Fblocks"
-            sync_api.expect(page.locator("#live-status .text")).to_have_text("Not signed in", timeout=T)
-            page.fill("#login-key", "hfk_0123456789abcdef_wrong")
-            page.click("#login-form button")
-            sync_api.expect(page.locator("#login-error")).to_contain_text("not valid", timeout=T)
-            page.fill("#login-key", tokens["reader"])
-            page.click("#login-form button")
-            page.wait_for_url(locked.url + "/blocks")
-            sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=T)
-            [cookie] = page.context.cookies()
-            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-            assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts never see the key
-            page.goto(locked.url + "/")
-            height = chain.node.call("getblockcount")
-            sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=T)
-            chain.node.call("generatetoaddress", 1, ADDRESS)
-            sync_api.expect(page.locator("#stat-height")).to_have_text(str(height + 1), timeout=T)
-            # the cookie expires while a page is open: the stream's next try is refused, the page
-            # offers to sign in again (and comes back here afterwards)
-            context = page.context
+    def refuse(route: Any) -> None:
+        context.clear_cookies()
+        route.fulfill(status=401, content_type="application/problem+json", body="{}")
 
-            def refuse(route: Any) -> None:
-                context.clear_cookies()
-                route.fulfill(status=401, content_type="application/problem+json", body="{}")
-
-            page.route("**/v1/events*", refuse)
-            page.goto(locked.url + "/blocks")
-            link = page.locator("#sign-in-link")
-            sync_api.expect(link).to_have_attribute("href", "/login?next=%2Fblocks", timeout=T)
-            sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "down", timeout=T)
-            assert errors == []
-        finally:
-            browser.close()
+    page.route("**/v1/events*", refuse)
+    page.goto(locked.url + "/blocks")
+    link = page.locator("#sign-in-link")
+    sync_api.expect(link).to_have_attribute("href", "/login?next=%2Fblocks", timeout=T)
+    sync_api.expect(page.locator("#live-status")).to_have_attribute("data-state", "down", timeout=T)
+    assert errors == []
+    page.context.close()

@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from tests.api.test_browser import ARGS, ARTIFACTS, CHROMIUM, playwright_api
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 from tests.helpers.nodeproc import free_port
 
+playwright_api = playwright_or_skip()
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install -e '.[dev]')")
 from schemathesis.generation.modes import GenerationMode  # noqa: E402
 
@@ -33,7 +34,7 @@ class Up:
         self.miner_api_port = free_port()
         args = ["--datadir", str(root / "up"), "--threads", "1", "--json", "--api-port", str(self.api_port),
                 "--miner-api-port", str(self.miner_api_port)]
-        for flag in ("--rpc-port", "--stratum-port", "--pool-api-port"):
+        for flag in ("--rpc-port", "--stratum-port", "--pool-api-port", "--ws-port"):
             args += [flag, str(free_port())]
         self.proc = subprocess.Popen([sys.executable, "-m", "hashforge", "up", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -83,34 +84,27 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     assert code == 0
 
 
-def test_dashboard_of_hashforge_up(up: Up) -> None:
+def test_dashboard_of_hashforge_up(up: Up, browser: Any) -> None:
     expect = playwright_api.expect
     ready = next(e for e in up.events if e["event"] == "ready")
     worker = f"{ready['address']}.up"
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for name, context in (("desktop", {"viewport": {"width": 1280, "height": 900}}),
-                                  ("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                                             "has_touch": True, "device_scale_factor": 2})):
-                page = browser.new_context(**context).new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                page.goto(up.url + "/")
-                expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=15_000)
-                rate = page.locator('[data-field="pool-hashrate"]')
-                expect(rate).to_have_text(re.compile(r"H/s$"), timeout=30_000)
-                expect(rate).not_to_have_text("0 H/s", timeout=30_000)
-                expect(page.locator("#pool-blocks tbody tr").first).to_be_visible(timeout=30_000)
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / f"up-{name}.png"), full_page=True)
-                page.locator(f'a[href="/workers/{worker}"]').first.click()
-                expect(page.locator("h1")).to_have_text("Worker up")
-                page.screenshot(path=str(ARTIFACTS / f"up-worker-{name}.png"), full_page=True)
-                assert not errors, errors
-                page.context.close()
-        finally:
-            browser.close()
+    for name, context in (("desktop", {"viewport": {"width": 1280, "height": 900}}),
+                          ("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
+                                     "has_touch": True, "device_scale_factor": 2})):
+        page, errors = open_page(browser, errors="page", **context)
+        page.goto(up.url + "/")
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=15_000)
+        rate = page.locator('[data-field="pool-hashrate"]')
+        expect(rate).to_have_text(re.compile(r"H/s$"), timeout=30_000)
+        expect(rate).not_to_have_text("0 H/s", timeout=30_000)
+        expect(page.locator("#pool-blocks tbody tr").first).to_be_visible(timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"up-{name}.png"), full_page=True)
+        page.locator(f'a[href="/workers/{worker}"]').first.click()
+        expect(page.locator("h1")).to_have_text("Worker up")
+        page.screenshot(path=str(ARTIFACTS / f"up-worker-{name}.png"), full_page=True)
+        assert not errors, errors
+        page.context.close()
 
 
 def test_schemathesis_on_the_attached_api(up: Up) -> None:

@@ -4,48 +4,19 @@ Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hashforge.api.keys import Scope
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 
 from .served import Site
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser: Any, **context: Any) -> tuple[Any, list[str]]:
-    page = browser.new_context(**context).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    # CSP violations (inline styles or scripts) are console errors
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security" in m.text else None)
-    return page, errors
+playwright_api = playwright_or_skip()
 
 
 def test_operator_page_in_chromium(served: Site, browser: Any) -> None:
     expect = playwright_api.expect
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, errors="csp", viewport={"width": 1280, "height": 900})
     page.goto(served.api.url + "/")
     page.get_by_role("link", name="Contracts", exact=True).click()
     expect(page.locator("h1")).to_have_text("Cloud-mining contracts")
@@ -68,8 +39,9 @@ def test_operator_page_in_chromium(served: Site, browser: Any) -> None:
 def test_customer_page_in_chromium_phone(served: Site, browser: Any) -> None:
     expect = playwright_api.expect
     _, token = served.api.keys.create("alice-phone", frozenset({Scope.CUSTOMER}), customer="alice")
-    page, errors = _page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                         has_touch=True, extra_http_headers={"Authorization": f"Bearer {token}"})
+    page, errors = open_page(browser, errors="csp", viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                             is_mobile=True, has_touch=True,
+                             extra_http_headers={"Authorization": f"Bearer {token}"})
     page.goto(served.api.url + "/contracts/me")
     expect(page.locator("h1")).to_have_text("Your contracts")
     card = page.locator(f"#contract-{served.alice_contract}")

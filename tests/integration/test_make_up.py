@@ -19,7 +19,7 @@ from tests.vectorfiles import REPO_ROOT
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_up_finds_a_block_within_60_s(tmp_path: Path) -> None:
-    ports = {flag: free_port() for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port")}
+    ports = {flag: free_port() for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port", "--ws-port")}
     args = f"--datadir {tmp_path / 'up'} --threads 1 " + " ".join(f"{k} {v}" for k, v in ports.items())
     proc = subprocess.Popen(
         ["make", "-s", "up", f"UP_ARGS={args}"],
@@ -97,7 +97,7 @@ def test_parts_do_not_outlive_a_killed_up(tmp_path: Path) -> None:
 
     datadir = tmp_path / "up"
     args = ["--datadir", str(datadir), "--no-miner", "--json"]
-    for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port"):
+    for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--ws-port"):
         args += [flag, str(free_port())]
     proc = subprocess.Popen([str(REPO_ROOT / ".venv" / "bin" / "hashforge"), "up", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

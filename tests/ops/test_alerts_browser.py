@@ -3,9 +3,7 @@ the maintenance log render, and a block found by the pool shows up live (bus -> 
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +11,13 @@ import pytest
 
 from hashforge.api.events import ShareEvent
 from hashforge.ops.alerts import AlertStore
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 from tests.helpers.nodeproc import NodeProcess
 from tests.ops.test_alerts_api import serve_with_ops
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 W = "bcrt1qexampleaddress0000.rig1"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+playwright_api = playwright_or_skip()
 
 
 @pytest.mark.slow
@@ -52,9 +36,7 @@ def test_alerts_page_live(browser: Any, tmp_path: Path) -> None:
     store.add_note("CPU0", "re-pasted the cooler", now)
     api = serve_with_ops(node, tmp_path / "data", tmp_path / "ops")
     try:
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page, errors = open_page(browser, errors="page", viewport={"width": 1280, "height": 900})
         page.goto(api.url + "/alerts")
         expect(page.locator("nav a[aria-current=page]")).to_have_text("Alerts")
         expect(page.locator("#open-alerts tbody tr")).to_have_count(1)

@@ -4,7 +4,6 @@ CSP or script errors, and no sideways scrolling at a phone's size."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,21 +11,14 @@ from typing import Any
 import pytest
 
 from tests.api.served import ServedApi
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 from tests.helpers.nodeproc import NodeProcess
 
 from .test_ledger_api import serve_ops
 from .test_ledger_csv import KOINLY
 from .test_ledger_year import scripted_year
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
+playwright_api = playwright_or_skip()
 pytestmark = pytest.mark.slow
 
 
@@ -43,20 +35,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
         node.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 def test_tax_page(browser: Any, served: ServedApi) -> None:
     expect = playwright_api.expect
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True).new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page.goto(served.url + "/")
     page.get_by_role("link", name="Tax", exact=True).click()
     expect(page.locator("h1")).to_have_text("Tax records — 2024")  # the newest year with records

@@ -5,27 +5,18 @@ one-line error, and the page fits a phone's width. Screenshots go to tests/artif
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api.served import ServedApi
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 from tests.helpers.nodeproc import NodeProcess
 from tests.ops.test_profit_live import ADDRESS, serve_with_ops
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
+playwright_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -40,25 +31,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
         node.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser: Any, **context: Any) -> tuple[Any, list[str]]:
-    page = browser.new_context(**context).new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page, errors
-
-
 def test_profit_page_desktop_and_phone(browser: Any, api: ServedApi) -> None:
     expect = playwright_api.expect
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(api.url + "/")
     page.get_by_role("link", name="Profit", exact=True).click()
     expect(page.locator("h1")).to_have_text("Profitability")
@@ -95,8 +70,8 @@ def test_profit_page_desktop_and_phone(browser: Any, api: ServedApi) -> None:
     page.context.close()
 
     # the same page at a phone's size (one test, so one node and one chromium per run)
-    page, errors = _page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                         has_touch=True)
+    page, errors = open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                             has_touch=True)
     page.goto(api.url + "/profit?preset=l7&price_usd=90&electricity=0.05&months=12&growth=2")
     expect(page.locator("#stat-profit")).to_be_visible()
     expect(page.locator("#compare tr[data-coin='ltc']")).to_contain_text("LTC")

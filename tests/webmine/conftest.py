@@ -1,11 +1,10 @@
-"""Fixtures for browser mining: Debian's chromium through Playwright (never `playwright install`),
-and a real operation on loopback — a devnet node, `hashforge pool` with its WebSocket port, and
-the API/dashboard told where that port is."""
+"""Fixtures for browser mining: a real operation on loopback — a devnet node, `hashforge pool` with
+its WebSocket port, and the API/dashboard told where that port is. Chromium (the `browser`
+fixture) comes from tests/helpers/browser.py."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,27 +25,6 @@ from tests.api.served import ServedApi, serve
 from tests.api.stack import wait_for
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.pool.harness import MINER
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def playwright_or_skip() -> Any:
-    api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped")
-    return api
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    api = playwright_or_skip()
-    with api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @dataclass

@@ -16,8 +16,9 @@ import pytest
 from hashforge.api.earnings import next_reward, sat_per_day
 from hashforge.consensus.params import DEVNET
 from hashforge.kernels.wasm.build import DEFAULT_OUT, build
+from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 
-from .conftest import ARTIFACTS, Operation, playwright_or_skip
+from .conftest import Operation
 from .wsclient import WsClient
 
 pytestmark = pytest.mark.slow
@@ -49,15 +50,6 @@ def wasm_built() -> None:
     """`make test` builds the kernel; build it here too when the test runs alone."""
     if not DEFAULT_OUT.exists() and build(DEFAULT_OUT) is None:
         pytest.skip("no wasm32 compiler (pip install ziglang)")
-
-
-def _page(browser: Any, **context: Any) -> tuple[Any, list[str]]:
-    ctx = browser.new_context(**context)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page, errors
 
 
 def _hashes(page: Any) -> int:
@@ -119,7 +111,7 @@ def _accepted_by_pool(op: Operation, worker: str) -> dict[str, Any]:
 
 def test_desktop_mines_with_wasm_pause_and_hidden(browser: Any, operation: Operation) -> None:
     op = operation
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(op.api.url + "/mine")
     expect(page.locator("h1")).to_have_text("Mine in this browser")
     expect(page.get_by_role("link", name="Mine here")).to_have_attribute("aria-current", "page")
@@ -179,8 +171,8 @@ def test_desktop_mines_with_wasm_pause_and_hidden(browser: Any, operation: Opera
 
 def test_phone_touch_js_fallback_and_battery(browser: Any, operation: Operation) -> None:
     op = operation
-    page, errors = _page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                         has_touch=True)
+    page, errors = open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                             has_touch=True)
     page.add_init_script(FAKE_BATTERY)
     page.goto(op.api.url + "/mine?engine=js")
     expect(page.locator("#m-battery")).to_have_text("90 %, charging")
@@ -217,7 +209,7 @@ def test_phone_touch_js_fallback_and_battery(browser: Any, operation: Operation)
 
 
 def test_no_battery_api_and_no_endpoint(browser: Any, operation: Operation) -> None:
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.add_init_script("delete Navigator.prototype.getBattery; delete navigator.getBattery;")
     page.goto(operation.api.url + "/mine")
     expect(page.locator("#m-battery")).to_have_text("battery status not available")
@@ -242,7 +234,7 @@ def test_scrypt_network_mines_in_the_browser(browser: Any, scrypt_operation: Ope
     # vardiff caps scrypt share difficulty (2^16-scaled) at the network difficulty in share units;
     # capped at the unscaled one it was 65536x too easy, every hash a share, and the browser flooded
     assert _pool_share_difficulty(op) >= 0.01  # the fixture's --start-difficulty
-    page, errors = _page(browser, viewport={"width": 1280, "height": 900})
+    page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(op.api.url + "/mine")
     assert page.locator("#webmine").get_attribute("data-algo") == "scrypt"
     _start(page, op, "scryptweb")

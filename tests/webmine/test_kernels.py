@@ -21,8 +21,6 @@ from hashforge.stratum import Job, difficulty_to_target
 from tests.unit.test_kernels import LITECOIN_GENESIS
 from tests.vectorfiles import load_json
 
-from .conftest import playwright_or_skip
-
 STATIC = Path(__file__).resolve().parents[2] / "src" / "hashforge" / "web" / "static" / "webmine"
 BLOCK = load_json("stratum_shares.json")["v3_block413567_derived"]
 
@@ -130,8 +128,7 @@ def test_wasm_scan_matches_kernels(wasm: Wasm) -> None:
 
 @pytest.fixture(scope="module")
 def js(browser: Any) -> Iterator[Any]:
-    playwright_or_skip()
-    page = browser.new_context().new_page()
+    page = browser.new_context().new_page()  # the fixture skips when chromium is missing
     page.set_content("<!doctype html><title>kernels</title>")
     page.add_script_tag(path=str(STATIC / "kernel.js"))
     page.add_script_tag(path=str(STATIC / "stratum.js"))

@@ -87,7 +87,7 @@ async def capacity(pool: PoolDep) -> Capacity:
     return cast(Capacity, _shape("capacity", lambda: Capacity(**{**raw, "farm": raw["farm"] if raw["farm"]["addresses"] else None})))
 
 
-@router.get("/farm", summary="The operator's farm: its addresses, asserted capacity, window")
+@router.get("/farm", summary="The operator's farm: its addresses, asserted capacity, window", responses=problem_responses(404))
 async def farm(pool: PoolDep) -> Farm:
     raw = await pool.contracts("GET", "/farm")
     if not raw.get("addresses"):

@@ -91,7 +91,7 @@ def window_out(w: Window, now: float) -> WindowOut:
 
 # --- alerts ----------------------------------------------------------------------------------------
 
-@router.get("/alerts", summary="Alerts, newest first")
+@router.get("/alerts", summary="Alerts, newest first", responses=problem_responses(400))
 async def alerts(ops: OpsDep, cursor: Cursor = None, limit: Limit = 20,
                  state: Annotated[str | None, Query(pattern="^(open|resolved|event)$")] = None) -> Page[AlertOut]:
     before = None
