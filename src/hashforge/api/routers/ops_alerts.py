@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from hashforge.ops.alerts import AlertsError, AlertStore, DeliveryError, UnknownItem, alert_engine
@@ -41,6 +41,7 @@ from .ops_alerts_models import (
 from .ops_deps import OpsDep
 
 router = APIRouter(tags=["ops: alerts"], responses=problem_responses(404, 422, 503))
+RowId = Annotated[int, Path(ge=1, le=2**62)]  # SQLite INTEGER is 64-bit: larger ids cannot exist
 T = TypeVar("T")
 
 
@@ -121,7 +122,7 @@ async def add_rule(ops: OpsDep, body: RuleIn, _: ControlAccess) -> RuleOut:
 
 
 @router.patch("/alerts/rules/{rule_id}", summary="Change a rule (control scope)")
-async def patch_rule(ops: OpsDep, rule_id: int, body: RulePatch, _: ControlAccess) -> RuleOut:
+async def patch_rule(ops: OpsDep, rule_id: RowId, body: RulePatch, _: ControlAccess) -> RuleOut:
     store = _store(ops)
     changes: dict[str, Any] = {k: getattr(body, k) for k in body.model_fields_set if k != "quiet_minutes"}
     if "quiet_minutes" in body.model_fields_set:
@@ -132,7 +133,7 @@ async def patch_rule(ops: OpsDep, rule_id: int, body: RulePatch, _: ControlAcces
 
 
 @router.delete("/alerts/rules/{rule_id}", status_code=204, summary="Remove a rule (control scope)")
-async def delete_rule(ops: OpsDep, rule_id: int, _: ControlAccess) -> Response:
+async def delete_rule(ops: OpsDep, rule_id: RowId, _: ControlAccess) -> Response:
     store = _store(ops)
     await _call(lambda: store.remove_rule(rule_id, time.time()))
     return Response(status_code=204)
@@ -155,7 +156,7 @@ async def add_channel(ops: OpsDep, body: ChannelIn, _: ControlAccess) -> Channel
 
 
 @router.delete("/alerts/channels/{channel_id}", status_code=204, summary="Remove a channel (control scope)")
-async def delete_channel(ops: OpsDep, channel_id: int, _: ControlAccess) -> Response:
+async def delete_channel(ops: OpsDep, channel_id: RowId, _: ControlAccess) -> Response:
     store = _store(ops)
     await _call(lambda: store.remove_channel(channel_id))
     return Response(status_code=204)
@@ -163,7 +164,7 @@ async def delete_channel(ops: OpsDep, channel_id: int, _: ControlAccess) -> Resp
 
 @router.post("/alerts/channels/{channel_id}/test", summary="Send a test message (control scope)",
              responses=problem_responses(502))
-async def test_channel(ops: OpsDep, channel_id: int, _: ControlAccess) -> Delivered:
+async def test_channel(ops: OpsDep, channel_id: RowId, _: ControlAccess) -> Delivered:
     store = _store(ops)
     engine = alert_engine(ops)
     await _call(lambda: store.channel(channel_id))
@@ -193,7 +194,7 @@ async def put_settings(ops: OpsDep, body: Settings, _: ControlAccess) -> Setting
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its history (fired, notified, failed, resolved)")
-async def alert_detail(ops: OpsDep, alert_id: int) -> AlertDetail:
+async def alert_detail(ops: OpsDep, alert_id: RowId) -> AlertDetail:
     store = _store(ops)
     a = await _call(lambda: store.alert(alert_id))
     hist = await _call(lambda: store.history(alert_id))
@@ -227,7 +228,7 @@ async def add_window(ops: OpsDep, body: WindowIn, _: ControlAccess) -> WindowOut
 
 
 @router.delete("/maintenance/windows/{window_id}", status_code=204, summary="Cancel a downtime window (control scope)")
-async def delete_window(ops: OpsDep, window_id: int, _: ControlAccess) -> Response:
+async def delete_window(ops: OpsDep, window_id: RowId, _: ControlAccess) -> Response:
     store = _store(ops)
     await _call(lambda: store.remove_window(window_id))
     return Response(status_code=204)
