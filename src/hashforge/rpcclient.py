@@ -1,8 +1,14 @@
-"""A JSON-RPC client for Bitcoin Core-compatible nodes (ours or bitcoind): sync and async, cookie or user auth."""
+"""A JSON-RPC client for Bitcoin Core-compatible nodes (ours or bitcoind): sync and async, cookie or user auth.
+
+`call_batch` sends several calls in one HTTP request (a JSON-RPC batch, which Bitcoin Core and our
+node both answer); each call's result or RPCClientError comes back in order, so one failed call
+does not fail the rest. `requests` counts the HTTP requests a client has made.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,41 @@ def _result(method: str, response: httpx.Response) -> Any:
     return body.get("result")
 
 
+Call = tuple[str, Sequence[Any]]
+"""One call of a batch: method and positional params."""
+
+
+def _batch_payload(ids: itertools.count[int], calls: Sequence[Call]) -> tuple[list[int], list[dict[str, Any]]]:
+    numbers = [next(ids) for _ in calls]
+    return numbers, [{"jsonrpc": "1.0", "id": i, "method": method, "params": list(params)}
+                     for i, (method, params) in zip(numbers, calls, strict=True)]
+
+
+def _batch_results(calls: Sequence[Call], numbers: list[int], response: httpx.Response) -> list[Any]:
+    what = f"batch of {len(calls)} ({calls[0][0]}, ...)"
+    if response.status_code == 401:
+        raise RPCTransportError(f"{what}: authorization failed (HTTP 401)")
+    try:
+        body = response.json()
+    except ValueError:
+        raise RPCTransportError(f"{what}: HTTP {response.status_code}, not JSON") from None
+    if isinstance(body, dict) and body.get("error"):  # the whole batch refused (e.g. a server without batches)
+        err = body["error"]
+        raise RPCClientError(int(err.get("code", -1)), str(err.get("message", "")), what)
+    if not isinstance(body, list):
+        raise RPCTransportError(f"{what}: unexpected reply {body!r:.200}")
+    by_id = {item.get("id"): item for item in body if isinstance(item, dict)}  # replies may come in any order
+    out: list[Any] = []
+    for (method, _), i in zip(calls, numbers, strict=True):
+        item = by_id.get(i)
+        if item is None:
+            raise RPCTransportError(f"{method}: no reply in the batch")
+        err = item.get("error")
+        out.append(RPCClientError(int(err.get("code", -1)), str(err.get("message", "")), method) if err
+                   else item.get("result"))
+    return out
+
+
 class RPCClient:
     def __init__(
         self,
@@ -63,14 +104,29 @@ class RPCClient:
         self.url = url
         self._http = httpx.Client(auth=_auth(user, password, cookie), timeout=timeout)
         self._ids = itertools.count(1)
+        self.requests = 0
 
     def call(self, method: str, *params: Any) -> Any:
         payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
+            self.requests += 1
             response = self._http.post(self.url, json=payload)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"{method}: {e}") from e
         return _result(method, response)
+
+    def call_batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Results in the order of `calls`; a call the node refused is its RPCClientError (returned,
+        not raised). Transport failures raise RPCTransportError."""
+        if not calls:
+            return []
+        numbers, payload = _batch_payload(self._ids, calls)
+        try:
+            self.requests += 1
+            response = self._http.post(self.url, json=payload)
+        except httpx.HTTPError as e:
+            raise RPCTransportError(f"batch ({calls[0][0]}, ...): {e}") from e
+        return _batch_results(calls, numbers, response)
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -93,15 +149,30 @@ class AsyncRPCClient:
         self.url = url
         self._http = httpx.AsyncClient(auth=_auth(user, password, cookie), timeout=timeout)
         self._ids = itertools.count(1)
+        self.requests = 0
 
     async def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
             kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+            self.requests += 1
             response = await self._http.post(self.url, json=payload, **kwargs)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"{method}: {e}") from e
         return _result(method, response)
+
+    async def call_batch(self, calls: Sequence[Call], timeout: float | None = None) -> list[Any]:
+        """As RPCClient.call_batch."""
+        if not calls:
+            return []
+        numbers, payload = _batch_payload(self._ids, calls)
+        try:
+            kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+            self.requests += 1
+            response = await self._http.post(self.url, json=payload, **kwargs)
+        except httpx.HTTPError as e:
+            raise RPCTransportError(f"batch ({calls[0][0]}, ...): {e}") from e
+        return _batch_results(calls, numbers, response)
 
     async def aclose(self) -> None:
         await self._http.aclose()

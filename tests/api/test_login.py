@@ -120,6 +120,24 @@ def test_the_cookie_never_counts_for_control(locked: ServedApi, tokens: dict[str
         assert c.get("/v1/ops/secrets", headers=auth).json() == {"by": "operator"}
 
 
+def test_every_page_header_offers_sign_out_when_signed_in_by_cookie(locked: ServedApi, tokens: dict[str, str],
+                                                                    api: ServedApi) -> None:
+    link = 'id="sign-out-link"'
+    with httpx.Client(base_url=locked.url, timeout=30) as c:
+        assert link not in c.get("/login").text
+        _sign_in(c, tokens["reader"])
+        for path in ("/", "/blocks", "/workers", "/payouts", "/login", "/blocks/999999999"):
+            page = c.get(path, headers=HTML)
+            assert page.status_code in (200, 404) and f'<a href="/logout" {link}' in page.text, path
+        # a key in the Authorization header is no browser session: nothing to sign out of
+        auth = {**HTML, "Authorization": f"Bearer {tokens['reader']}"}
+        assert link not in httpx.get(locked.url + "/blocks", headers=auth, timeout=30).text
+        c.get("/logout")
+        assert link not in c.get("/login").text
+    with httpx.Client(base_url=api.url, timeout=30) as c:  # loopback, anonymous reads: never signed in
+        assert link not in c.get("/", headers=HTML).text
+
+
 def test_bad_sign_ins_set_no_cookie(locked: ServedApi, tokens: dict[str, str]) -> None:
     with httpx.Client(base_url=locked.url, timeout=30) as c:
         for token, status, says in [("hfk_0123456789abcdef_nope", 401, "not valid"), ("", 401, "not valid"),

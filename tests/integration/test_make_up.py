@@ -90,6 +90,32 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(("flag", "what"), [("--stratum-port", "Stratum"), ("--ws-port", "pool WebSocket")])
+def test_busy_ports_give_the_same_error_and_json_event(tmp_path: Path, flag: str, what: str) -> None:
+    """The WebSocket port is checked where the others are: one stderr line, an `error` event with
+    --json, exit 2, and a new datadir is not even created."""
+    import json
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        ports = {f: str(free_port()) for f in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port",
+                                                 "--miner-api-port", "--ws-port")}
+        ports[flag] = str(port)
+        proc = subprocess.run(
+            [str(REPO_ROOT / ".venv" / "bin" / "hashforge"), "up", "--datadir", str(tmp_path / "up"), "--json",
+             *(x for kv in ports.items() for x in kv)],
+            capture_output=True, text=True, timeout=60,
+        )
+    message = f"port {port} ({what}) is already in use; choose another with {flag}"
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {message}\n"
+    assert [json.loads(line) for line in proc.stdout.splitlines()] == [{"event": "error", "message": message}]
+    assert not (tmp_path / "up").exists()
+
+
 def test_parts_do_not_outlive_a_killed_up(tmp_path: Path) -> None:
     import json
 

@@ -18,8 +18,6 @@ from hashforge.up.operation import (
     DEFAULT_STRATUM_PORT,
     DEFAULT_WS_PORT,
     Ports,
-    UpError,
-    check_port_free,
     default_datadir,
 )
 
@@ -101,10 +99,6 @@ def up(
                         (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port"), (ws_port, "--ws-port")):
         if not 1 <= value <= 65535:
             fail(f"{flag} must be 1..65535, not {value}")
-    try:
-        check_port_free(ws_port, "pool WebSocket", "--ws-port")
-    except UpError as e:
-        fail(str(e))
     code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output)
     raise typer.Exit(code)
 

@@ -114,6 +114,8 @@ class PoolService:
     async def stop(self, reconnect: tuple[str, int] | None = None) -> None:
         """client.reconnect to every miner, stop accepting, flush every share, close."""
         self.connector.stop_accepting()
+        if self.websocket is not None:
+            self.websocket.stop_accepting()
         self.stratifier.shutdown_notice(*(reconnect or (None, None)))
         await asyncio.sleep(0.05)
         if self._maint is not None:

@@ -216,7 +216,15 @@ class WebSocketBridge:
                 await transport.writer
             proto.connection_lost(None)
 
+    def stop_accepting(self) -> None:
+        """Close the listening socket now (as Connector.stop_accepting does for TCP); sessions stay
+        open, so they still get the shutdown's client.reconnect, and a handshake under way is
+        answered 503. `Server.close()` would only schedule this, and close the sessions too."""
+        if self.server is not None:
+            self.server.server.close()
+
     async def stop(self) -> None:
+        self.stop_accepting()
         if self.server is not None:
             self.server.close(close_connections=True)
             await self.server.wait_closed()

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -48,17 +48,27 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    lock: IO[str] | None = None
     try:
-        lock = lock_datadir(datadir)
+        # an existing datadir is locked first: a second `up` there is told so, not "port in use";
+        # a new one is created only once the ports are known to be free (nothing written on error)
+        if datadir.exists():
+            lock = lock_datadir(datadir)
         check_port_free(ports.rpc, "node RPC", "--rpc-port")
         check_port_free(ports.stratum, "Stratum", "--stratum-port")
+        check_port_free(ports.ws, "pool WebSocket", "--ws-port")
         check_port_free(ports.api, "API and dashboard", "--api-port")
         check_port_free(ports.pool_api, "pool API", "--pool-api-port")
         if miner:
             check_port_free(ports.miner_api, "miner API", "--miner-api-port")
+        if lock is None:
+            lock = lock_datadir(datadir)
     except UpError as e:
+        if lock is not None:
+            lock.close()
         out.error(str(e))
         return 2
+    assert lock is not None
     op = Operation(params, datadir, ports, threads, miner, scheme)
     sup = Supervisor(lambda msg: out.event("restart", msg, message=msg))
     status = out.console.status("starting", spinner="dots") if not json_output and out.console.is_terminal else None

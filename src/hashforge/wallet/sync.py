@@ -6,8 +6,10 @@
    transactions become unconfirmed until seen again);
 2. scan: `getblock <hash> 2` for each new height from the birth height, checking that every block
    links to the one stored below it (a reorg during the scan restarts at step 1);
-3. mempool: `getrawmempool`, then `getrawtransaction <txid> true` for txids not seen before;
-   our unconfirmed transactions that are in neither the mempool nor a block become DROPPED.
+3. mempool: `getrawmempool`, then `getrawtransaction <txid> true` for txids not seen before, in
+   JSON-RPC batches of MEMPOOL_BATCH (one HTTP request each; one call per txid where the client
+   has no `call_batch` or the server refuses batches); our unconfirmed transactions that are in
+   neither the mempool nor a block become DROPPED.
 Each block is applied in one database transaction together with its row in `blocks`, so a crash
 leaves the wallet at a block boundary.
 """
@@ -21,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from hashforge.consensus.params import COIN
+from hashforge.rpcclient import RPCClientError
 
 from .addresses import AddressBook
 from .db import TxStatus, WalletDB
@@ -28,6 +31,7 @@ from .errors import NodeError
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 10
+MEMPOOL_BATCH = 100  # getrawtransaction calls per HTTP request on a (first) mempool sync
 
 
 class NodeRPC(Protocol):
@@ -58,6 +62,7 @@ class ChainTracker:
         self.book = book
         self.rpc = rpc
         self.birth_height = birth_height
+        self._no_batches = False
 
     def _call(self, method: str, *params: Any) -> Any:
         try:
@@ -186,15 +191,33 @@ class ChainTracker:
         seen = self.db.mempool_seen()
         scripts = self.book.scripts()
         self._outpoints = {(t, n) for t, n in self.db.query("SELECT txid, n FROM outputs")}
-        checked = set()
-        for txid in sorted(in_pool - seen):
-            checked.add(txid)
-            if self.db.tx(txid) is not None:
-                continue
-            try:
-                txj = self.rpc.call("getrawtransaction", txid, True)
-            except Exception:
-                continue  # left the mempool meanwhile
-            with self.db.transaction():
-                self._apply_tx(txj, scripts, TxStatus.MEMPOOL, None, None, None, report)
+        checked = in_pool - seen
+        todo = [txid for txid in sorted(checked) if self.db.tx(txid) is None]
+        for start in range(0, len(todo), MEMPOOL_BATCH):
+            for txj in self._mempool_txs(todo[start:start + MEMPOOL_BATCH]):
+                if txj is None:
+                    continue  # left the mempool meanwhile
+                with self.db.transaction():
+                    self._apply_tx(txj, scripts, TxStatus.MEMPOOL, None, None, None, report)
         self.db.set_mempool_seen((seen & in_pool) | checked)
+
+    def _mempool_txs(self, txids: list[str]) -> list[dict[str, Any] | None]:
+        """`getrawtransaction txid true` for each, None where the node no longer has it."""
+        batch = getattr(self.rpc, "call_batch", None)
+        if batch is None or self._no_batches:
+            out: list[dict[str, Any] | None] = []
+            for txid in txids:
+                try:
+                    out.append(self.rpc.call("getrawtransaction", txid, True))
+                except Exception:
+                    out.append(None)
+            return out
+        try:
+            replies = batch([("getrawtransaction", (txid, True)) for txid in txids])
+        except RPCClientError:  # the server answered the batch with one error: it takes no batches
+            self._no_batches = True
+            return self._mempool_txs(txids)
+        except Exception as e:  # the whole request failed: nothing is marked seen, the next sync retries
+            raise NodeError(f"node RPC getrawtransaction (batch of {len(txids)}) failed: "
+                            f"{' '.join(str(e).split())[:300]}") from None
+        return [r if isinstance(r, dict) else None for r in replies]

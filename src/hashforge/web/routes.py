@@ -70,6 +70,8 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
     components: Components = request.app.state.components
     context.setdefault("present", {n: components.has(n) for n in KNOWN_COMPONENTS})
     context.setdefault("absent_text", ABSENT)
+    for k, v in _sign_in_state(request).items():  # the header's "Sign out" (base.html), on every page
+        context.setdefault(k, v)
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
@@ -295,7 +297,7 @@ def _sign_in_state(request: Request) -> dict[str, Any]:
 
 
 def _login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
-    return _page(request, "login.html", status, next=next_url, error=error, nav="login", **_sign_in_state(request))
+    return _page(request, "login.html", status, next=next_url, error=error, nav="login")
 
 
 @router.get("/login", response_class=HTMLResponse)
