@@ -31,8 +31,17 @@ SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
 SEQUENCE_LOCKTIME_MASK = 0x0000FFFF
 SEQUENCE_LOCKTIME_GRANULARITY = 9
 
-# BIP16 was not enforced in this one mainnet block (Core's script_flag_exceptions).
+# Blocks that broke a soft fork's rules before it was enforced, validated with fewer flags
+# (Core's script_flag_exceptions): BIP16 in mainnet block 170,060 and testnet3 (NONE); taproot
+# in mainnet block 692,261 (outputs spent without a witness: P2SH|WITNESS only).
 BIP16_EXCEPTION = bytes.fromhex("00000000000002dc756eebf4f49723ed8d30cc28a5f108eb94b1ba88ac4f9c22")[::-1]
+SCRIPT_FLAG_EXCEPTIONS: dict[tuple[str, bytes], ScriptFlags] = {
+    ("mainnet", BIP16_EXCEPTION): ScriptFlags.NONE,
+    ("mainnet", bytes.fromhex("0000000000000000000f14c35b2d841e986ab5441de8c585d5ffe55ea1e395ad")[::-1]):
+        ScriptFlags.P2SH | ScriptFlags.WITNESS,
+    ("testnet3", bytes.fromhex("00000000dd30457c001f4095d208cc1296b0eed002427aa599874af7a432b105")[::-1]):
+        ScriptFlags.NONE,
+}
 
 
 MUTATION_REASONS = frozenset(
@@ -170,9 +179,8 @@ def check_block_context(
 
 def block_script_flags(block_hash: bytes, height: int, params: ChainParams) -> ScriptFlags:
     """Consensus script flags for a block at `height` (Core's GetBlockScriptFlags)."""
-    flags = ScriptFlags.P2SH | ScriptFlags.WITNESS | ScriptFlags.TAPROOT
-    if params.name == "mainnet" and block_hash == BIP16_EXCEPTION:
-        flags = ScriptFlags.NONE
+    flags = SCRIPT_FLAG_EXCEPTIONS.get(
+        (params.name, block_hash), ScriptFlags.P2SH | ScriptFlags.WITNESS | ScriptFlags.TAPROOT)
     if height >= params.bip66_height:
         flags |= ScriptFlags.DERSIG
     if height >= params.bip65_height:
