@@ -7,11 +7,15 @@ loopback; both nodes start from the same genesis (identical regtest rules), so:
   whose signatures Core verifies) are accepted by Core's `submitblock` (result null);
 - blocks Core mines with `generatetoaddress` on top are accepted by ours;
 - afterwards both report the same best block and the same `gettxoutsetinfo` (txouts, total_amount
-  and hash_serialized_3, which our node computes with Core's serialization).
+  and hash_serialized_3, which our node computes with Core's serialization);
+- Core 30+/31 RPC and policy side by side: the same relay fee floor (0.1 sat/vB) and verdicts on
+  either side of it, a floor-rate transaction relayed from ours to Core over P2P, the same
+  `getblock` at verbosity 1 and 3 (prevouts, coinbase_tx) and the same `getdeploymentinfo`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +28,7 @@ from hashforge.consensus.block import Block
 from hashforge.consensus.params import REGTEST
 from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
 from tests.helpers.nodeproc import NodeProcess
-from tests.helpers.txbuilder import Key, outputs_of, spend
+from tests.helpers.txbuilder import Key, Utxo, outputs_of, spend
 
 pytestmark = [requires_bitcoind("the Bitcoin Core interop tests"), pytest.mark.slow]
 
@@ -122,3 +126,74 @@ def test_competing_branches_resolve_the_same_way(core: BitcoinCore, ours: NodePr
     _relay(ours, core, 21, 23, side_branch=True)
     _assert_same_state(core, ours)
     assert ours.call("getblockcount") == 23
+
+
+def _wait(ready: Any, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def _at_rate(utxo: Utxo, sat_per_kvb: int, minus: int = 0) -> Any:
+    """A spend paying exactly CFeeRate(sat_per_kvb).GetFee(vsize) - `minus` satoshis."""
+    fee = 0
+    for _ in range(5):
+        tx = spend(utxo, CORES, fee)
+        needed = -(-sat_per_kvb * tx.vsize // 1000) - minus
+        if needed == fee:
+            return tx
+        fee = needed
+    raise AssertionError("fee did not settle")
+
+
+def test_core_31_policy_and_rpc_side_by_side(core: BitcoinCore, ours: NodeProcess) -> None:
+    # relay fee floor: 100 sat/kvB on both (Core 30+), shown as BTC/kvB
+    for method, fields in (("getnetworkinfo", ("relayfee", "incrementalfee")),
+                           ("getmempoolinfo", ("minrelaytxfee", "incrementalrelayfee", "mempoolminfee"))):
+        theirs, mine = core.call(method), ours.call(method)
+        for f in fields:
+            assert _sats(theirs[f]) == _sats(mine[f]) == 100, (method, f)
+    ours.call("generatetoaddress", 101, OUR_ADDRESS)
+    _relay(ours, core, 1, 101)
+    # the same verdicts on either side of 0.1 sat/vB
+    below, floor = _at_rate(_coinbase_utxo(ours, 1, OURS), 100, 1), _at_rate(_coinbase_utxo(ours, 1, OURS), 100)
+    for tx, allowed in ((below, False), (floor, True)):
+        [theirs], [mine] = (n.call("testmempoolaccept", [tx.serialize().hex()]) for n in (core, ours))
+        assert theirs["allowed"] is mine["allowed"] is allowed
+        assert theirs.get("reject-reason") == mine.get("reject-reason")
+    assert core.call("testmempoolaccept", [below.serialize().hex()])[0]["reject-reason"] == "min relay fee not met"
+    # relayed: Core connects to us and gets the floor-rate transaction over P2P
+    core.call("addnode", ours.p2p_addr, "onetry")
+    # both sides past the handshake (each has the other's feefilter) before the transaction exists
+    _wait(lambda: any(p["minfeefilter"] for p in core.call("getpeerinfo"))
+          and any(p["minfeefilter"] for p in ours.call("getpeerinfo")), "no P2P handshake")
+    assert ours.call("sendrawtransaction", floor.serialize().hex()) == floor.txid_hex
+    child = spend(outputs_of(floor, CORES)[0], OURS, fee=3_000, p2pkh=True)
+    ours.call("sendrawtransaction", child.serialize().hex())
+    _wait(lambda: {floor.txid_hex, child.txid_hex} <= set(core.call("getrawmempool")),
+          "Core never received the floor-rate transaction")
+    # ... and mined (ours mines; Core gets the block over P2P, or else by submitblock)
+    (block_hash,) = ours.call("generatetoaddress", 1, OUR_ADDRESS)
+    if core.call("getbestblockhash") != block_hash:
+        core.call("submitblock", ours.call("getblock", block_hash, 0))
+    assert core.call("getbestblockhash") == block_hash
+    for verbosity in (1, 2, 3):
+        theirs, mine = (n.call("getblock", block_hash, verbosity) for n in (core, ours))
+        # Core prints doubles with 16 significant digits, Python's repr with up to 17
+        assert theirs.pop("difficulty") == pytest.approx(mine.pop("difficulty"), rel=1e-15)
+        assert theirs == mine, verbosity
+    for block in (REGTEST.genesis.hash_hex, block_hash):
+        assert core.call("getdeploymentinfo", block) == ours.call("getdeploymentinfo", block)
+    theirs, mine = (n.call("getblock", REGTEST.genesis.hash_hex, 3) for n in (core, ours))
+    assert theirs.pop("difficulty") == pytest.approx(mine.pop("difficulty"), rel=1e-15)
+    assert theirs == mine
+    # testdummy on regtest starts at 144; Core's blocks signal bit 28 from then on, ours do not
+    tip = core.call("getblockcount")
+    core.call("generatetoaddress", 150 - tip, CORE_ADDRESS)
+    for h in range(tip + 1, 151):  # over P2P already, or by submitblock
+        assert ours.call("submitblock", core.call("getblock", core.call("getblockhash", h), 0)) in (None, "duplicate")
+    assert ours.call("getbestblockhash") == core.call("getbestblockhash")
+    for h in (143, 144, 150):
+        block = core.call("getblockhash", h)
+        assert core.call("getdeploymentinfo", block) == ours.call("getdeploymentinfo", block), h

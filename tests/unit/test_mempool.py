@@ -11,6 +11,7 @@ from hashforge.consensus.params import REGTEST
 from hashforge.consensus.script import push_data
 from hashforge.consensus.tx import OutPoint, Transaction, TxIn, TxOut
 from hashforge.node.mempool import MEMPOOL_HEIGHT, Mempool, MempoolAcceptResult, TxResult
+from hashforge.node.policy import DEFAULT_INCREMENTAL_RELAY_FEE, DEFAULT_MIN_RELAY_TX_FEE
 from tests.helpers.regtest import RegtestEnv
 from tests.helpers.txbuilder import SEQUENCE_RBF, Key, Utxo, outputs_of, sign_tx, spend
 
@@ -65,7 +66,7 @@ def test_accepts_valid_p2wpkh_and_p2pkh_spends(env: RegtestEnv) -> None:
     assert info.size == 3
     assert info.bytes == tx.vsize + legacy.vsize + child.vsize
     assert info.total_fee == 11_000
-    assert info.minrelaytxfee == 1000 and info.mempoolminfee == 1000
+    assert info.minrelaytxfee == info.mempoolminfee == DEFAULT_MIN_RELAY_TX_FEE == 100  # 0.1 sat/vB (Core 30+)
     assert pool.spent_by(tx.vin[0].prevout) == tx.txid
     assert pool.spent_by(OutPoint(tx.txid, 0)) is None
     coin = pool.get_coin(OutPoint(tx.txid, 1))
@@ -92,7 +93,7 @@ def test_test_only_changes_nothing(env: RegtestEnv) -> None:
         (lambda u: spend(u, OTHER, 1000, extra_outputs=[TxOut(100, OTHER.p2wpkh)]), "dust", TxResult.NOT_STANDARD),
         (lambda u: spend(u, OTHER, 1000, extra_outputs=[TxOut(1000, b"\x51")]), "scriptpubkey", TxResult.NOT_STANDARD),
         (lambda u: spend(u, OTHER, 1000, n_outputs=3300), "tx-size", TxResult.NOT_STANDARD),
-        (lambda u: spend(u, OTHER, 100), "min relay fee not met", TxResult.MEMPOOL_POLICY),
+        (lambda u: spend(u, OTHER, 10), "min relay fee not met", TxResult.MEMPOOL_POLICY),  # < 0.1 sat/vB
         (lambda u: spend(u, OTHER, -1), "bad-txns-in-belowout", TxResult.CONSENSUS),
         (
             lambda u: sign_tx([u], [TxOut(0, b"\x6a")]),
@@ -248,7 +249,7 @@ def test_rbf_failures(env: RegtestEnv) -> None:
     r = rejected(pool, spend(env.coinbase_utxo(1), OTHER, 9_999), "insufficient fee")
     assert "less fees than conflicting txs" in r.debug
     # Rule 4: the extra fee must pay for the replacement's own relay (incremental fee).
-    r = rejected(pool, spend(env.coinbase_utxo(1), OTHER, 10_050), "insufficient fee")
+    r = rejected(pool, spend(env.coinbase_utxo(1), OTHER, 10_005), "insufficient fee")
     assert "not enough additional fees to relay" in r.debug
     # Rule 2: no new unconfirmed inputs.
     other = spend(env.coinbase_utxo(2), env.key, 1000)
@@ -343,7 +344,7 @@ def test_eviction_raises_and_decays_min_fee(env: RegtestEnv) -> None:
     rich = spend(env.coinbase_utxo(4), OTHER, 9000)
     ok(small, rich)
     assert txs[0].txid not in small and len(small) == 3
-    evicted_rate = 3000 * 1000 // txs[0].vsize + 1000
+    evicted_rate = 3000 * 1000 // txs[0].vsize + DEFAULT_INCREMENTAL_RELAY_FEE
     assert small.info().mempoolminfee == evicted_rate
     r = rejected(small, spend(env.coinbase_utxo(5), OTHER, 2000), "mempool min fee not met")
     assert r.result is TxResult.RECONSIDERABLE
@@ -354,8 +355,8 @@ def test_eviction_raises_and_decays_min_fee(env: RegtestEnv) -> None:
     assert len(small) == 0  # all confirmed
     env.clock.now += 3 * 3600  # the pool is empty: half-life 3 h
     assert small.min_fee().sat_per_kvb == round(evicted_rate / 2)
-    env.clock.now += 18 * 3600
-    assert small.info().mempoolminfee == 1000  # decayed away; min relay remains
+    env.clock.now += 30 * 3600  # below half the incremental fee (50 sat/kvB) it drops to zero
+    assert small.info().mempoolminfee == DEFAULT_MIN_RELAY_TX_FEE  # decayed away; min relay remains
 
 
 def test_mempool_full_when_the_new_tx_is_the_worst(env: RegtestEnv) -> None:

@@ -9,6 +9,12 @@ from typing import Any
 
 from hashforge.consensus.params import ChainParams, get_params
 
+from .policy import (
+    DEFAULT_BLOCK_MIN_TX_FEE,
+    DEFAULT_INCREMENTAL_RELAY_FEE,
+    DEFAULT_MIN_RELAY_TX_FEE,
+)
+
 
 def default_datadir(network: str) -> Path:
     return Path.home() / ".hashforge" / network
@@ -24,7 +30,10 @@ class NodeConfig:
     rpc_password: str | None = None
     script_threads: int = 2
     script_workers: str = "thread"  # or "process": signature checks in worker processes
-    min_relay_fee: int = 1000  # sat/kvB
+    # sat/kvB, as Core's -minrelaytxfee, -incrementalrelayfee and -blockmintxfee (Core 30+ defaults)
+    min_relay_fee: int = DEFAULT_MIN_RELAY_TX_FEE
+    incremental_relay_fee: int = DEFAULT_INCREMENTAL_RELAY_FEE
+    block_min_tx_fee: int = DEFAULT_BLOCK_MIN_TX_FEE
     max_mempool_mb: int = 300
     # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
     listen: bool = True

@@ -38,9 +38,10 @@ from hashforge.consensus.tx import WITNESS_SCALE_FACTOR, Transaction, TxOut
 # --- constants (policy/policy.h, policy/truc_policy.h, kernel/mempool_options.h) -----------------
 
 DEFAULT_BLOCK_MAX_WEIGHT = MAX_BLOCK_WEIGHT - 4000
-DEFAULT_BLOCK_MIN_TX_FEE = 1000  # sat/kvB
-DEFAULT_INCREMENTAL_RELAY_FEE = 1000  # sat/kvB
-DEFAULT_MIN_RELAY_TX_FEE = 1000  # sat/kvB
+# Core 30 lowered these (0.1 sat/vB relay and replacement, 0.001 sat/vB in blocks); the dust fee stays.
+DEFAULT_BLOCK_MIN_TX_FEE = 1  # sat/kvB
+DEFAULT_INCREMENTAL_RELAY_FEE = 100  # sat/kvB
+DEFAULT_MIN_RELAY_TX_FEE = 100  # sat/kvB
 DUST_RELAY_TX_FEE = 3000  # sat/kvB
 DEFAULT_PERMIT_BAREMULTISIG = True
 DEFAULT_ACCEPT_DATACARRIER = True

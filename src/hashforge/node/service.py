@@ -71,8 +71,11 @@ class Node:
             self.params,
             max_size_bytes=self.config.max_mempool_mb * 1_000_000,
             min_relay_fee=self.config.min_relay_fee,
+            incremental_relay_fee=self.config.incremental_relay_fee,
         )
-        self._assembler = BlockAssembler(self.chain, self._mempool, self.params)
+        self._assembler = BlockAssembler(
+            self.chain, self._mempool, self.params, block_min_fee=self.config.block_min_tx_fee
+        )
 
     @property
     def mempool(self) -> Mempool:

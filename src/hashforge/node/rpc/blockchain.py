@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from hashforge.consensus.address import AddressError, address_to_script
 from hashforge.consensus.block import Block
+from hashforge.consensus.coins import Coin
 from hashforge.consensus.pow import block_subsidy, difficulty
-from hashforge.consensus.tx import OutPoint
+from hashforge.consensus.tx import OutPoint, Transaction
 
 from ..chain import STATUS_HAVE_DATA, STATUS_VALID_SCRIPTS, BlockIndex, ChainManager
 from ..chainstate import deserialize_undo
+from .deployments import Deployments
 from .errors import RPCError, RPCErrorCode
 from .format import amount, hash_hex, parse_hash, script_pubkey_json, target_hex, tx_json
 
@@ -137,15 +139,30 @@ def methods(node: Node) -> dict[str, Any]:
             return entry.header.serialize().hex()
         return header_json(entry)
 
-    def block_fees(entry: BlockIndex, block: Block) -> list[int | None]:
-        undo_raw = chain().db.get_undo(entry.hash)
+    def block_spent(entry: BlockIndex, block: Block) -> list[list[Coin] | None]:
+        """Each transaction's spent coins, from the block's undo data (None for the coinbase, and
+        for every transaction when the block has none: genesis, or not in the active chain)."""
+        undo_raw = chain().db.get_undo(entry.hash) if entry.height > 0 else None
         if undo_raw is None:
             return [None] * len(block.vtx)
         spent = iter(deserialize_undo(undo_raw))
-        fees: list[int | None] = [None]
+        out: list[list[Coin] | None] = [None]
         for tx in block.vtx[1:]:
-            fees.append(sum(next(spent)[1].out.value for _ in tx.vin) - tx.value_out())
-        return fees
+            out.append([next(spent)[1] for _ in tx.vin])
+        return out
+
+    def coinbase_tx_json(coinbase: Transaction) -> dict[str, Any]:
+        """Core's coinbaseTxToJSON (getblock's "coinbase_tx", Core 31)."""
+        vin0 = coinbase.vin[0]
+        out: dict[str, Any] = {
+            "version": coinbase.version,
+            "locktime": coinbase.locktime,
+            "sequence": vin0.sequence,
+            "coinbase": vin0.script_sig.hex(),
+        }
+        if vin0.witness:
+            out["witness"] = vin0.witness[0].hex()
+        return out
 
     def getblock(blockhash: str, verbosity: int | bool = 1) -> Any:
         entry = lookup(blockhash)
@@ -160,18 +177,28 @@ def methods(node: Node) -> dict[str, Any]:
         out["strippedsize"] = len(block.serialize_without_witness())
         out["size"] = len(raw)
         out["weight"] = block.weight
+        out["coinbase_tx"] = coinbase_tx_json(block.vtx[0])
         if verbosity == 1:
             out["tx"] = [tx.txid_hex for tx in block.vtx]
         else:
-            fees = block_fees(entry, block)
             out["tx"] = []
-            for tx, fee in zip(block.vtx, fees, strict=True):
+            for tx, coins in zip(block.vtx, block_spent(entry, block), strict=True):
+                fee = None if coins is None else sum(c.out.value for c in coins) - tx.value_out()
+                # verbosity 3 (and more, as Core): each input's spent coin as "prevout"
+                prevouts = coins if verbosity >= 3 else None
                 # Core's blockToJSON calls TxToUniv with include_hex=true: each transaction's hex too
-                tx_out = tx_json(tx, node.params, fee)
+                tx_out = tx_json(tx, node.params, fee, prevouts)
                 tx_out["hex"] = tx.serialize().hex()
                 out["tx"].append(tx_out)
         # Core puts nTx/previous/next after the transactions; field order does not matter in JSON.
         return out
+
+    deployments = Deployments(node.params, lambda e, h: chain().ancestor_of(e, h))
+
+    def getdeploymentinfo(blockhash: str | None = None) -> dict[str, Any]:
+        """Core's getdeploymentinfo: buried and version-bits deployments at a block (default: the tip)."""
+        entry = chain().tip if blockhash is None else lookup(blockhash)
+        return deployments.info(entry)
 
     def getblockstats(hash_or_height: Any, stats: list[str] | None = None) -> dict[str, Any]:
         """Core's getblockstats: per-block fee, size and UTXO statistics, amounts in satoshis."""
@@ -414,6 +441,7 @@ def methods(node: Node) -> dict[str, Any]:
         "getblockheader": getblockheader,
         "getblock": getblock,
         "getblockstats": getblockstats,
+        "getdeploymentinfo": getdeploymentinfo,
         "getchaintips": getchaintips,
         "getdifficulty": getdifficulty,
         "gettxout": gettxout,

@@ -53,8 +53,8 @@ def methods(node: Node, all_methods: dict[str, Any]) -> dict[str, Any]:
             "connections_in": inbound,
             "connections_out": outbound,
             "networks": [],
-            "relayfee": amount(node.config.min_relay_fee),
-            "incrementalfee": amount(1000),
+            "relayfee": amount(node.mempool.min_relay_fee.sat_per_kvb),
+            "incrementalfee": amount(node.mempool.incremental_relay_fee.sat_per_kvb),
             "localaddresses": [],
             "warnings": [],
         }

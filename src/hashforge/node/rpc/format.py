@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from hashforge.consensus.address import script_to_address
+from hashforge.consensus.coins import Coin
 from hashforge.consensus.params import COIN, ChainParams
 from hashforge.consensus.pow import bits_to_target, difficulty
 from hashforge.consensus.script import (
@@ -220,10 +221,14 @@ def script_pubkey_json(script: bytes, params: ChainParams) -> dict[str, Any]:
 # --- transactions and headers -------------------------------------------------------------------
 
 
-def tx_json(tx: Transaction, params: ChainParams, fee: int | None = None) -> dict[str, Any]:
-    """Core's TxToUniv (decoderawtransaction / getrawtransaction verbose / getblock verbosity 2)."""
+def tx_json(
+    tx: Transaction, params: ChainParams, fee: int | None = None, prevouts: list[Coin] | None = None
+) -> dict[str, Any]:
+    """Core's TxToUniv (decoderawtransaction / getrawtransaction verbose / getblock verbosity 2);
+    with `prevouts` (the spent coins, from undo data) each input also gets Core's "prevout" object,
+    as getblock verbosity 3 shows it."""
     vin: list[dict[str, Any]] = []
-    for txin in tx.vin:
+    for i, txin in enumerate(tx.vin):
         if tx.is_coinbase():
             entry: dict[str, Any] = {"coinbase": txin.script_sig.hex()}
         else:
@@ -234,6 +239,14 @@ def tx_json(tx: Transaction, params: ChainParams, fee: int | None = None) -> dic
             }
         if txin.witness:
             entry["txinwitness"] = [w.hex() for w in txin.witness]
+        if prevouts is not None:
+            coin = prevouts[i]
+            entry["prevout"] = {
+                "generated": coin.is_coinbase,
+                "height": coin.height,
+                "value": amount(coin.out.value),
+                "scriptPubKey": script_pubkey_json(coin.out.script_pubkey, params),
+            }
         entry["sequence"] = txin.sequence
         vin.append(entry)
     vout = [
