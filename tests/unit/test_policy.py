@@ -66,14 +66,24 @@ def test_solver(script: bytes, kind: TxoutType) -> None:
     assert solve(script) is kind
 
 
-def test_standard_scripts_bare_multisig_and_datacarrier() -> None:
-    assert is_standard_script(multisig(2, [PK, PK, PK]), MAX_OP_RETURN_RELAY)[0]
-    assert not is_standard_script(multisig(2, [PK, PK, PK, PK]), MAX_OP_RETURN_RELAY)[0]
-    ret80 = b"\x6a" + push_data(b"x" * 80)
-    assert len(ret80) == MAX_OP_RETURN_RELAY
-    assert is_standard_script(ret80, MAX_OP_RETURN_RELAY)[0]
-    assert not is_standard_script(b"\x6a" + push_data(b"x" * 81), MAX_OP_RETURN_RELAY)[0]
-    assert not is_standard_script(b"\x6a", None)[0]  # -datacarrier=0
+def test_standard_scripts_bare_multisig() -> None:
+    assert is_standard_script(multisig(2, [PK, PK, PK]))[0]
+    assert not is_standard_script(multisig(2, [PK, PK, PK, PK]))[0]
+    assert is_standard_script(b"\x6a" + push_data(b"x" * 1000)) == (True, TxoutType.NULL_DATA)
+
+
+def test_datacarrier_limit_counts_every_op_return_of_a_tx() -> None:
+    """Core 30+: -datacarriersize (default 100,000 = MAX_STANDARD_TX_WEIGHT / 4) bounds the sum of
+    all OP_RETURN scriptPubKeys; several OP_RETURN outputs are standard; -datacarrier=0 refuses any."""
+    assert MAX_OP_RETURN_RELAY == 100_000
+    ret80 = TxOut(0, b"\x6a" + push_data(b"x" * 80))  # 83 bytes, the old per-output limit
+    assert is_standard_tx(_tx([TxOut(10_000, p2wpkh_script(H20)), ret80, ret80])) is None
+    small = PolicyOptions(max_datacarrier_bytes=166)
+    assert is_standard_tx(_tx([TxOut(10_000, p2wpkh_script(H20)), ret80, ret80]), small) is None
+    assert is_standard_tx(_tx([TxOut(10_000, p2wpkh_script(H20)), ret80, ret80]),
+                          PolicyOptions(max_datacarrier_bytes=165)) == "datacarrier"
+    assert is_standard_tx(_tx([TxOut(10_000, p2wpkh_script(H20)), ret80]),
+                          PolicyOptions(max_datacarrier_bytes=None)) == "datacarrier"
 
 
 def test_dust_thresholds_match_core() -> None:
@@ -114,7 +124,7 @@ def test_is_standard_tx_reasons() -> None:
     assert is_standard_tx(_tx(script_sig=b"\x76")) == "scriptsig-not-pushonly"
     assert is_standard_tx(_tx([TxOut(1000, b"\x51")])) == "scriptpubkey"
     assert is_standard_tx(_tx([TxOut(100, p2wpkh_script(H20))])) == "dust"
-    assert is_standard_tx(_tx([TxOut(0, b"\x6a"), TxOut(0, b"\x6a")])) == "multi-op-return"
+    assert is_standard_tx(_tx([TxOut(0, b"\x6a"), TxOut(0, b"\x6a")])) is None  # several OP_RETURNs: Core 30+
     bare = [TxOut(10_000, multisig(1, [PK]))]
     assert is_standard_tx(_tx(bare)) is None
     assert is_standard_tx(_tx(bare), PolicyOptions(permit_bare_multisig=False)) == "bare-multisig"

@@ -45,8 +45,9 @@ DEFAULT_MIN_RELAY_TX_FEE = 100  # sat/kvB
 DUST_RELAY_TX_FEE = 3000  # sat/kvB
 DEFAULT_PERMIT_BAREMULTISIG = True
 DEFAULT_ACCEPT_DATACARRIER = True
-MAX_OP_RETURN_RELAY = 83  # bytes of scriptPubKey, OP_RETURN included
 MAX_STANDARD_TX_WEIGHT = 400_000
+# -datacarriersize (Core 30+): the OP_RETURN scriptPubKeys of one transaction together, in bytes
+MAX_OP_RETURN_RELAY = MAX_STANDARD_TX_WEIGHT // WITNESS_SCALE_FACTOR
 MIN_STANDARD_TX_NONWITNESS_SIZE = 65
 MAX_P2SH_SIGOPS = 15
 MAX_STANDARD_TX_SIGOPS_COST = MAX_BLOCK_SIGOPS_COST // 5
@@ -195,8 +196,9 @@ def solve(script: bytes) -> TxoutType:
     return TxoutType.NONSTANDARD
 
 
-def is_standard_script(script: bytes, max_datacarrier_bytes: int | None) -> tuple[bool, TxoutType]:
-    """Core's IsStandard(scriptPubKey): bare multisig up to 3 keys, OP_RETURN up to the carrier size."""
+def is_standard_script(script: bytes) -> tuple[bool, TxoutType]:
+    """Core's IsStandard(scriptPubKey): a known type, bare multisig up to 3 keys (OP_RETURN sizes
+    are IsStandardTx's business: they count per transaction)."""
     kind = solve(script)
     if kind is TxoutType.NONSTANDARD:
         return False, kind
@@ -206,8 +208,6 @@ def is_standard_script(script: bytes, max_datacarrier_bytes: int | None) -> tupl
         m, n = m_n
         if n < 1 or n > 3 or m < 1 or m > n:
             return False, kind
-    if kind is TxoutType.NULL_DATA and (max_datacarrier_bytes is None or len(script) > max_datacarrier_bytes):
-        return False, kind
     return True, kind
 
 
@@ -256,19 +256,19 @@ def is_standard_tx(tx: Transaction, opts: PolicyOptions | None = None) -> str | 
             return "scriptsig-size"
         if not is_push_only(txin.script_sig):
             return "scriptsig-not-pushonly"
-    data_outputs = 0
+    datacarrier_left = opts.max_datacarrier_bytes or 0
     for txout in tx.vout:
-        ok, kind = is_standard_script(txout.script_pubkey, opts.max_datacarrier_bytes)
+        ok, kind = is_standard_script(txout.script_pubkey)
         if not ok:
             return "scriptpubkey"
         if kind is TxoutType.NULL_DATA:
-            data_outputs += 1
+            if len(txout.script_pubkey) > datacarrier_left:
+                return "datacarrier"
+            datacarrier_left -= len(txout.script_pubkey)
         elif kind is TxoutType.MULTISIG and not opts.permit_bare_multisig:
             return "bare-multisig"
         elif is_dust(txout, opts.dust_relay_fee):
             return "dust"
-    if data_outputs > 1:
-        return "multi-op-return"
     return None
 
 
