@@ -38,7 +38,11 @@ def test_profit_page_desktop_and_phone(browser: Any, api: ServedApi) -> None:
     page.get_by_role("link", name="Profit", exact=True).click()
     expect(page.locator("h1")).to_have_text("Profitability")
     expect(page.locator("#f-preset")).to_have_value("s21")
-    # the first view uses the node's live difficulty (regtest's, tiny): a huge profit
+    # on a test network the first view uses mainnet reference figures, and says so; live uses the node's
+    expect(page.locator("#in-difficulty")).to_have_attribute("title", "150000000000000")  # presets.toml's BTC
+    expect(page.locator("p.note").first).to_contain_text("regtest is a test network")
+    page.locator("#f-live").check()
+    page.get_by_role("button", name="Calculate").click()
     expect(page.locator("#in-difficulty")).to_have_text(re.compile(r"^0\.000000000465"))
     page.locator("#f-difficulty").fill("1.1e14")
     page.locator("#f-price").fill("95000")

@@ -79,7 +79,10 @@ async def profit_page(
     if not submitted:
         form.update(preset="s21", electricity="0.08", pool_fee="2", hardware_cost="5000", growth="2%")
     form["months"] = months or "24"
-    use_live = (live == "1") if submitted else True
+    network = ops.params.name if ops is not None else "mainnet"
+    test_network = network != "mainnet"
+    # a test network's coins have no price: its live difficulty with Bitcoin's price is nonsense
+    use_live = (live == "1") if submitted else not test_network
     use_measured = measured == "1"
     ctx: dict[str, Any] = {"nav": "profit", "form": form, "live": use_live, "measured": use_measured,
                            "error": None, "report": None, "charts": None, "comparison": None, "notes": [],
@@ -110,6 +113,12 @@ async def profit_page(
     except BadCalcInput as e:
         ctx["error"] = e.detail
         return _page(request, "profit.html", 400, **ctx)
+    if test_network and not use_live:
+        ctx["notes"].append(f"{network} is a test network and its coins have no market price: these figures use "
+                            "Bitcoin mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
+    elif test_network:
+        ctx["notes"].append(f"Live figures from {network}, a test network: its coins have no market price, "
+                            "so the revenue is what they would be worth at the price given.")
     ctx["notes"].extend(r.notes)
     ctx.update(report=r, charts=_charts(r), comparison=compare(
         presets, r.algorithm, r.inputs.hashrate_hps, r.inputs.power_w, r.inputs.electricity, r.inputs.pool_fee_pct))
