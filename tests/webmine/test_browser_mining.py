@@ -57,17 +57,10 @@ def _hashes(page: Any) -> int:
 
 
 def _assert_stopped_hashing(page: Any) -> None:
-    # a chunk in flight (~100 ms of work, longer on a loaded machine) may still land: wait for
-    # the counter to settle (it never does if hashing goes on), then watch it stay put
-    deadline = time.monotonic() + 8
+    # every worker reports "idle" once its last chunk is done (data-busy counts the busy ones);
+    # after that the counter must not move at all
+    expect(page.locator("#m-state")).to_have_attribute("data-busy", "0", timeout=15_000)
     last = _hashes(page)
-    while True:
-        time.sleep(0.5)
-        now = _hashes(page)
-        if now == last:
-            break
-        assert time.monotonic() < deadline, "hashing went on while paused"
-        last = now
     time.sleep(1.5)
     assert _hashes(page) == last, "hashing went on while paused"
 

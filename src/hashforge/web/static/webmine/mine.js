@@ -102,7 +102,15 @@
       st.workers[i].postMessage({ cmd: "duty", duty: Number($("m-duty").value) / 100 });
       if (st.state === "paused" || st.manualPause || st.hidden) st.workers[i].postMessage({ cmd: "pause" });
       dispatch(i);
+    } else if (m.type === "idle") {
+      st.workers[i].busy = false;
+      render();  // the count shown is final once data-busy reads 0
+      $("m-state").dataset.busy = String(st.workers.filter((w) => w.busy).length);
     } else if (m.type === "progress") {
+      if (!st.workers[i].busy) {
+        st.workers[i].busy = true;
+        $("m-state").dataset.busy = String(st.workers.filter((w) => w.busy).length);
+      }
       st.hashes += m.hashes;
       st.samples.push([performance.now(), m.hashes, m.ms]);
     } else if (m.type === "hit") {
@@ -136,6 +144,7 @@
   function stop(reason) {
     for (const w of st.workers) { w.postMessage({ cmd: "stop" }); w.terminate(); }
     st.workers = [];
+    $("m-state").dataset.busy = "0";  // terminated: nothing in flight
     st.work.clear();
     if (st.client) { const c = st.client; st.client = null; c.close(); }
     st.manualPause = false;

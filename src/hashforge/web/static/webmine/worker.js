@@ -90,6 +90,7 @@ async function loop() {
     postMessage({ type: "error", message: String(e.message || e) });
   } finally {
     running = false;
+    postMessage({ type: "idle" });  // no chunk in flight: the page can tell pausing really stopped us
   }
 }
 
