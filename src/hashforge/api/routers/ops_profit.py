@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -23,6 +22,7 @@ from hashforge.ops.profit.service import (
     bench_hashrate,
     build,
     compare,
+    comparison_machine,
     live_inputs,
     measured_hashrate,
 )
@@ -137,22 +137,8 @@ async def compare_coins(
 ) -> Comparison:
     p = load_presets(ops)
     try:
-        hw = p.get_hardware(preset) if preset else None
-        algo = algorithm or (hw.algorithm if hw else "sha256d")
-        if hashrate:
-            rate = units.hashrate("hashrate", hashrate, positive=True)
-        elif hw is not None:
-            rate = hw.hashrate_hps if hw.hashrate_hps is not None else await asyncio.to_thread(
-                bench_hashrate, algo, BENCH_SECONDS)
-        else:
-            raise InputError("hashrate", "give a hash rate or a hardware preset")
-        watts: Decimal
-        if power:
-            watts = units.power("power", power)
-        elif hw is not None:
-            watts = hw.power_w
-        else:
-            raise InputError("power", "give the power draw or a hardware preset")
+        algo, rate, watts = await asyncio.to_thread(
+            comparison_machine, p, preset, hashrate, power, algorithm, BENCH_SECONDS)
         rows = compare(p, algo, rate, watts, units.money("electricity", electricity),
                        units.percent("pool_fee", pool_fee))
     except InputError as e:

@@ -24,6 +24,7 @@ from .service import (
     bench_hashrate,
     build,
     compare,
+    comparison_machine,
     live_inputs,
 )
 from .units import InputError
@@ -211,22 +212,7 @@ def compare_command(
     """Compare the coins of the presets (SHA-256d and scrypt chains) for one machine."""
     p = _load(presets_file, ops_dir)
     try:
-        hw = p.get_hardware(preset) if preset else None
-        algo = algorithm or (hw.algorithm if hw else "sha256d")
-        if algo not in presets_mod.ALGORITHMS:
-            raise InputError("algorithm", f"must be one of {', '.join(presets_mod.ALGORITHMS)} (got {algo!r})")
-        if hashrate:
-            rate = units.hashrate("hashrate", hashrate, positive=True)
-        elif hw is not None:
-            rate = hw.hashrate_hps if hw.hashrate_hps is not None else bench_hashrate(algo, bench_seconds)
-        else:
-            raise InputError("hashrate", "give a hash rate or a hardware preset")
-        if power:
-            watts = units.power("power", power)
-        elif hw is not None:
-            watts = hw.power_w
-        else:
-            raise InputError("power", "give the power draw or a hardware preset")
+        algo, rate, watts = comparison_machine(p, preset, hashrate, power, algorithm, bench_seconds)
         rows = compare(p, algo, rate, watts, units.money("electricity", electricity),
                        units.percent("pool_fee", pool_fee))
     except InputError as e:

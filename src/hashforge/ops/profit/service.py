@@ -151,6 +151,31 @@ def bench_hashrate(algorithm: str, seconds: float = 1.0) -> Decimal:
     raise InputError("hashrate", f"the benchmark measured no hashes in {seconds * 5:g} s; give a hash rate")
 
 
+def comparison_machine(presets: Presets, preset: str | None, hashrate: str | None, power: str | None,
+                       algorithm: str | None, bench_seconds: float) -> tuple[str, Decimal, Decimal]:
+    """The machine `compare` is asked about: (algorithm, H/s, W) from the options, else the hardware
+    preset (a preset without a hash rate is measured by the bench). InputError names the option."""
+    from .presets import ALGORITHMS
+
+    hw = presets.get_hardware(preset) if preset else None
+    algo = algorithm or (hw.algorithm if hw else "sha256d")
+    if algo not in ALGORITHMS:
+        raise InputError("algorithm", f"must be one of {', '.join(ALGORITHMS)} (got {algo!r})")
+    if hashrate:
+        rate = units.hashrate("hashrate", hashrate, positive=True)
+    elif hw is not None:
+        rate = hw.hashrate_hps if hw.hashrate_hps is not None else bench_hashrate(algo, bench_seconds)
+    else:
+        raise InputError("hashrate", "give a hash rate or a hardware preset")
+    if power:
+        watts = units.power("power", power)
+    elif hw is not None:
+        watts = hw.power_w
+    else:
+        raise InputError("power", "give the power draw or a hardware preset")
+    return algo, rate, watts
+
+
 def _opt(text: str | None) -> str | None:
     return None if text is None or not str(text).strip() else str(text)
 
