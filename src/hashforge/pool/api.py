@@ -25,7 +25,7 @@ from hashforge.consensus.params import get_params
 
 from .contracts.api import contracts_router
 from .db.repositories import BlockRepository, LedgerRepository, PayoutRepository, ShareRepository
-from .hashrate import format_hashrate, hashrate
+from .hashrate import format_hashrate, hashrate, share_scale
 from .metrics import PoolMetrics
 
 Window = Annotated[int, Query(ge=60, le=30 * 86400, description="seconds")]
@@ -48,7 +48,7 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
                 *, scheme: str = "pplns", fee_percent: float = 0.0, scrypt: bool = False,
                 network: str | None = None) -> APIRouter:
     router = APIRouter(prefix="/pool", tags=["pool"])
-    share_scale = 65536 if scrypt else 1  # network difficulty in share-difficulty units
+    scale = share_scale(scrypt)  # network difficulty in share-difficulty units
 
     def valid_address(address: str) -> bool:
         net = network or (live.live().get("network") if live is not None else None) or "regtest"
@@ -73,7 +73,7 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
         if live is not None:
             info.update(live.live())
         nd = info.get("network_difficulty")  # the chain's; round_diff is in share units
-        info["effort"] = round_diff / (nd * share_scale) if nd else None
+        info["effort"] = round_diff / (nd * scale) if nd else None
         metrics.hashrate.set(info["hashrate"])
         return info
 
@@ -96,7 +96,7 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
             rows = BlockRepository.page(conn, limit, offset, address)
         for row in rows:  # stored in share units (see ShareRecord); shown as the chain's difficulty
             if row.get("network_difficulty"):
-                row["network_difficulty"] = row["network_difficulty"] / share_scale
+                row["network_difficulty"] = row["network_difficulty"] / scale
         return rows
 
     @router.get("/blocks")

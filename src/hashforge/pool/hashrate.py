@@ -15,6 +15,12 @@ def hashes_per_difficulty(scrypt: bool = False) -> float:
     return float(1 << 16) if scrypt else float(1 << 32)
 
 
+def share_scale(scrypt: bool = False) -> int:
+    """Network difficulty in share-difficulty units (x 2^16 on scrypt chains, whose network
+    difficulty 1 is, as Bitcoin's, 2^32 hashes)."""
+    return (1 << 32) // int(hashes_per_difficulty(scrypt))
+
+
 def hashrate(sum_difficulty: float, window_seconds: float, scrypt: bool = False) -> float:
     if window_seconds <= 0:
         return 0.0

@@ -47,6 +47,7 @@ from hashforge.stratum import (
 
 from .config import PoolConfig, Scheme
 from .errors import RecorderError, ShareRejected
+from .hashrate import share_scale
 from .metrics import PoolMetrics
 from .pending import Pending
 from .records import BlockFound, ShareRecord
@@ -90,9 +91,6 @@ def _true(msg_id: Any) -> bytes:
     if type(msg_id) is int:
         return b'{"id":%d,"result":true,"error":null}\n' % msg_id
     return reply(msg_id, True)
-
-
-SHARE_SCALE = {False: 1, True: 65536}  # network difficulty → share difficulty (scrypt: x 2^16)
 
 
 @lru_cache(maxsize=4096)
@@ -154,8 +152,7 @@ class Stratifier:
         self.template = template
         self.template_seq += 1
         self.network_target = bits_to_target(template.bits)
-        # in share-difficulty units: scrypt shares count 2^16 hashes per difficulty 1, the network 2^32
-        self.network_difficulty = template.network_difficulty * SHARE_SCALE[self.scrypt]
+        self.network_difficulty = template.network_difficulty * share_scale(self.scrypt)  # share units
         self._solo_jobs.clear()
         self._pool_job = None
         if clean:
@@ -460,7 +457,7 @@ class Stratifier:
             raise ShareRejected(StratumErrorCode.DUPLICATE_SHARE, "duplicate share")
         seen.add(key)
         t = pj.template
-        netdiff = t.network_difficulty * SHARE_SCALE[self.scrypt]
+        netdiff = t.network_difficulty * share_scale(self.scrypt)
         record = ShareRecord(time.time(), self.sc.instance_id, worker.address, worker.name, required,
                              share.hash_difficulty, netdiff, t.height, t.coinbase_value,
                              share.pow_hash, share.is_block)
