@@ -6,9 +6,11 @@ many blocks, not a promise; fees not counted (hashforge.ops.profit counts them).
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
 from hashforge.consensus.pow import block_subsidy
+from hashforge.ops.profit.calc import hashes_per_block
 
 from .node import COIN, NodeGateway
 from .settings import ApiSettings
@@ -19,7 +21,7 @@ CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
 
 def hashes_per_difficulty(params: ChainParams) -> float:
     """Expected hashes per block at network difficulty 1 (the same for SHA-256d and scrypt chains)."""
-    return float(1 << 48) / 0xFFFF
+    return float(hashes_per_block(Decimal(1)))
 
 
 def sat_per_day(hashrate_hps: float, difficulty: float, reward_sat: int, params: ChainParams) -> int:

@@ -16,7 +16,6 @@ from typing import Any
 
 from .units import COIN, InputError
 
-HASHES_PER_DIFF1 = Decimal(2**48) / Decimal(0xFFFF)  # inexact in base 10: computed in PRECISION
 PRECISION = 50
 DAY_S = 86400
 HOURS = 24
