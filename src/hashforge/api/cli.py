@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hashforge.cli.errors import fail
 from hashforge.consensus.params import UnknownNetworkError, get_params
 
 if TYPE_CHECKING:
@@ -30,8 +31,7 @@ api_key_app = typer.Typer(help="Mint, list and revoke API keys (stored hashed in
 
 
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
+    fail(message, code)
 
 
 def default_datadir(network: str) -> Path:

@@ -1,74 +1,23 @@
-"""The `hashforge` command line (Typer): one sub-app or command per component.
-
-Errors of our own print one line to stderr and exit 2 for bad input (as Typer's usage errors do),
-1 when the input was read but is wrong (a rule violation).
+"""The `hashforge` command line. The app itself is assembled in `commands.py`; this package's
+initializer stays empty of components, so that any component's CLI can import
+`hashforge.cli.errors` (the one-line error and exit codes) without an import cycle.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from hashforge import __version__
-from hashforge.api.cli import api, api_key_app
-from hashforge.kernels.bench import register as register_bench
-from hashforge.miner.cli import mine
-from hashforge.ops.alerts.cli import alerts_app
-from hashforge.ops.ledger.cli import tax_app
-from hashforge.ops.profit.cli import calc_app
-from hashforge.pool.cli import pool
-from hashforge.pool.contracts.cli import contracts_app
-from hashforge.wallet.cli import wallet_app
-
-from .headers import headers_app
-from .node import node
-from .up import up
-
-app = typer.Typer(
-    name="hashforge",
-    help="hashforge: a proof-of-work mining stack, Bitcoin-compatible.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"hashforge {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
-) -> None:
-    """hashforge: a proof-of-work mining stack, Bitcoin-compatible."""
-
-
-# --- components ------------------------------------------------------------------------------
-# Register each component here, one line each: a sub-app (`app.add_typer(x_app, name="x")`) for a
-# group of commands, or `app.command("name")(function)` for a single one. Keep the command code in
-# the component's own module (cli/<name>.py or the component package).
-app.add_typer(headers_app, name="headers")
-app.command("up")(up)
-app.command("node")(node)
-app.command("api")(api)
-app.add_typer(api_key_app, name="api-key")
-app.add_typer(wallet_app, name="wallet")
-app.command("pool")(pool)
-app.command("mine")(mine)
-register_bench(app)
-app.add_typer(calc_app, name="calc")
-app.add_typer(alerts_app, name="alerts")
-app.add_typer(tax_app, name="tax")
-app.add_typer(contracts_app, name="contracts")
+from typing import Any
 
 
 def main() -> None:
     """Console-script entry point (`hashforge = "hashforge.cli:main"`)."""
-    app()
+    from .commands import main as run
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from hashforge.cli import app` (tests, CliRunner)
+        from .commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

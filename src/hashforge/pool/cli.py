@@ -1,6 +1,6 @@
 """`hashforge pool`: runs the Stratum pool (and optionally its REST API) against a node.
 
-Register in hashforge/cli/__init__.py with:  app.command("pool")(pool)
+Register in hashforge/cli/commands.py with:  app.command("pool")(pool)
 
 Settings come from --config (TOML, see config.py for the sections), then flags. Payouts need a
 PayoutWallet: `run_pool(cfg, wallet)` is the entry point for code that has one; the command

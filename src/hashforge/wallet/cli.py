@@ -21,11 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
+from hashforge.cli.errors import fail
 from hashforge.consensus.params import COIN, MAX_MONEY, ChainParams, UnknownNetworkError, get_params
 
 from .errors import AmountError, BadInputError, WalletError
@@ -66,11 +67,6 @@ Offline = Annotated[bool, typer.Option("--offline", help="Do not contact the nod
 PassFile = Annotated[Path | None, typer.Option("--passphrase-file", help="File holding the keystore passphrase.")]
 FeeRateOpt = Annotated[str | None, typer.Option("--fee-rate", help="Fee rate in sat/vB (default: the node's estimatesmartfee).")]
 ConfTarget = Annotated[int, typer.Option("--conf-target", help="Blocks to confirm within, for the fee estimate.")]
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager

@@ -11,9 +11,11 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from hashforge.cli.errors import fail
 
 from .errors import AlertsError, DeliveryError
 from .rules import KINDS, LEVELS
@@ -34,11 +36,6 @@ Network = Annotated[str, typer.Option("--network", "-n", help="Network (picks th
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(2)
-
-
 def _store(ops_dir: Path | None, network: str) -> AlertStore:
     from hashforge.consensus.params import UnknownNetworkError, get_params
     from hashforge.ops import default_ops_dir
@@ -47,14 +44,14 @@ def _store(ops_dir: Path | None, network: str) -> AlertStore:
         try:
             name = get_params(network).name
         except UnknownNetworkError as e:
-            _fail(str(e))
+            fail(str(e))
         ops_dir = default_ops_dir(name)
     if ops_dir.exists() and not ops_dir.is_dir():
-        _fail(f"--ops-dir {ops_dir} is not a directory")
+        fail(f"--ops-dir {ops_dir} is not a directory")
     try:
         return AlertStore(ops_dir)
     except (OSError, Exception) as e:  # sqlite3.Error, permissions
-        _fail(f"cannot open the ops records in {ops_dir}: {e}")
+        fail(f"cannot open the ops records in {ops_dir}: {e}")
 
 
 def _out(data: Any, as_json: bool, lines: list[str]) -> None:
@@ -91,7 +88,7 @@ def _run(fn: Any) -> Any:
     try:
         return fn()
     except AlertsError as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -189,7 +186,7 @@ def channels_add(
             try:
                 password = password_file.read_text().strip()
             except OSError as e:
-                _fail(f"--password-file {password_file}: {e.strerror or e}")
+                fail(f"--password-file {password_file}: {e.strerror or e}")
         if password:
             secrets["password"] = password
         config = {"host": smtp_host, "port": smtp_port, "security": security, "username": username,
@@ -216,7 +213,7 @@ def channels_test(channel_id: int, ops_dir: OpsDir = None, network: Network = "d
     try:
         asyncio.run(engine.test_channel(channel_id))
     except (AlertsError, DeliveryError) as e:
-        _fail(f"test of channel #{channel_id} failed: {e}")
+        fail(f"test of channel #{channel_id} failed: {e}")
     _out({"channel": channel_id, "delivered": True}, as_json, [f"test message delivered to channel #{channel_id}"])
 
 
@@ -262,11 +259,11 @@ def config(
     store = _store(ops_dir, network)
     if poll_seconds is not None:
         if not 0.2 <= poll_seconds <= 3600:
-            _fail(f"--poll-seconds must be 0.2 to 3600, not {poll_seconds:g}")
+            fail(f"--poll-seconds must be 0.2 to 3600, not {poll_seconds:g}")
         store.set_setting("poll_s", poll_seconds)
     if quiet_minutes is not None:
         if not 0 <= quiet_minutes <= 43200:
-            _fail(f"--quiet-minutes must be 0 to 43200, not {quiet_minutes:g}")
+            fail(f"--quiet-minutes must be 0 to 43200, not {quiet_minutes:g}")
         store.set_setting("quiet_s", quiet_minutes * 60)
     s = store.settings()
     _out(s, as_json, [f"poll every {s['poll_s']:g} s; quiet period {s['quiet_s'] / 60:g} min"])

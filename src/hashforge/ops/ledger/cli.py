@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from hashforge.cli.errors import fail
 from hashforge.ops import default_ops_dir
 
 from . import export as exports
@@ -43,14 +44,6 @@ OpsDir = Annotated[Path | None, typer.Option("--ops-dir", help="Ops directory (d
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Year = Annotated[int | None, typer.Option("--year", help="Only this tax year.")]
 DEFAULT_NETWORK = "devnet"
-EXIT_USAGE = 2
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """`error: message` on one line to stderr, exit 2 (as hashforge.cli.errors; importing that
-    package from here would be circular)."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager

@@ -7,9 +7,11 @@ import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from hashforge.cli.errors import fail
 
 from . import presets as presets_mod
 from . import units
@@ -40,12 +42,6 @@ calc_app = typer.Typer(
 PresetsFile = Annotated[Path | None, typer.Option("--presets", help="Your own presets TOML (adds to/overrides the shipped ones).")]
 OpsDir = Annotated[Path | None, typer.Option("--ops-dir", help="Ops directory: its presets.toml is read if present.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """`error: ...` on one line to stderr, exit 2 (bad input), as the rest of the CLI does."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
 
 
 def _option(field: str) -> str:

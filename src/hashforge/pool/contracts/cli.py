@@ -2,7 +2,7 @@
 and the allocation journal, mint customer keys. Works on the pool's database (like `hashforge pool`:
 --datadir or --database-url), so it needs no running pool; a running pool sees the changes at once.
 
-Register in hashforge/cli/__init__.py with:  app.add_typer(contracts_app, name="contracts")
+Register in hashforge/cli/commands.py with:  app.add_typer(contracts_app, name="contracts")
 """
 
 from __future__ import annotations
