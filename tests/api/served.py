@@ -62,8 +62,9 @@ class ServedApi:
 
 
 def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI | Callable[[EventBus], ComponentAPI],
-          **overrides: Any) -> ServedApi:
-    """The API over `node`; each extra is a ComponentAPI, or a function of the bus that makes one."""
+          ops_dir: Path | None = None, **overrides: Any) -> ServedApi:
+    """The API over `node`; each extra is a ComponentAPI, or a function of the bus that makes one;
+    with `ops_dir`, the ops component too (regtest), as `hashforge api --ops-dir` attaches it."""
     values: dict[str, Any] = {
         "host": "127.0.0.1", "port": 0, "datadir": datadir, "node_rpc_url": node.url,
         "node_cookie": node.datadir / ".cookie", "tip_poll_s": 0.1, "rate_per_s": 10_000, "rate_burst": 10_000,
@@ -75,5 +76,11 @@ def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI | Callable[[Ev
     )
     for extra in extras:
         components.add(extra if isinstance(extra, ComponentAPI) else extra(components.bus))
+    if ops_dir is not None:
+        from hashforge.api.attach import ops_component
+        from hashforge.consensus.params import REGTEST
+        from hashforge.ops.gateway import OpsGateway
+
+        components.add(ops_component(OpsGateway(ops_dir, REGTEST, components)))
     keys = KeyStore(settings.keys_path)
     return ServedApi(ApiServer(settings, components, keys), components, keys).start()

@@ -16,14 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from hashforge.api import ApiServer, ApiSettings, ComponentAPI, Components, EventBus, NodeGateway
-from hashforge.api.attach import ops_component
-from hashforge.api.keys import KeyStore, Scope
-from hashforge.consensus.params import REGTEST
+from hashforge.api import ComponentAPI, EventBus
+from hashforge.api.keys import Scope
 from hashforge.ops.alerts import AlertStore
-from hashforge.ops.gateway import OpsGateway
-from hashforge.rpcclient import AsyncRPCClient
-from tests.api.served import ServedApi
+from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess
 
 W = "bcrt1qexampleaddress0000.rig1"
@@ -31,17 +27,8 @@ W = "bcrt1qexampleaddress0000.rig1"
 
 def serve_with_ops(node: NodeProcess, datadir: Path, ops_dir: Path,
                    *extras: Callable[[EventBus], ComponentAPI]) -> ServedApi:
-    """As tests.api.served.serve, plus the ops component over `ops_dir` (it needs the Components)."""
-    settings = ApiSettings(host="127.0.0.1", port=0, datadir=datadir, node_rpc_url=node.url,
-                           node_cookie=node.datadir / ".cookie", tip_poll_s=0.2, rate_per_s=10_000, rate_burst=10_000)
-    components = Components(
-        node=NodeGateway(AsyncRPCClient(settings.node_rpc_url, cookie=settings.node_cookie, timeout=30)),
-        bus=EventBus(settings.event_buffer))
-    for extra in extras:
-        components.add(extra(components.bus))
-    components.add(ops_component(OpsGateway(ops_dir, REGTEST, components)))
-    keys = KeyStore(settings.keys_path)
-    return ServedApi(ApiServer(settings, components, keys), components, keys).start()
+    """As tests.api.served.serve, plus the ops component over `ops_dir`."""
+    return serve(node, datadir, *extras, ops_dir=ops_dir, tip_poll_s=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hashforge.api import ApiServer, ApiSettings, ComponentAPI, Components, EventBus, NodeGateway
-from hashforge.api.attach import ops_component
-from hashforge.api.keys import KeyStore
+from hashforge.api import ComponentAPI
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import REGTEST
 from hashforge.consensus.pow import difficulty_exact
 from hashforge.consensus.tx import OutPoint, TxOut
-from hashforge.ops.gateway import OpsGateway
-from hashforge.rpcclient import AsyncRPCClient, RPCClientError
-from tests.api.served import ServedApi
+from hashforge.rpcclient import RPCClientError
+from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess
 from tests.helpers.txbuilder import Key, Utxo, spend
 
@@ -65,16 +62,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 
 def serve_with_ops(node: NodeProcess, datadir: Path, *extras: ComponentAPI) -> ServedApi:
     """The API as `hashforge api --ops-dir` serves it: anonymous loopback reads, ops (and `extras`) attached."""
-    settings = ApiSettings(host="127.0.0.1", port=0, datadir=datadir, node_rpc_url=node.url,
-                           node_cookie=node.datadir / ".cookie", tip_poll_s=0.2, rate_per_s=10_000,
-                           rate_burst=10_000)
-    components = Components(node=NodeGateway(AsyncRPCClient(node.url, cookie=node.datadir / ".cookie", timeout=30)),
-                            bus=EventBus(settings.event_buffer))
-    components.add(ops_component(OpsGateway(datadir / "ops", REGTEST, components)))
-    for extra in extras:
-        components.add(extra)
-    keys = KeyStore(settings.keys_path)
-    return ServedApi(ApiServer(settings, components, keys), components, keys).start()
+    return serve(node, datadir, *extras, ops_dir=datadir / "ops", tip_poll_s=0.2)
 
 
 @pytest.fixture(scope="module")
