@@ -25,6 +25,23 @@ have_cmd cc || missing+=(build-essential)
 if [ "$want" = "test" ]; then
     have_cmd chromium || [ -x /usr/bin/chromium ] || missing+=(chromium)
     ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+    # Runtime libraries of the real peers the interop tests run (../shared/bin or PATH), only where
+    # such a binary is present and lacks them.
+    here="$(cd "$(dirname "$0")/.." && pwd)"
+    peer() { for d in "$here/../shared/bin" $(echo "${PATH}" | tr ':' ' '); do
+                 [ -x "$d/$1" ] && { echo "$d/$1"; return 0; }; done; return 1; }
+    needs_libs() {  # binary package...: adds the packages when the binary has unresolved libraries
+        local bin; bin="$(peer "$1")" || return 0; shift
+        ldd "$bin" 2>/dev/null | grep -q "not found" && missing+=("$@")
+        return 0
+    }
+    needs_libs ckpool libzmq5
+    needs_libs ckpool-lowdiff libzmq5
+    needs_libs minerd libcurl4 libjansson4
+    needs_libs litecoind libboost-filesystem1.74.0 libboost-thread1.74.0 libevent-2.1-7 \
+        libevent-pthreads-2.1-7 libfmt9 libssl3
+    needs_libs dogecoind libboost-filesystem1.74.0 libboost-program-options1.74.0 \
+        libboost-thread1.74.0 libboost-chrono1.74.0 libevent-2.1-7 libevent-pthreads-2.1-7 libssl3
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

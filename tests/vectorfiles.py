@@ -1,30 +1,16 @@
-"""Where the public test vectors live (../shared/vectors beside the checkout), and readers for them."""
+"""Where the public test vectors live (tests/data, carried in the repository), and readers for them."""
 
 from __future__ import annotations
 
 import bz2
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _find_vectors() -> Path:
-    env = os.environ.get("HASHFORGE_VECTORS")
-    candidates = [Path(env)] if env else []
-    candidates += [REPO_ROOT.parent / "shared" / "vectors", REPO_ROOT / "shared" / "vectors"]
-    for c in candidates:
-        if (c / "README.md").exists():
-            return c
-    raise RuntimeError(
-        "test vectors not found: expected ../shared/vectors beside the checkout "
-        "(or set HASHFORGE_VECTORS)"
-    )
-
-
-VECTORS = _find_vectors()
+# Public data (Bitcoin Core, BIP, btcd ... vectors and real mainnet blocks); tests/data/README.md
+# names the upstream repository, path, commit and licence of each file.
+VECTORS = Path(__file__).resolve().parent / "data"
 
 
 def load_json(rel: str) -> Any:

@@ -1,4 +1,4 @@
-"""BIP39 / BIP32 / BIP84 / BIP86 public vectors (../shared/vectors), every one of them."""
+"""BIP39 / BIP32 / BIP84 / BIP86 public vectors (tests/data), every one of them."""
 
 from __future__ import annotations
 

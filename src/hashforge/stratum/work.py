@@ -1,7 +1,7 @@
 """Stratum v1 work: a job from mining.notify, the coinbase and header a share commits to, and
 difficulty/target conversions.
 
-Byte-order facts (tested against real captures in shared/vectors/stratum_shares.json):
+Byte-order facts (tested against real captures in tests/data/stratum_shares.json):
 - `prevhash` is the internal (little-endian) hash with each 4-byte word byte-swapped.
 - `version`, `nbits`, `ntime` are big-endian hex of the numbers; the header stores them
   little-endian. `nonce` is submitted as big-endian hex of the number.
