@@ -69,3 +69,15 @@ def test_pool_cli_bad_ws_setting_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["pool", "--config", str(toml), "--ws-port", "0"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: unknown setting 'ws_bogus' in [ConnectorConfig]"
+
+
+def test_up_passes_the_api_every_link_it_offers(tmp_path: Path) -> None:
+    """up's flags are the API CLI's real options (Click refuses an unknown one), with or without a miner."""
+    from typer.main import get_command
+
+    options = {opt for p in get_command(app).commands["api"].params for opt in p.opts}  # type: ignore[attr-defined]
+    for with_miner in (True, False):
+        op = Operation(DEVNET, tmp_path, Ports(18500, 3400, 8500, 8501, 4100, 8502), None, with_miner)
+        flags = [f for f in op.component_flags() if f.startswith("--")]
+        assert set(flags) <= options, set(flags) - options
+        assert ("--miner-api" in flags) is with_miner

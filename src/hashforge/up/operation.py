@@ -204,21 +204,12 @@ class Operation:
         return Part("api", argv, self.logs / "api.log", ready)
 
     def component_flags(self) -> list[str]:
-        """The API's links to the other parts, for those its command line offers."""
-        import inspect
-
-        from hashforge.api.cli import api
-
-        offered = inspect.signature(api).parameters
-        flags: list[str] = []
-        if "pool_api" in offered:
-            flags += ["--pool-api", f"http://127.0.0.1:{self.ports.pool_api}/"]
-        if "miner_api" in offered and self.with_miner:
+        """The API's links to the other parts: its pool, miner, wallet, browser-mining port and ops store."""
+        flags = ["--pool-api", f"http://127.0.0.1:{self.ports.pool_api}/",
+                 "--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file),
+                 # ":PORT": the page connects to the host it was loaded from
+                 "--stratum-ws", f":{self.ports.ws}",
+                 "--ops-dir", str(self.ops_dir)]
+        if self.with_miner:
             flags += ["--miner-api", f"127.0.0.1:{self.ports.miner_api}"]
-        if "wallet_dir" in offered:
-            flags += ["--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file)]
-        if "stratum_ws" in offered:  # ":PORT": the page connects to the host it was loaded from
-            flags += ["--stratum-ws", f":{self.ports.ws}"]
-        if "ops_dir" in offered:
-            flags += ["--ops-dir", str(self.ops_dir)]
         return flags
