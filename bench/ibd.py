@@ -31,13 +31,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.helpers runs the nodes
 
-from hashforge.consensus.block import Block
-from hashforge.consensus.params import REGTEST
-from hashforge.consensus.tx import OutPoint, Transaction, TxOut
 from tests.helpers.bitcoind import BITCOIND, BitcoinCore
 from tests.helpers.chainbuild import make_block
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.helpers.txbuilder import Key, Utxo, sign_tx
+
+from hashforge.consensus.block import Block
+from hashforge.consensus.params import REGTEST
+from hashforge.consensus.tx import OutPoint, Transaction, TxOut
 
 KEY = Key.from_int(0x1BD)
 ADDRESS = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
