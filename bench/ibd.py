@@ -59,7 +59,8 @@ def build_chain(base: int, spend_blocks: int, spends: int) -> list[Block]:
         blocks.append(parent)
     mature = [blocks[h - 1] for h in range(1, base - REGTEST.coinbase_maturity + 1)]
     per_fan = -(-spends // len(mature))
-    fans, pool = [], []
+    fans: list[Transaction] = []
+    pool: list[Utxo] = []
     for b in mature:
         cb = b.vtx[0]
         value = (cb.vout[0].value - FEE) // per_fan
