@@ -81,3 +81,11 @@ def test_up_passes_the_api_every_link_it_offers(tmp_path: Path) -> None:
         flags = [f for f in op.component_flags() if f.startswith("--")]
         assert set(flags) <= options, set(flags) - options
         assert ("--miner-api" in flags) is with_miner
+
+
+def test_up_gives_the_pool_the_operators_pool_toml(tmp_path: Path) -> None:
+    op = Operation(DEVNET, tmp_path, Ports(18500, 3400, 8500, 8501, 4100, 8502), None, True, "pplns")
+    assert "--config" not in op.pool_part().argv
+    (tmp_path / "pool.toml").write_text("[accounting]\npayout_interval = 20\n")
+    argv = op.pool_part().argv
+    assert argv[argv.index("--config") + 1] == str(tmp_path / "pool.toml")

@@ -107,6 +107,7 @@ class Operation:
         self.passphrase_file = datadir / "wallet.passphrase"
         self.ops_dir = datadir / "ops"
         self.state_file = datadir / "up.json"
+        self.pool_config = datadir / "pool.toml"
         self.address = ""
 
     @property
@@ -172,6 +173,8 @@ class Operation:
             "--api-port", str(self.ports.pool_api), "--scheme", self.scheme, "--datadir", str(self.datadir / "pool"),
             "--ws-port", str(self.ports.ws), "--ws-host", "127.0.0.1",
         )
+        if self.pool_config.exists():  # the operator's pool settings (payout interval, vardiff, ...)
+            argv += ["--config", str(self.pool_config)]
         if self.scheme != "solo":
             argv += ["--pool-address", self.address, "--wallet-dir", str(self.wallet_dir),
                      "--wallet-passphrase-file", str(self.passphrase_file)]
