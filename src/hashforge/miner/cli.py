@@ -44,7 +44,7 @@ def mine(
     no_version_rolling: Annotated[bool, typer.Option("--no-version-rolling", help="Do not ask for BIP310 version rolling.")] = False,
     tls_insecure: Annotated[bool, typer.Option("--tls-insecure", help="stratum+ssl: do not verify the pool's certificate.")] = False,
     api_listen: Annotated[str | None, typer.Option("--api-listen", help="cgminer API address (default 127.0.0.1:4028).")] = None,
-    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR[/BITS] privileged, R:ADDR read-only.")] = None,
+    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR or W:ADDR/BITS privileged, R:ADDR read-only.")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not serve the cgminer API.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view; warnings and errors only.")] = False,
     json_log: Annotated[bool, typer.Option("--json-log", help="Log one JSON object per line (for services).")] = False,
