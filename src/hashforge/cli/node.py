@@ -22,6 +22,16 @@ def node(
     rpc_port: Annotated[int | None, typer.Option("--rpc-port", help="RPC port (default: the network's).")] = None,
     rpc_user: Annotated[str | None, typer.Option("--rpc-user", help="RPC user (the .cookie file always works too).")] = None,
     rpc_password: Annotated[str | None, typer.Option("--rpc-password", help="RPC password.")] = None,
+    rpcthreads: Annotated[
+        int | None, typer.Option("--rpcthreads", help="RPC requests executed at once (default 16, as Core).")
+    ] = None,
+    rpcworkqueue: Annotated[
+        int | None,
+        typer.Option("--rpcworkqueue", help="RPC requests waiting beyond those; more connections get 503 (default 64)."),
+    ] = None,
+    rpcservertimeout: Annotated[
+        float | None, typer.Option("--rpcservertimeout", help="Seconds for a whole RPC request to arrive (default 30).")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
     script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads (or processes) verifying signatures.")] = None,
     script_workers: Annotated[
@@ -42,6 +52,7 @@ def node(
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
     from hashforge.node.config import NodeConfig
     from hashforge.node.progress import StartupProgress
+    from hashforge.node.rpc.server import RPCLimits
     from hashforge.node.service import run_node
 
     try:
@@ -56,6 +67,12 @@ def node(
         fail(f"--port must be 1..65535, not {port}")
     if maxconnections is not None and maxconnections < 0:
         fail(f"--maxconnections must be 0 or more, not {maxconnections}")
+    if rpcthreads is not None and rpcthreads < 1:
+        fail(f"--rpcthreads must be 1 or more, not {rpcthreads}")
+    if rpcworkqueue is not None and rpcworkqueue < 0:
+        fail(f"--rpcworkqueue must be 0 or more, not {rpcworkqueue}")
+    if rpcservertimeout is not None and not rpcservertimeout > 0:
+        fail(f"--rpcservertimeout must be more than 0 seconds, not {rpcservertimeout}")
     if (rpc_user is None) != (rpc_password is None):
         fail("--rpc-user and --rpc-password go together")
     overrides = {
@@ -65,6 +82,9 @@ def node(
         "rpc_port": rpc_port,
         "rpc_user": rpc_user,
         "rpc_password": rpc_password,
+        "rpc_threads": rpcthreads,
+        "rpc_work_queue": rpcworkqueue,
+        "rpc_server_timeout": rpcservertimeout,
         "script_threads": script_threads,
         "script_workers": script_workers,
         "listen": listen,
@@ -79,6 +99,7 @@ def node(
             cfg = NodeConfig.from_toml(config, **overrides)
         else:
             cfg = NodeConfig(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        RPCLimits(cfg.rpc_threads, cfg.rpc_work_queue, cfg.rpc_server_timeout)  # a config file's values too
     except (OSError, ValueError, TypeError) as e:
         fail(f"bad configuration: {e}")
     _setup_logging(log_format)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hashforge import __version__
+from hashforge import __version__, jsonlimits
 
 from .pools import PoolManager
 from .sources import StratumSource, WorkSource
@@ -167,7 +167,7 @@ class MinerAPI:
             if not text.startswith(b"{") or b"\n" in buf or b"\x00" in buf:
                 break
             try:
-                json.loads(text)
+                jsonlimits.loads(text)
                 break
             except ValueError:
                 continue
@@ -180,7 +180,7 @@ class MinerAPI:
         isjson = request.lstrip().startswith("{")
         if isjson:
             try:
-                obj = json.loads(request)
+                obj = jsonlimits.loads(request)
                 if not isinstance(obj, dict):
                     raise ValueError
             except ValueError:

@@ -28,6 +28,10 @@ class NodeConfig:
     rpc_port: int | None = None  # default: the network's RPC port
     rpc_user: str | None = None
     rpc_password: str | None = None
+    # Core's -rpcthreads, -rpcworkqueue, -rpcservertimeout (node/rpc/server.py says what each bounds)
+    rpc_threads: int = 16
+    rpc_work_queue: int = 64
+    rpc_server_timeout: float = 30.0
     script_threads: int = 2
     script_workers: str = "thread"  # or "process": signature checks in worker processes
     # sat/kvB, as Core's -minrelaytxfee, -incrementalrelayfee and -blockmintxfee (Core 30+ defaults)

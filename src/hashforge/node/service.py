@@ -24,7 +24,7 @@ from .assembler import BlockAssembler
 from .chain import BlockIndex, ChainManager, ProgressFn
 from .config import NodeConfig
 from .mempool import Mempool
-from .rpc.server import Credentials, RPCDispatcher, RPCServer, write_cookie
+from .rpc.server import Credentials, RPCDispatcher, RPCLimits, RPCServer, write_cookie
 from .scriptpool import make_script_executor
 
 if TYPE_CHECKING:
@@ -130,7 +130,8 @@ class Node:
         from .rpc.methods import register_all
 
         register_all(dispatcher, self)
-        self.rpc = RPCServer(dispatcher, self._credentials(), self.config.rpc_host, self.config.resolved_rpc_port)
+        limits = RPCLimits(self.config.rpc_threads, self.config.rpc_work_queue, self.config.rpc_server_timeout)
+        self.rpc = RPCServer(dispatcher, self._credentials(), self.config.rpc_host, self.config.resolved_rpc_port, limits)
         await self.rpc.start()
         from .p2p import P2PNetwork, P2PSettings
 

@@ -20,7 +20,6 @@ its high-water mark) or too many replies are pending, reading pauses until they 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import ssl
@@ -28,6 +27,7 @@ import time
 from collections import deque
 from typing import Any, cast
 
+from hashforge import jsonlimits
 from hashforge.stratum import StratumErrorCode, StratumProtocolError, decode_line, error_reply
 
 from .config import ConnectorConfig
@@ -57,7 +57,7 @@ def _keepalive(sock: socket.socket | None) -> None:
 def _request_id(line: bytes) -> Any:
     """The id of a malformed request when it has one, so the error reply answers it."""
     try:
-        obj = json.loads(line)
+        obj = jsonlimits.loads(line)
     except ValueError:
         return None
     msg_id = obj.get("id") if isinstance(obj, dict) else None

@@ -9,6 +9,8 @@ import json
 from enum import IntEnum
 from typing import Any
 
+from hashforge import jsonlimits
+
 MAX_LINE_BYTES = 16 * 1024  # longer lines are a protocol violation (a real notify is ~2 KB)
 
 
@@ -51,7 +53,7 @@ def decode_line(line: bytes | str, max_bytes: int = MAX_LINE_BYTES) -> dict[str,
     if len(line) > max_bytes:
         raise StratumProtocolError(f"line of {len(line)} bytes exceeds {max_bytes}")
     try:
-        msg = json.loads(line)
+        msg = jsonlimits.loads(line)
     except (ValueError, UnicodeDecodeError) as e:
         raise StratumProtocolError(f"invalid JSON: {e}") from None
     if not isinstance(msg, dict):

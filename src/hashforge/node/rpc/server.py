@@ -4,12 +4,24 @@ What real clients rely on: JSON-RPC 1.0 and 2.0, batches, requests without an `i
 named params, Basic auth (user/password or the `.cookie` file), keep-alive or one connection per
 call, and header lines ending in a bare LF. HTTP status codes follow Core: 401 without valid
 credentials; for 1.0 requests 404/500 on errors, for 2.0 and batches always 200.
+
+Limits against a local attacker (Core's -rpcthreads, -rpcworkqueue, -rpcservertimeout):
+- credentials are checked on the headers, before the body is read; a refused request's body is
+  read and thrown away (bounded memory) so that its sender still reads the 401;
+- a request's headers and body must all arrive within `timeout` seconds of the connection
+  starting to wait for it, however slowly they trickle in;
+- at most `threads` requests run at once, the rest wait; at most `threads + work_queue`
+  connections are open: one more is answered 503 and closed at once;
+- each wrong password costs 0.25 s, one after another across all connections (a lock), so
+  parallel guessing is no faster than serial guessing. A missing Authorization header is answered
+  at once, as in Core: it guesses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hmac
 import inspect
 import json
@@ -25,16 +37,38 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hashforge import jsonlimits
+
 from .errors import RPCError, RPCErrorCode
 
 log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a 4 MB block as hex in submitblock fits easily
-READ_TIMEOUT = 30.0
 COOKIE_USER = "__cookie__"
+AUTH_FAILURE_DELAY = 0.25  # as Core: slows password guessing
+DISCARD_CHUNK = 64 * 1024
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1024 * 1024
 
 Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RPCLimits:
+    """Core's -rpcthreads, -rpcworkqueue and -rpcservertimeout, with Core's defaults."""
+
+    threads: int = 16  # requests executed at once
+    work_queue: int = 64  # requests (connections) waiting beyond those
+    timeout: float = 30.0  # seconds for a whole request (headers and body) to arrive
+
+    def __post_init__(self) -> None:
+        if self.threads < 1 or self.work_queue < 0 or not self.timeout > 0:
+            raise ValueError("rpc threads must be at least 1, work queue 0 or more, timeout positive")
+
+    @property
+    def max_connections(self) -> int:
+        return self.threads + self.work_queue
 
 
 @dataclass
@@ -215,13 +249,19 @@ class RPCServer:
         credentials: Credentials,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: RPCLimits | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.credentials = credentials
         self.host = host
         self.port = port
+        self.limits = limits or RPCLimits()
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
+        self._running = asyncio.Semaphore(self.limits.threads)
+        self._auth_failures = asyncio.Lock()  # held for AUTH_FAILURE_DELAY per wrong password
+        self.rejected_connections = 0
+        self._rejections_logged_at = -1e9
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEADER_BYTES)
@@ -237,13 +277,21 @@ class RPCServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._conns) >= self.limits.max_connections:
+            self._reject(writer)
+            return
         self._conns.add(task)
         try:
             while True:
                 keep_alive = await self._serve_one(reader, writer)
                 if not keep_alive:
                     break
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
+        except (asyncio.LimitOverrunError, ValueError):
+            # oversized or garbled headers: say so, and let the rest arrive so the reply is not lost to a reset
+            with contextlib.suppress(TimeoutError, ConnectionError):
+                await self._respond(writer, 400, b"", False)
+                await self._linger(reader, writer)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except asyncio.CancelledError:
             pass
@@ -251,14 +299,31 @@ class RPCServer:
             self._conns.discard(task)
             writer.close()
 
+    def _reject(self, writer: asyncio.StreamWriter) -> None:
+        """Over the connection cap: 503 and close, reading nothing (Core: "Work queue depth exceeded")."""
+        self.rejected_connections += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._rejections_logged_at >= 60:
+            self._rejections_logged_at = now
+            log.warning(
+                "RPC: %d connection(s) refused so far, %d open is the limit (raise --rpcworkqueue or --rpcthreads)",
+                self.rejected_connections, self.limits.max_connections,
+            )
+        body = b"Work queue depth exceeded"
+        writer.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        )
+        writer.close()
+
     async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
-        request_line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+        request_line = await reader.readline()
         if not request_line:
             return None
         headers: dict[str, str] = {}
         total = len(request_line)
         while True:
-            line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+            line = await reader.readline()
             total += len(line)
             if total > MAX_HEADER_BYTES:
                 raise ValueError("headers too large")
@@ -269,7 +334,10 @@ class RPCServer:
         return request_line.decode("latin-1").strip(), headers
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head = await self._read_head(reader)
+        # one deadline for the whole request: a header line every few seconds does not extend it
+        deadline = asyncio.get_running_loop().time() + self.limits.timeout
+        async with asyncio.timeout_at(deadline):
+            head = await self._read_head(reader)
         if head is None:
             return False
         request_line, headers = head
@@ -286,25 +354,55 @@ class RPCServer:
         if length < 0 or length > MAX_BODY_BYTES:
             await self._respond(writer, 413, b"", False)
             return False
-        body = await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT) if length else b""
 
         if len(parts) < 2 or parts[0].upper() != "POST":
             await self._respond(writer, 405, b"JSONRPC server handles only POST requests", keep_alive)
-            return keep_alive
-        if not self.credentials.check(headers.get("authorization")):
-            await asyncio.sleep(0.25)  # as Core: slow down password guessing
+            return await self._discard(reader, length, deadline) and keep_alive
+        authorization = headers.get("authorization")
+        if not self.credentials.check(authorization):
+            if authorization is not None:
+                async with self._auth_failures:
+                    await asyncio.sleep(AUTH_FAILURE_DELAY)
             await self._respond(
                 writer, 401, b"", keep_alive, extra={"WWW-Authenticate": 'Basic realm="jsonrpc"'}
             )
-            return keep_alive
+            return await self._discard(reader, length, deadline) and keep_alive
 
-        status, payload = await self._dispatch(body)
+        async with asyncio.timeout_at(deadline):
+            body = await reader.readexactly(length) if length else b""
+        async with self._running:
+            status, payload = await self._dispatch(body)
         await self._respond(writer, status, payload, keep_alive, content_type="application/json")
         return keep_alive
 
+    @staticmethod
+    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Half-closes, then drops what the peer still sends (bounded) before the socket closes."""
+        if writer.can_write_eof():
+            writer.write_eof()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_SECONDS):
+                for _ in range(LINGER_BYTES // DISCARD_CHUNK):
+                    if not await reader.read(DISCARD_CHUNK):
+                        break
+
+    @staticmethod
+    async def _discard(reader: asyncio.StreamReader, length: int, deadline: float) -> bool:
+        """Reads and drops a refused request's body (so its sender can read the reply); False: it did not come."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                while length > 0:
+                    chunk = await reader.read(min(length, DISCARD_CHUNK))
+                    if not chunk:
+                        return False
+                    length -= len(chunk)
+        except TimeoutError:
+            return False
+        return True
+
     async def _dispatch(self, body: bytes) -> tuple[int, bytes]:
         try:
-            req = json.loads(body)
+            req = jsonlimits.loads(body)
         except (ValueError, UnicodeDecodeError):
             err = RPCError(RPCErrorCode.PARSE_ERROR, "Parse error")
             return 500, _dump({"result": None, "error": err.to_json(), "id": None})
@@ -317,8 +415,8 @@ class RPCServer:
         resp, status = await self.dispatcher.handle_one(req)
         return status, b"" if resp is None else _dump(resp)
 
-    @staticmethod
     async def _respond(
+        self,
         writer: asyncio.StreamWriter,
         status: int,
         body: bytes,
@@ -327,14 +425,17 @@ class RPCServer:
         extra: dict[str, str] | None = None,
     ) -> None:
         reason = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-                  405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}.get(status, "")
+                  405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error",
+                  503: "Service Unavailable"}.get(status, "")
         lines = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(body) + (1 if body and content_type == 'application/json' else 0)}"]
         lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
         for k, v in (extra or {}).items():
             lines.append(f"{k}: {v}")
         payload = body + (b"\n" if body and content_type == "application/json" else b"")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        await writer.drain()
+        # a client that does not read its reply is dropped like one that does not send its request
+        async with asyncio.timeout(self.limits.timeout):
+            await writer.drain()
 
 
 def _amounts_as_tokens(obj: Any) -> Any:
