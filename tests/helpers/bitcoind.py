@@ -1,13 +1,14 @@
-"""Starts a real Bitcoin Core `bitcoind` on regtest for interop tests (skipped when it is not on PATH).
+"""Starts a real Bitcoin Core `bitcoind` on regtest for interop tests (found in ../shared/bin or on
+PATH by tests.helpers.peers; skipped when neither has it).
 
 One launcher for every test that talks to Core: RPC on loopback, no wallet, and whatever the
-caller adds (`-listen=0`, or P2P flags on a port of its own). See DESIGN.md section 8 for building
-Core outside the repo.
+caller adds (`-listen=0`, or P2P flags on a port of its own). Regtest's own consistency checks
+(`-checkblockindex`, `-checkmempool`) are off: they walk the whole index per block and make Core
+itself the slow part (../shared/bin/README.md).
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -18,17 +19,14 @@ import pytest
 
 from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
 from tests.helpers.nodeproc import free_port
+from tests.helpers.peers import find_peer, requires_peer
 
-BITCOIND = shutil.which("bitcoind")
+BITCOIND = find_peer("bitcoind")
 
 
 def requires_bitcoind(what: str = "the Bitcoin Core interop tests") -> pytest.MarkDecorator:
-    """Skips with a message that says how to run `what` when bitcoind is not on PATH."""
-    return pytest.mark.skipif(
-        BITCOIND is None,
-        reason="bitcoind is not on PATH: build Bitcoin Core outside the repo (see DESIGN.md section 8) "
-        f"to run {what}",
-    )
+    """Skips with a message that says how to run `what` when bitcoind is in neither ../shared/bin nor PATH."""
+    return requires_peer("bitcoind", what)
 
 
 class BitcoinCore:
@@ -47,12 +45,12 @@ class BitcoinCore:
 
     def start(self, timeout: float = 60) -> BitcoinCore:
         if BITCOIND is None:
-            raise RuntimeError("bitcoind is not on PATH")
+            raise RuntimeError("bitcoind not found in ../shared/bin or on PATH")
         self.datadir.mkdir(parents=True, exist_ok=True)
         args = [BITCOIND, "-regtest", f"-datadir={self.datadir}", "-server=1", "-disablewallet",
                 "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", f"-rpcport={self.port}",
                 f"-rpcuser={self.user}", f"-rpcpassword={self.password}", "-printtoconsole=1",
-                *self.extra_args]
+                "-checkblockindex=0", "-checkmempool=0", *self.extra_args]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

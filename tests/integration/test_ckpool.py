@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import socket
 import subprocess
 import threading
@@ -36,15 +35,12 @@ from hashforge.consensus.params import REGTEST
 from hashforge.kernels import scan_sha256d
 from hashforge.stratum.work import DIFF1_TARGET, Job
 from tests.helpers.nodeproc import NodeProcess, free_port
+from tests.helpers.peers import find_peer, requires_peer
 from tests.helpers.txbuilder import Key, outputs_of, spend
 
-CKPOOL = shutil.which("ckpool")
+CKPOOL = find_peer("ckpool")
 pytestmark = [
-    pytest.mark.skipif(
-        CKPOOL is None,
-        reason="ckpool is not on PATH: build it from github.com/ckolivas/ckpool outside the repo "
-        "(see DESIGN.md section 8) to run the ckpool interop test",
-    ),
+    requires_peer("ckpool", "the ckpool interop test"),
     pytest.mark.slow,
     pytest.mark.timeout(1200),
 ]
