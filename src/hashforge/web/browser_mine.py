@@ -19,7 +19,7 @@ from hashforge.api.deps import NodeDep, ReadAccess
 from hashforge.api.earnings import chain_params, hashes_per_difficulty, next_reward, sat_per_day
 from hashforge.consensus.params import PowAlgorithm
 
-from .routes import _page, _safe
+from .render import page, safe
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static" / "webmine"
@@ -52,8 +52,8 @@ def csp(ws: str | None) -> str:
 async def mine(request: Request, _: ReadAccess, node: NodeDep) -> HTMLResponse:
     settings = request.app.state.settings
     ws = ws_url(settings.stratum_ws, request)
-    mining = await _safe(node.mining_info())
-    params = await _safe(chain_params(settings, node))
+    mining = await safe(node.mining_info())
+    params = await safe(chain_params(settings, node))
     net: dict[str, Any] | None = None
     if mining is not None and params is not None:
         difficulty = float(mining["difficulty"])
@@ -65,7 +65,7 @@ async def mine(request: Request, _: ReadAccess, node: NodeDep) -> HTMLResponse:
             # a reference figure computed with the dashboard's own formula (api.earnings)
             "sat_per_day_1mhs": sat_per_day(1e6, difficulty, reward, params),
         }
-    response = _page(request, "mine.html", ws_url=ws, net=net, wasm_built=WASM.exists(), nav="mine")
+    response = page(request, "mine.html", ws_url=ws, net=net, wasm_built=WASM.exists(), nav="mine")
     response.headers["content-security-policy"] = csp(ws)
     return response
 

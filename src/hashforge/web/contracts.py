@@ -29,15 +29,15 @@ async def _get(pool: PoolGateway, path: str, params: dict[str, Any] | None = Non
 
 @router.get("/contracts", response_class=HTMLResponse)
 async def operator(request: Request, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
-    from .routes import _page
+    from .render import page
 
     pool: PoolGateway | None = components.gateway("pool")
     if pool is None:
-        return _page(request, "contracts.html", nav="contracts", capacity=None, contracts=None, periods=None)
+        return page(request, "contracts.html", nav="contracts", capacity=None, contracts=None, periods=None)
     capacity, contracts, periods, stats = await asyncio.gather(
         _get(pool, "/capacity"), _get(pool, ""), _get(pool, "/periods", {"limit": 20}), _safe_stats(pool))
     scheme = (stats or {}).get("scheme")
-    return _page(request, "contracts.html", nav="contracts", capacity=capacity, contracts=contracts,
+    return page(request, "contracts.html", nav="contracts", capacity=capacity, contracts=contracts,
                  periods=periods, now=time.time(), scheme=scheme)
 
 
@@ -49,21 +49,21 @@ async def _safe_stats(pool: PoolGateway) -> dict[str, Any] | None:
 
 
 async def _customer_page(request: Request, components: Any, customer_id: str, own: bool) -> HTMLResponse:
-    from .routes import _page
+    from .render import page
 
     pool: PoolGateway | None = components.gateway("pool")
     if pool is None:
-        return _page(request, "contracts_customer.html", nav="contracts", customer=None, own=own)
+        return page(request, "contracts_customer.html", nav="contracts", customer=None, own=own)
     try:
         customer = await _get(pool, f"/customers/{customer_id}")
     except NotFound:
-        return _page(request, "missing.html", 404, nav="contracts", what=f"customer {customer_id}")
+        return page(request, "missing.html", 404, nav="contracts", what=f"customer {customer_id}")
     allocations: dict[int, Any] = {}
     if customer is not None:
         rows = await asyncio.gather(*(_get(pool, f"/{c['id']}/allocations", {"limit": 10})
                                       for c in customer["contracts"]))
         allocations = {c["id"]: r or [] for c, r in zip(customer["contracts"], rows, strict=True)}
-    return _page(request, "contracts_customer.html", nav="contracts", customer=customer, own=own,
+    return page(request, "contracts_customer.html", nav="contracts", customer=customer, own=own,
                  allocations=allocations)
 
 

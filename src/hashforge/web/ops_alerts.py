@@ -19,15 +19,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/alerts", response_class=HTMLResponse)
 async def alerts_page(request: Request, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
-    from .routes import _page
+    from .render import page
 
     ops = components.gateway("ops")
     if ops is None:
-        return _page(request, "alerts.html", nav="alerts", ops=False)
+        return page(request, "alerts.html", nav="alerts", ops=False)
     try:
         store = alert_engine(ops).store
     except (OSError, sqlite3.Error) as e:
-        return _page(request, "alerts.html", status=503, nav="alerts", ops=True, broken=str(e))
+        return page(request, "alerts.html", status=503, nav="alerts", ops=True, broken=str(e))
 
     def read() -> dict[str, Any]:
         return {"open_alerts": store.open_alerts(), "recent": store.alerts(50), "rules": store.rules(),
@@ -35,4 +35,4 @@ async def alerts_page(request: Request, _: ReadAccess, components: ComponentsDep
                 "settings": store.settings()}
 
     data = await run_in_threadpool(read)
-    return _page(request, "alerts.html", nav="alerts", ops=True, now=time.time(), **data)
+    return page(request, "alerts.html", nav="alerts", ops=True, now=time.time(), **data)

@@ -69,7 +69,7 @@ async def profit_page(
     price_usd: Text = None, electricity: Text = None, pool_fee: Text = None, hardware_cost: Text = None,
     growth: Text = None, months: Text = None, live: Text = None, measured: Text = None,
 ) -> HTMLResponse:
-    from .routes import _page
+    from .render import page
 
     ops: OpsGateway | None = request.app.state.components.gateway("ops")
     submitted = any(v is not None for v in (preset, hashrate, power, difficulty, price_usd, electricity, months))
@@ -88,18 +88,18 @@ async def profit_page(
                            "error": None, "report": None, "charts": None, "comparison": None, "notes": [],
                            "presets": None, "usd": usd, "sig": sig, "human_hashrate": units.human_hashrate}
     if ops is None:
-        return _page(request, "profit.html", **ctx)
+        return page(request, "profit.html", **ctx)
     try:
         presets = load_presets(ops)
     except APIError as e:
         ctx["error"] = e.detail
-        return _page(request, "profit.html", 500, **ctx)
+        return page(request, "profit.html", 500, **ctx)
     ctx["presets"] = presets
     try:
         n_months = units.integer("months", form["months"], low=1, high=240)
     except units.InputError as e:
         ctx["error"] = f"months: {e.message}"
-        return _page(request, "profit.html", 400, **ctx)
+        return page(request, "profit.html", 400, **ctx)
     req = CalcRequest(preset=form["preset"], hashrate=form["hashrate"], power=form["power"],
                       difficulty=form["difficulty"], price=form["price_usd"], electricity=form["electricity"],
                       pool_fee=form["pool_fee"], hardware_cost=form["hardware_cost"], months=n_months,
@@ -112,7 +112,7 @@ async def profit_page(
             ctx["notes"].append("The node is not answering: reference figures are used instead of live ones.")
     except BadCalcInput as e:
         ctx["error"] = e.detail
-        return _page(request, "profit.html", 400, **ctx)
+        return page(request, "profit.html", 400, **ctx)
     if test_network and not use_live:
         ctx["notes"].append(f"{network} is a test network and its coins have no market price: these figures use "
                             "Bitcoin mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
@@ -122,4 +122,4 @@ async def profit_page(
     ctx["notes"].extend(r.notes)
     ctx.update(report=r, charts=_charts(r), comparison=compare(
         presets, r.algorithm, r.inputs.hashrate_hps, r.inputs.power_w, r.inputs.electricity, r.inputs.pool_fee_pct))
-    return _page(request, "profit.html", **ctx)
+    return page(request, "profit.html", **ctx)

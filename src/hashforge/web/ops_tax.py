@@ -25,14 +25,14 @@ router = APIRouter(include_in_schema=False)
 async def tax_page(request: Request, _: ReadAccess,
                    year: Annotated[str | None, Query(max_length=8)] = None,
                    method: Annotated[str | None, Query(max_length=8)] = None) -> HTMLResponse:
-    from .routes import _page
+    from .render import page
 
     ops: OpsGateway | None = request.app.state.components.gateway("ops")
     ctx: dict[str, Any] = {"nav": "tax", "note": NOTE, "report": None, "error": None, "years": [],
                            "year": None, "method": (method or "fifo").lower(), "methods": METHODS,
                            "money": money, "coins": sat_to_coins, "charts": None}
     if ops is None:
-        return _page(request, "tax.html", **ctx)
+        return page(request, "tax.html", **ctx)
     ledger = ledger_of(ops)
     this_year = datetime.now(UTC).year
     years, active = await run_in_threadpool(lambda: (ledger.years(), ledger.record_years()))
@@ -43,11 +43,11 @@ async def tax_page(request: Request, _: ReadAccess,
         chosen = int(year)
     else:
         ctx["error"] = f"year must be a number such as {this_year}, not {year!r}"
-        return _page(request, "tax.html", 400, **ctx)
+        return page(request, "tax.html", 400, **ctx)
     if ctx["method"] not in METHODS:
         ctx["error"] = f"method must be fifo, lifo or hifo, not {method!r}"
         ctx["method"] = "fifo"
-        return _page(request, "tax.html", 400, **ctx)
+        return page(request, "tax.html", 400, **ctx)
     ctx["year"] = chosen
     if chosen not in ctx["years"]:
         ctx["years"] = sorted({*ctx["years"], chosen}, reverse=True)
@@ -55,6 +55,6 @@ async def tax_page(request: Request, _: ReadAccess,
         r = await run_in_threadpool(ledger.report, chosen, ctx["method"])
     except LedgerError as e:
         ctx["error"] = str(e)
-        return _page(request, "tax.html", 400, **ctx)
+        return page(request, "tax.html", 400, **ctx)
     ctx.update(report=r, charts=charts(r))
-    return _page(request, "tax.html", **ctx)
+    return page(request, "tax.html", **ctx)

@@ -14,8 +14,6 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from hashforge.api.deps import ComponentsDep, NodeDep, ReadAccess
 from hashforge.api.earnings import chain_params, next_reward, sat_per_day
@@ -27,7 +25,7 @@ from hashforge.api.keys import KeyStore, Scope
 from hashforge.api.middleware import SESSION_COOKIE
 from hashforge.api.node import Header, NodeGateway
 from hashforge.api.pagination import cursor_int, decode_cursor, encode_cursor
-from hashforge.api.registry import KNOWN_COMPONENTS, ComponentName, Components
+from hashforge.api.registry import ComponentName, Components
 from hashforge.api.routers import miner as miner_api
 from hashforge.api.routers import pool as pool_api
 from hashforge.api.routers.chain import history_points
@@ -35,27 +33,15 @@ from hashforge.api.routers.pool_models import PoolBlock
 
 from . import fmt
 from .charts import line_chart
+from .render import page, safe, sign_in_state
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters.update(
-    hashrate=fmt.hashrate, difficulty=fmt.difficulty, utc=fmt.utc, iso=fmt.iso, ago=fmt.ago, short=fmt.short_hash,
-    coins=fmt.coins, percent=fmt.percent,
-)
 router = APIRouter(include_in_schema=False)
 CHART_POINTS = 60
 WORKER_NAME = re.compile(r"^[A-Za-z0-9]{14,128}\.[A-Za-z0-9_-]{1,64}$")
 PAGE_SIZE = 25
-
-ABSENT = {
-    "pool": Markup("Pool not running — start the whole stack with <code>hashforge up</code>."),
-    "miner": Markup("No miner connected — start one with <code>hashforge up</code> or point a Stratum miner at the pool."),
-    "wallet": Markup("Wallet not running — start it with <code>hashforge up</code>."),
-    "ops": Markup("Operations (profitability, tax) not configured."),
-}
-
 
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -64,23 +50,6 @@ def mount(app: FastAPI) -> None:
 
     for pages in (ops_profit, ops_alerts, ops_tax, browser_mine, contracts):
         app.include_router(pages.router)
-
-
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    components: Components = request.app.state.components
-    context.setdefault("present", {n: components.has(n) for n in KNOWN_COMPONENTS})
-    context.setdefault("absent_text", ABSENT)
-    for k, v in _sign_in_state(request).items():  # the header's "Sign out" (base.html), on every page
-        context.setdefault(k, v)
-    return templates.TemplateResponse(request, name, context, status_code=status)
-
-
-async def _safe(coro: Any) -> Any:
-    try:
-        return await coro
-    except APIError as e:
-        log.info("dashboard: %s", e)
-        return None
 
 
 async def _summary(components: Components, name: ComponentName) -> dict[str, Any] | None:
@@ -96,28 +65,28 @@ async def _summary(components: Components, name: ComponentName) -> dict[str, Any
 
 @router.get("/", response_class=HTMLResponse)
 async def overview(request: Request, _: ReadAccess, node: NodeDep, components: ComponentsDep) -> HTMLResponse:
-    tip, mining = await asyncio.gather(_safe(node.tip()), _safe(node.mining_info()))
-    hashps = await _safe(node.network_hashps(request.app.state.settings.network_hashrate_window))
+    tip, mining = await asyncio.gather(safe(node.tip()), safe(node.mining_info()))
+    hashps = await safe(node.network_hashps(request.app.state.settings.network_hashrate_window))
     recent: list[Header] = []
     mempool = None
     if tip is not None:
-        recent = await _safe(node.headers_down(tip.height, 10)) or []
-        mempool = await _safe(node.mempool_info())
+        recent = await safe(node.headers_down(tip.height, 10)) or []
+        mempool = await safe(node.mempool_info())
     pool: PoolGateway | None = components.gateway("pool")
     miner: MinerGateway | None = components.gateway("miner")
     wallet: WalletGateway | None = components.gateway("wallet")
     pool_stats = workers = found = None
     if pool is not None:
         pool_stats, workers, found = await asyncio.gather(
-            _safe(pool_api.stats(pool)), _safe(pool_api.all_workers(pool, 600)), _safe(_found(pool, 10)))
+            safe(pool_api.stats(pool)), safe(pool_api.all_workers(pool, 600)), safe(_found(pool, 10)))
         if workers is not None:
             workers = sorted(workers, key=lambda w: (-w.hashrate_hps, w.name))[:10]
-    farm = None if miner is None else await _safe(miner_api.summary(miner))
-    balance = None if wallet is None else await _safe(wallet.balance())
+    farm = None if miner is None else await safe(miner_api.summary(miner))
+    balance = None if wallet is None else await safe(wallet.balance())
     summaries = {n: await _summary(components, n) for n in ("pool", "miner", "wallet")
                  if components.has(n) and components.gateway(n) is None}
     rate = pool_stats.hashrate_hps if pool_stats is not None else (farm.hashrate.last_1m_hps if farm else None)
-    return _page(
+    return page(
         request, "overview.html", tip=tip, mining=mining, hashps=hashps, recent=recent, mempool=mempool,
         pool=pool_stats, workers=workers, found=found, farm=farm, balance=balance, summaries=summaries,
         earnings=await _earnings(request, node, mining, rate), earnings_basis="pool" if pool_stats else "farm",
@@ -137,7 +106,7 @@ async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] 
     """coins/day = H x 86400 x R / (D x 2^32) at the pool's (else the farm's) hash rate."""
     if rate is None or mining is None:
         return None
-    params = await _safe(chain_params(request.app.state.settings, node))
+    params = await safe(chain_params(request.app.state.settings, node))
     nxt = mining.get("next")
     difficulty = float(nxt["difficulty"]) if isinstance(nxt, dict) and "difficulty" in nxt else float(mining["difficulty"])
     if params is None or difficulty <= 0:
@@ -148,7 +117,7 @@ async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] 
 
 
 async def _pool_chart(pool: PoolGateway, address: str | None = None) -> str:
-    points, _ = await _safe(pool_api.history_page(pool, 60, CHART_POINTS, None, address)) or ([], None)
+    points, _ = await safe(pool_api.history_page(pool, 60, CHART_POINTS, None, address)) or ([], None)
     data = [(float(p.time), p.hashrate_hps) for p in reversed(points)]
     title = "Pool hash rate per minute, last hour" if address is None else "This address's hash rate per minute, last hour"
     return line_chart(data, title, fmt.hashrate, x_format=lambda x: fmt.clock(int(x)),
@@ -160,8 +129,8 @@ async def _chart(request: Request, node: NodeGateway, metric: str) -> str:
     """The overview's charts: the last CHART_POINTS blocks, hash rate over the same window as the
     headline figure (settings.network_hashrate_window)."""
     window = request.app.state.settings.network_hashrate_window
-    tip = await _safe(node.tip())
-    points = [] if tip is None else await _safe(history_points(node, tip.height, CHART_POINTS, window)) or []
+    tip = await safe(node.tip())
+    points = [] if tip is None else await safe(history_points(node, tip.height, CHART_POINTS, window)) or []
     points.reverse()
     if metric == "hashrate":
         data = [(float(p.height), p.network_hashrate_hps) for p in points if p.network_hashrate_hps is not None]
@@ -195,7 +164,7 @@ async def blocks(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     found: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
-    tip = await _safe(node.tip())
+    tip = await safe(node.tip())
     headers: list[Header] = []
     next_cursor = None
     if tip is not None:
@@ -203,29 +172,29 @@ async def blocks(
             start = tip.height if cursor is None else cursor_int(decode_cursor("blocks", cursor), "h", -1)
         except BadCursor:
             start = tip.height
-        headers = await _safe(node.headers_down(start, PAGE_SIZE)) or []
+        headers = await safe(node.headers_down(start, PAGE_SIZE)) or []
         if headers and headers[-1].height > 0 and len(headers) == PAGE_SIZE:
             next_cursor = encode_cursor("blocks", h=headers[-1].height - 1)
     pool: PoolGateway | None = components.gateway("pool")
     pool_page = None
     if pool is not None:
         try:
-            pool_page = await _safe(pool_api.blocks(pool, found, 10))
+            pool_page = await safe(pool_api.blocks(pool, found, 10))
         except BadCursor:
-            pool_page = await _safe(pool_api.blocks(pool, None, 10))
-    return _page(request, "blocks.html", tip=tip, blocks=headers, next_cursor=next_cursor,
+            pool_page = await safe(pool_api.blocks(pool, None, 10))
+    return page(request, "blocks.html", tip=tip, blocks=headers, next_cursor=next_cursor,
                  first_page=cursor is None, pool_page=pool_page, found_first=found is None, nav="blocks")
 
 
 @router.get("/blocks/{ref}", response_class=HTMLResponse)
 async def block(request: Request, ref: str, _: ReadAccess, node: NodeDep) -> HTMLResponse:
     if not (ref.isdigit() and len(ref) <= 9) and not (len(ref) == 64 and all(c in "0123456789abcdefABCDEF" for c in ref)):
-        return _page(request, "missing.html", 404, what="That is not a block height or hash.", nav="blocks")
+        return page(request, "missing.html", 404, what="That is not a block height or hash.", nav="blocks")
     try:
         body = await node.block(await node.resolve(ref))
     except NotFound:
-        return _page(request, "missing.html", 404, what=f"No block {ref}.", nav="blocks")
-    return _page(request, "block.html", block=body, nav="blocks")
+        return page(request, "missing.html", 404, what=f"No block {ref}.", nav="blocks")
+    return page(request, "block.html", block=body, nav="blocks")
 
 
 @router.get("/workers", response_class=HTMLResponse)
@@ -234,31 +203,31 @@ async def workers(
     cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     pool: PoolGateway | None = components.gateway("pool")
-    page = None
+    listing = None
     if pool is not None:
         try:
-            page = await _safe(pool_api.workers(pool, cursor, PAGE_SIZE))
+            listing = await safe(pool_api.workers(pool, cursor, PAGE_SIZE))
         except BadCursor:
-            page = await _safe(pool_api.workers(pool, None, PAGE_SIZE))
-    return _page(request, "workers.html", page=page, first_page=cursor is None, nav="workers")
+            listing = await safe(pool_api.workers(pool, None, PAGE_SIZE))
+    return page(request, "workers.html", page=listing, first_page=cursor is None, nav="workers")
 
 
 @router.get("/workers/{name}", response_class=HTMLResponse)
 async def worker(request: Request, name: str, _: ReadAccess, components: ComponentsDep) -> HTMLResponse:
     pool: PoolGateway | None = components.gateway("pool")
     if pool is None:
-        return _page(request, "worker.html", worker=None, worker_name=name[:200], nav="workers")
+        return page(request, "worker.html", worker=None, worker_name=name[:200], nav="workers")
     if not WORKER_NAME.match(name):
-        return _page(request, "missing.html", 404, what="That is not a worker name (ADDRESS.worker).", nav="workers")
+        return page(request, "missing.html", 404, what="That is not a worker name (ADDRESS.worker).", nav="workers")
     try:
         detail = await pool_api.worker(pool, name, 600)
     except NotFound:
-        return _page(request, "missing.html", 404, what=f"The pool has seen no share from {name} in the last day.",
+        return page(request, "missing.html", 404, what=f"The pool has seen no share from {name} in the last day.",
                      nav="workers")
     except APIError:
         detail = None
     chart = await _pool_chart(pool, name.partition(".")[0])
-    return _page(request, "worker.html", worker=detail, worker_name=name, chart=chart, nav="workers")
+    return page(request, "worker.html", worker=detail, worker_name=name, chart=chart, nav="workers")
 
 
 @router.get("/payouts", response_class=HTMLResponse)
@@ -267,13 +236,13 @@ async def payouts(
     cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     pool: PoolGateway | None = components.gateway("pool")
-    page = None
+    listing = None
     if pool is not None:
         try:
-            page = await _safe(pool_api.payments(pool, cursor, PAGE_SIZE))
+            listing = await safe(pool_api.payments(pool, cursor, PAGE_SIZE))
         except BadCursor:
-            page = await _safe(pool_api.payments(pool, None, PAGE_SIZE))
-    return _page(request, "payouts.html", page=page, first_page=cursor is None, nav="payouts")
+            listing = await safe(pool_api.payments(pool, None, PAGE_SIZE))
+    return page(request, "payouts.html", page=listing, first_page=cursor is None, nav="payouts")
 
 
 # --- sign-in: a read key in a cookie, so a browser can read (pages, /v1/events) where keys are
@@ -289,15 +258,8 @@ def _local(next_url: str | None) -> str:
     return next_url
 
 
-def _sign_in_state(request: Request) -> dict[str, Any]:
-    from_cookie = bool(getattr(request.state, "api_key_from_cookie", False))
-    key = getattr(request.state, "api_key", None)
-    return {"needs_key": request.app.state.settings.reads_need_key, "signed_in": from_cookie,
-            "key_name": key.name if from_cookie and key is not None else None}
-
-
 def _login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
-    return _page(request, "login.html", status, next=next_url, error=error, nav="login")
+    return page(request, "login.html", status, next=next_url, error=error, nav="login")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -309,7 +271,7 @@ async def login_page(
 
 @router.get("/login/status")
 async def login_status(request: Request) -> JSONResponse:
-    state = _sign_in_state(request)
+    state = sign_in_state(request)
     return JSONResponse({"needs_key": state["needs_key"], "signed_in": state["signed_in"]},
                         headers={"Cache-Control": "no-store"})
 
