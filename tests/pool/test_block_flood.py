@@ -1,19 +1,28 @@
-"""Block candidates on a network where every share is a block (regtest: the share difficulty is
-capped at the network's ~4.7e-10): the pool answers every share at once, submits one block per
-tip at a time and drops the stale siblings instead of flooding the node."""
+"""Block candidates on a network where every share is a block (regtest with the operator's
+minimum share difficulty set below the network's ~4.7e-10, so the start difficulty is the
+network's): the pool answers every share at once, submits one block per tip at a time and
+drops the stale siblings instead of flooding the node."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .harness import MINER_ADDR, Client, grind, running_pool, submit_params, template
+from hashforge.pool.config import PoolConfig
+
+from .harness import MINER_ADDR, Client, grind, pool_config, running_pool, submit_params, template
 
 USER = MINER_ADDR + ".rig1"
 REGTEST_BITS = 0x207FFFFF
+
+
+def _every_share_a_block(tmp: Path) -> PoolConfig:
+    cfg = pool_config(tmp)
+    return replace(cfg, vardiff=replace(cfg.vardiff, min_difficulty=1e-10, start_difficulty=1.0))
 
 
 class SlowNode:
@@ -64,12 +73,12 @@ async def _until(cond: Any, timeout: float = 5.0) -> None:
 
 def test_one_submitblock_per_tip_and_shares_answered_meanwhile(tmp_path: Path) -> None:
     async def main() -> None:
-        async with running_pool(tmp_path, tmpl=template(bits=REGTEST_BITS)) as h:
+        async with running_pool(tmp_path, _every_share_a_block(tmp_path), template(bits=REGTEST_BITS)) as h:
             node = SlowNode()
             h.stratifier.submitter = node
             c = await Client.connect(h.port)
             await c.login()
-            assert c.difficulty < 1e-9  # clamped to the network: every share is a block
+            assert c.difficulty < 1e-9  # started at the network's: every share is a block
             t0 = time.monotonic()
             replies = await _flood(c, 20)
             # every share answered while the first submitblock is still in flight
@@ -95,7 +104,7 @@ def test_one_submitblock_per_tip_and_shares_answered_meanwhile(tmp_path: Path) -
 
 def test_a_rejected_block_lets_the_next_candidate_go(tmp_path: Path) -> None:
     async def main() -> None:
-        async with running_pool(tmp_path, tmpl=template(bits=REGTEST_BITS)) as h:
+        async with running_pool(tmp_path, _every_share_a_block(tmp_path), template(bits=REGTEST_BITS)) as h:
             node = SlowNode(["bad-cb-amount"])
             h.stratifier.submitter = node
             c = await Client.connect(h.port)
@@ -113,7 +122,7 @@ def test_a_rejected_block_lets_the_next_candidate_go(tmp_path: Path) -> None:
 
 def test_a_new_tip_drops_the_waiting_candidates(tmp_path: Path) -> None:
     async def main() -> None:
-        async with running_pool(tmp_path, tmpl=template(bits=REGTEST_BITS)) as h:
+        async with running_pool(tmp_path, _every_share_a_block(tmp_path), template(bits=REGTEST_BITS)) as h:
             node = SlowNode(["inconclusive"])
             h.stratifier.submitter = node
             c = await Client.connect(h.port)

@@ -56,7 +56,7 @@ def config(node: NodeProcess, datadir: Path, scheme: Scheme, pool_address: str |
         network="regtest", datadir=datadir, node_url=node.url, node_cookie=node.datadir / ".cookie",
         connector=ConnectorConfig(port=0),
         stratifier=StratifierConfig(instance_id=instance, tip_poll_interval=0.1),
-        vardiff=VardiffConfig(start_difficulty=1e-8),
+        vardiff=VardiffConfig(start_difficulty=1.0, min_difficulty=1e-10),  # starts at the network difficulty
         accounting=AccountingConfig(scheme=scheme, pool_address=pool_address, fee_percent=1.0, payout_threshold=1000),
     )
 

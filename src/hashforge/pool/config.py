@@ -25,15 +25,29 @@ class Scheme(StrEnum):
 class VardiffConfig:
     """Per-connection variable difficulty (see vardiff.py for the algorithm).
 
+    start_difficulty  a new connection's difficulty, lowered to the network difficulty when that
+                      is below it (a miner starts on work it can finish), never below the floor
     target_interval   seconds between shares the pool aims for, per connection
     retarget_window   seconds of shares looked at before a retarget (earlier once
                       `retarget_shares` shares have arrived, so fast miners ramp quickly)
     variance          relative deviation of the measured rate tolerated before retargeting
-    min_difficulty    floor (fractional allowed, down to 1e-8 as public-pool does)
-    max_difficulty    ceiling; the network difficulty is a second, moving ceiling
+    min_difficulty    the operator's floor: vardiff, mining.suggest_difficulty, the password's
+                      d= and the start never go below it, so it bounds what one share costs the
+                      miner against what recording it costs the pool. None: the network's
+                      default (DEFAULT_MIN_DIFFICULTY); in TOML also a table per network,
+                      `min_difficulty = {regtest = 1e-6, mainnet = 0.01}`
+    max_difficulty    ceiling; on real networks the network difficulty is a second, moving
+                      ceiling (no block is ever withheld). On test networks (TEST_NETWORKS) vardiff
+                      may go above it: hashes between the two targets are not submitted, and
+                      blocks arrive at the share rate instead of one per hash
     idle_decay_after  with no share for this many seconds the difficulty is halved (and again
                       each such period) so a miner that slowed down gets work it can finish
     max_step          largest factor of one retarget, up or down
+    suggest_interval  a connection's mining.suggest_difficulty is honoured at most once per this
+                      many seconds (re-suggesting a low difficulty cannot undo vardiff)
+    flood_raise_after a connection whose shares are valid but arrive faster than the submit
+                      budget has its difficulty raised by `max_step`, at most once per this many
+                      seconds, instead of being treated as a flood
     """
 
     start_difficulty: float = 1.0
@@ -41,17 +55,39 @@ class VardiffConfig:
     retarget_window: float = 60.0
     retarget_shares: int = 24
     variance: float = 0.3
-    min_difficulty: float = 1e-8
+    min_difficulty: float | None = None
     max_difficulty: float = float(1 << 48)
     idle_decay_after: float = 120.0
     max_step: float = 64.0
+    suggest_interval: float = 60.0
+    flood_raise_after: float = 0.5
+
+
+# Networks whose blocks are worth nothing (hashforge's own and every regtest): there the share
+# difficulty may exceed the network difficulty. Every other network is real: never withhold.
+TEST_NETWORKS = frozenset({"regtest", "devnet", "scryptnet"})
+
+# The operator's minimum share difficulty per network when the configuration names none. Our test
+# networks serve CPU and browser miners (1e-5: ~43,000 SHA-256d hashes a share, 1,000 times what
+# the 1e-8 of a "free shares" attack costs); scrypt shares count 2^16 hashes per difficulty, so
+# scryptnet's 1e-3 is ~65 scrypt hashes, each ~1,000 times a SHA-256d. Real networks: 1e-3
+# (~4.3 million hashes), still a share every ~90 s for a 50 kH/s lottery miner.
+DEFAULT_MIN_DIFFICULTY: dict[str, float] = {"regtest": 1e-5, "devnet": 1e-5, "scryptnet": 1e-3}
+REAL_NETWORK_MIN_DIFFICULTY = 1e-3
+
+
+def is_test_network(network: str) -> bool:
+    return network in TEST_NETWORKS or network.endswith("regtest")
 
 
 @dataclass(frozen=True)
 class ConnectorConfig:
     """Sockets and limits.
 
-    handshake_timeout  a connection must send mining.subscribe within this many seconds
+    handshake_timeout  a connection must subscribe and authorize a worker within this many
+                       seconds (else it is closed: idle sockets cannot hold the per-IP limit)
+    max_workers_per_connection  distinct mining.authorize names one connection may hold (a
+                       proxy's rigs fit; more are refused with error 24)
     idle_timeout       a subscribed connection that sends nothing at all for this long is closed
                        (default 24 h: slow CPU miners are never dropped while alive; dead peers
                        are found by TCP keepalive, which is always on, long before)
@@ -73,6 +109,7 @@ class ConnectorConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     handshake_timeout: float = 60.0
+    max_workers_per_connection: int = 256
     idle_timeout: float = 24 * 3600.0
     max_line_bytes: int = 16 * 1024
     max_connections_per_ip: int = 256
@@ -174,6 +211,19 @@ class PoolConfig:
     def database_url(self) -> str:
         return self.recorder.database_url or f"sqlite:///{self.datadir / 'pool.sqlite3'}"
 
+    @property
+    def test_network(self) -> bool:
+        """True where blocks are worthless, so share difficulty may exceed the network's."""
+        return is_test_network(self.network)
+
+    @property
+    def min_share_difficulty(self) -> float:
+        """The operator's floor: the configured one, else the network's default."""
+        configured = self.vardiff.min_difficulty
+        if configured is not None:
+            return configured
+        return DEFAULT_MIN_DIFFICULTY.get(self.network, REAL_NETWORK_MIN_DIFFICULTY)
+
     def validate(self) -> PoolConfig:
         a = self.accounting
         if a.scheme is not Scheme.SOLO and not a.pool_address:
@@ -185,8 +235,14 @@ class PoolConfig:
         if not 2 <= self.stratifier.extranonce2_size <= 16:
             raise ConfigError("extranonce2_size must be in 2..16")
         v = self.vardiff
-        if not 0 < v.min_difficulty <= v.start_difficulty <= v.max_difficulty:
-            raise ConfigError("vardiff needs 0 < min <= start <= max")
+        floor = self.min_share_difficulty
+        if not 0 < floor <= v.start_difficulty <= v.max_difficulty:
+            raise ConfigError(f"vardiff needs 0 < min ({floor:g}) <= start ({v.start_difficulty:g}) "
+                              f"<= max ({v.max_difficulty:g})")
+        if v.suggest_interval < 0 or v.flood_raise_after < 0:
+            raise ConfigError("suggest_interval and flood_raise_after must be >= 0")
+        if self.connector.max_workers_per_connection < 1:
+            raise ConfigError("max_workers_per_connection must be >= 1")
         c = self.connector
         if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
             raise ConfigError("a TLS port needs tls_cert and tls_key")
@@ -220,6 +276,10 @@ def _coerce(cls: type[Any], values: dict[str, Any]) -> Any:
             value = tuple(value)
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
+        elif name == "min_difficulty" and value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"min_difficulty must be a number or a table of numbers per network, not {value!r}")
+            value = float(value)
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -242,6 +302,9 @@ def load_config(path: Path | None, **overrides: Any) -> PoolConfig:
             sections[section][name] = value
         else:
             data[key] = value
+    floors = sections["vardiff"].get("min_difficulty")
+    if isinstance(floors, dict):  # a table per network: this pool's network, else its default
+        sections["vardiff"]["min_difficulty"] = floors.get(str(data.get("network", PoolConfig.network)))
     built = {name: _coerce(cls, sections[name]) for name, cls in _SECTIONS.items()}
     top = _coerce(PoolConfig, data) if data else PoolConfig()
     return replace(top, **built).validate()

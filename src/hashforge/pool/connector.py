@@ -6,8 +6,9 @@ Policy for bad input (documented, tested):
 - non-JSON or a JSON value that is not a Stratum message: error reply 20 (id null); after
   `max_protocol_errors` such lines, disconnect;
 - unknown methods and bad params: error reply 20, the connection stays;
-- a connection that does not subscribe within `handshake_timeout` is closed; a subscribed one
-  is closed only after `idle_timeout` of total silence (24 h by default) or when TCP keepalive
+- a connection that has not subscribed and authorized a worker within `handshake_timeout` is
+  closed (so sockets that never authorize cannot fill the per-IP limit); an authorized one is
+  closed only after `idle_timeout` of total silence (24 h by default) or when TCP keepalive
   finds the peer dead;
 - more than `max_connections_per_ip` connections from one address: refused at accept;
 - share floods: see ConnectorConfig (token bucket, then disconnect).
@@ -275,8 +276,8 @@ class Connector:
                 if s is None:
                     continue
                 idle = now - p.last_activity
-                if not s.subscribed and now - s.connected_at_mono >= self.cfg.handshake_timeout:
-                    p.close("no subscribe within the handshake timeout")
+                if not s.workers and now - s.connected_at_mono >= self.cfg.handshake_timeout:
+                    p.close("no authorized worker within the handshake timeout")
                 elif idle >= self.cfg.idle_timeout:
                     p.close("idle timeout")
             self.stratifier.tick()

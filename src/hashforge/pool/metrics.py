@@ -10,6 +10,7 @@ class PoolMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.connections = Gauge("hashforge_pool_connections", "Open Stratum connections", registry=r)
+        self.workers = Gauge("hashforge_pool_workers", "Distinct workers authorized on open connections", registry=r)
         self.accepted = Counter("hashforge_pool_shares_accepted", "Accepted shares", registry=r)
         self.accepted_difficulty = Counter(
             "hashforge_pool_accepted_difficulty", "Sum of the difficulty of accepted shares", registry=r

@@ -72,6 +72,8 @@ class Session:
     job_alias: int = 0
     invalid_streak: int = 0
     rate_violations: int = 0
+    authorizing: int = 0  # mining.authorize calls whose address check is still running
+    suggested_at: float | None = None  # monotonic time of the last honoured suggest_difficulty
     accepted: int = 0
     rejected: int = 0
     closed: bool = False

@@ -12,14 +12,21 @@ mining.submit. Duplicates are found per template (the last `jobs_kept` templates
 by 64 bits of the share's PoW hash; a share of an older template is stale. Errors: 20 other, 21 stale job, 22 duplicate, 23 low difficulty, 24
 unauthorized worker, 25 not subscribed.
 
+Share difficulty stays within [operator minimum, ceiling] (vardiff.py) whoever asks: vardiff,
+mining.suggest_difficulty (honoured once per `suggest_interval`), the password's d= and
+mining.configure's minimum-difficulty. One connection holds at most
+`max_workers_per_connection` workers. A miner whose shares are valid but come faster than the
+submit budget gets a higher difficulty, not a flood disconnect: the flood guard is for clients
+sending what the pool did not ask for.
+
 Block candidates (a share under the network target) go to the node one at a time per previous
 block, as ckpool and Core-based pools do: while one submitblock for a tip is in flight, later
 candidates on that tip wait (at most `MAX_WAITING_BLOCKS`); once the node took a block at that
 height (accepted, "duplicate" or "inconclusive") or a new tip arrived, the waiting ones and
 every later one on the old tip are dropped without an RPC call (each could only be a stale
-sibling). This bounds the node RPCs on a network where every share is a block (regtest: the
-share difficulty is capped at the network's ~4.7e-10), where submitting each of them
-concurrently swamped the RPC client and starved the event loop. The share itself is answered
+sibling). This bounds the node RPCs on a network where every share is a block (a test network
+whose share difficulty is at or above its network difficulty, as on regtest), where submitting
+each of them concurrently swamped the RPC client and starved the event loop. The share itself is answered
 by the recorder, never by submitblock.
 """
 
@@ -124,6 +131,10 @@ class Stratifier:
         self.scrypt = scrypt
         self.extranonces = ExtranonceAllocator(self.sc.instance_id)
         self.sessions: set[Session] = set()
+        self.workers: dict[str, int] = {}  # username -> open connections authorized as it
+        self.floor = cfg.min_share_difficulty
+        self.test_network = cfg.test_network
+        self._said_above_network = False
         self.template: Template | None = None
         self.template_seq = 0
         self.network_target = 0
@@ -228,6 +239,12 @@ class Stratifier:
 
     def _set_difficulty(self, s: Session, difficulty: float, now: float, resend: bool = True) -> None:
         s.vardiff.reset(difficulty, now)
+        net = self.network_difficulty
+        if net is not None and difficulty > net and not self._said_above_network:
+            self._said_above_network = True
+            log.info("share difficulty %.4g is above the network difficulty %.4g on %s, a test network: "
+                     "hashes between the two targets are not submitted, blocks arrive at the share rate",
+                     difficulty, net, self.cfg.network)
         s.send(notification("mining.set_difficulty", [difficulty]))
         if resend and s.jobs:
             self._send_job(s, clean=False, alias=True)
@@ -242,7 +259,9 @@ class Stratifier:
     def new_session(self, peer: str, send: Callable[[bytes], None], close: Callable[[str], None]) -> Session:
         now = time.monotonic()
         self._ids += 1
-        vd = Vardiff(self.cfg.vardiff, self.cfg.vardiff.start_difficulty, now)
+        vd = Vardiff(self.cfg.vardiff, self.cfg.vardiff.start_difficulty, now, floor=self.floor,
+                     above_network=self.test_network)
+        vd.difficulty = vd.start(vd.difficulty, self.network_difficulty)
         c = self.cfg.connector
         s = Session(self._ids, peer, b"", send, close, vd, TokenBucket(c.submit_rate, c.submit_burst, now))
         self.sessions.add(s)
@@ -255,7 +274,19 @@ class Stratifier:
             self.metrics.connections.dec()
             if s.extranonce1:
                 self.extranonces.release(s.extranonce1)
+            for username in s.workers:
+                self._worker_gone(username)
+            s.workers.clear()
+            s.jobs.clear()
         s.closed = True
+
+    def _worker_gone(self, username: str) -> None:
+        n = self.workers.get(username, 0) - 1
+        if n > 0:
+            self.workers[username] = n
+        else:  # the worker's last connection: nothing of it stays
+            self.workers.pop(username, None)
+            self.metrics.workers.dec()
 
     def reassign_extranonce(self, s: Session) -> bool:
         """Gives `s` a fresh extranonce1 with mining.set_extranonce (only if it subscribed to it)."""
@@ -327,6 +358,11 @@ class Stratifier:
         address, _, name = username.partition(".")
         if not WORKER_NAME.match(name) or not address or len(address) > 128:
             return error_reply(msg_id, StratumErrorCode.UNAUTHORIZED_WORKER, "bad worker name")
+        cap = self.cfg.connector.max_workers_per_connection
+        if username not in s.workers and len(s.workers) + s.authorizing >= cap:
+            return error_reply(msg_id, StratumErrorCode.UNAUTHORIZED_WORKER,
+                               f"too many workers on this connection (at most {cap})")
+        s.authorizing += 1
         fut = Pending()
 
         async def check() -> None:
@@ -335,6 +371,8 @@ class Stratifier:
             except Exception as e:
                 log.warning("address validation failed: %s", e)
                 script = None
+            finally:
+                s.authorizing -= 1
             if s.closed:
                 fut.set(b"")
                 return
@@ -349,6 +387,10 @@ class Stratifier:
                 fut.set(error_reply(msg_id, StratumErrorCode.UNAUTHORIZED_WORKER,
                                     "SOLO: one payout address per connection"))
                 return
+            if username not in s.workers:
+                self.workers[username] = self.workers.get(username, 0) + 1
+                if self.workers[username] == 1:
+                    self.metrics.workers.inc()
             s.workers[username] = Worker(username, address, name or "default", script)
             fut.set(reply(msg_id, True))
             if first:
@@ -363,7 +405,9 @@ class Stratifier:
         m = re.search(r"(?:^|[,;\s])d=([0-9.eE+-]+)", password)
         if m:
             with contextlib.suppress(ValueError):
-                d = float(m.group(1))
+                wanted = float(m.group(1))
+                if wanted > 0 and wanted != float("inf"):
+                    d = wanted
         d = s.vardiff.clamp(d, self.network_difficulty)
         self._set_difficulty(s, d, now, resend=False)
         self._send_job(s, clean=True)
@@ -395,11 +439,19 @@ class Stratifier:
         d = float(params[0])
         if not d > 0 or d != d or d == float("inf"):
             raise ValueError("difficulty must be a positive number")
+        now = time.monotonic()
+        interval = self.cfg.vardiff.suggest_interval
+        if s.suggested_at is not None and now - s.suggested_at < interval:
+            if msg_id is None:
+                return None
+            return error_reply(msg_id, StratumErrorCode.OTHER,
+                               f"difficulty suggestion ignored: at most one per {interval:g} s")
+        s.suggested_at = now
         d = s.vardiff.clamp(d, self.network_difficulty)
         if s.workers:
-            self._set_difficulty(s, d, time.monotonic())
+            self._set_difficulty(s, d, now)
         else:
-            s.vardiff.reset(d, time.monotonic())
+            s.vardiff.reset(d, now)
         return reply(msg_id, True) if msg_id is not None else None
 
     def _extranonce_subscribe(self, s: Session, msg_id: Any, params: Any) -> Outgoing:
@@ -411,10 +463,16 @@ class Stratifier:
             return error_reply(msg_id, StratumErrorCode.NOT_SUBSCRIBED, "not subscribed")
         now_m = time.monotonic()
         if not s.bucket.take(now_m):
-            s.rate_violations += 1
             self.metrics.rejected.labels("rate").inc()
-            if s.rate_violations >= self.cfg.connector.max_rate_violations:
-                s.close("share flood")
+            if s.invalid_streak == 0 and s.accepted > 0 and s.vardiff.can_rise(self.network_difficulty):
+                # valid shares too fast: the difficulty is too low, the miner is doing as told
+                new = s.vardiff.on_flood(now_m, self.network_difficulty)
+                if new is not None:
+                    self._set_difficulty(s, new, now_m)
+            else:
+                s.rate_violations += 1
+                if s.rate_violations >= self.cfg.connector.max_rate_violations:
+                    s.close("share flood")
             return error_reply(msg_id, StratumErrorCode.OTHER, "rate limited")
         s.rate_violations = 0
         try:

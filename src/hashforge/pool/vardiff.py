@@ -5,7 +5,11 @@ seconds old, or holds `retarget_shares` shares (so a fast miner ramps up in seco
 in difficulty units per second is measured and the ideal difficulty is
 `rate x target_interval`. If it differs from the current one by more than `variance`
 (relative), the difficulty moves there, by at most a factor `max_step`, clamped to
-[min_difficulty, min(max_difficulty, network difficulty)]. With no share for
+[floor, ceiling]: the floor is the operator's minimum share difficulty, the ceiling
+`max_difficulty` and, on real networks, the network difficulty (so no block is withheld; the
+floor gives way to it). On test networks the ceiling ignores the network difficulty: where it
+is below any useful share difficulty (regtest's ~4.7e-10), a plain miner would otherwise send
+a share per hash, all valid, and only a flood guard could stop it. With no share for
 `idle_decay_after` seconds the difficulty halves (repeatedly), so a miner that slowed down,
 or a CPU miner that started too high, gets work it can finish. The result is rounded to 4
 significant digits so the numbers miners see stay readable.
@@ -21,29 +25,58 @@ def _round(d: float) -> float:
 
 
 class Vardiff:
-    __slots__ = ("_count", "_decayed_at", "_sum", "_window_start", "cfg", "difficulty", "last_share")
+    __slots__ = ("_count", "_decayed_at", "_sum", "_window_start", "above_network", "cfg", "difficulty", "floor",
+                 "last_share", "since")
 
-    def __init__(self, cfg: VardiffConfig, start: float, now: float) -> None:
+    def __init__(self, cfg: VardiffConfig, start: float, now: float, *, floor: float | None = None,
+                 above_network: bool = False) -> None:
         self.cfg = cfg
+        self.floor = floor if floor is not None else (cfg.min_difficulty or 1e-8)
+        self.above_network = above_network  # a test network: the network difficulty is no ceiling
         self.difficulty = start
+        self.since = now  # when the current difficulty was set
         self._window_start = now
         self._sum = 0.0
         self._count = 0
         self.last_share = now
         self._decayed_at = now
 
-    def clamp(self, d: float, network_difficulty: float | None) -> float:
+    def ceiling(self, network_difficulty: float | None) -> float:
         hi = self.cfg.max_difficulty
-        if network_difficulty is not None and network_difficulty > 0:
+        if not self.above_network and network_difficulty is not None and network_difficulty > 0:
             hi = min(hi, network_difficulty)
-        lo = min(self.cfg.min_difficulty, hi)
+        return hi
+
+    def clamp(self, d: float, network_difficulty: float | None) -> float:
+        hi = self.ceiling(network_difficulty)
+        lo = min(self.floor, hi)
         return min(max(d, lo), hi)
+
+    def start(self, d: float, network_difficulty: float | None) -> float:
+        """A first difficulty: at most the network's (work the miner can finish), within the clamp."""
+        if network_difficulty is not None and network_difficulty > 0:
+            d = min(d, network_difficulty)
+        return self.clamp(d, network_difficulty)
 
     def reset(self, difficulty: float, now: float) -> None:
         self.difficulty = difficulty
-        self._window_start = now
+        self.since = self._window_start = now
         self._sum = 0.0
         self._count = 0
+
+    def on_flood(self, now: float, network_difficulty: float | None) -> float | None:
+        """Valid shares faster than the submit budget: one `max_step` up, at most once per
+        `flood_raise_after` seconds; None while waiting, or when the ceiling allows no more."""
+        if now - self.since < self.cfg.flood_raise_after:
+            return None
+        new = self.clamp(_round(self.difficulty * self.cfg.max_step), network_difficulty)
+        if new <= self.difficulty:
+            return None
+        self.reset(new, now)
+        return new
+
+    def can_rise(self, network_difficulty: float | None) -> bool:
+        return self.difficulty < self.ceiling(network_difficulty)
 
     def on_share(self, difficulty: float, now: float, network_difficulty: float | None) -> float | None:
         """Records an accepted share; returns the new difficulty when it should change."""
