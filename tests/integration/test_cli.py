@@ -178,8 +178,8 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_unknown_network() -> None:
-    proc = hashforge("headers", "verify", ALT_HEADERS, "--network", "dogecoin")
-    assert_one_line_error(proc, 2, "unknown network 'dogecoin'")
+    proc = hashforge("headers", "verify", ALT_HEADERS, "--network", "namecoin")
+    assert_one_line_error(proc, 2, "unknown network 'namecoin'")
 
 
 @pytest.mark.parametrize("form", [["--height", "-1"], ["--height=-5"]])

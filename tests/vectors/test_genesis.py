@@ -109,8 +109,8 @@ def test_scryptnet_uses_scrypt_and_devnet_sha256d() -> None:
 
 def test_every_network_is_distinct() -> None:
     params: list[ChainParams] = list(NETWORKS.values())
-    assert len(params) == 7
-    assert len({p.genesis_hash for p in params}) == 7
+    assert len(params) == 13
+    assert len({p.genesis_hash for p in params}) == 13
     ours = [get_params(n) for n in OUR_NETWORKS]
     others = [p for p in params if p.name not in OUR_NETWORKS]
     for p in ours:

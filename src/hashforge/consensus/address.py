@@ -191,13 +191,17 @@ def encode_address(dest: Destination, params: ChainParams) -> str:
     if dest.type is AddressType.P2SH:
         return b58check_encode(bytes([params.base58_script_prefix]) + dest.program)
     assert dest.witness_version is not None
+    if not params.has_segwit_addresses:
+        raise AddressError(f"{params.name} has no segwit addresses")
     return encode_segwit_address(params.bech32_hrp, dest.witness_version, dest.program)
 
 
 def script_to_address(script_pubkey: bytes, params: ChainParams) -> str | None:
     """The address of an output script on `params`' network, or None if it has none."""
     dest = script_to_destination(script_pubkey)
-    return None if dest is None else encode_address(dest, params)
+    if dest is None or (dest.is_witness and not params.has_segwit_addresses):
+        return None
+    return encode_address(dest, params)
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -263,10 +267,11 @@ def _decode_base58_address(address: str, params: ChainParams) -> Destination:
     if len(payload) == 21:
         if version == params.base58_pubkey_prefix:
             return Destination(AddressType.P2PKH, payload[1:])
-        if version == params.base58_script_prefix:
+        if version in (params.base58_script_prefix, params.base58_script_prefix_legacy):
             return Destination(AddressType.P2SH, payload[1:])
         owners = _networks(
-            lambda p: version in (p.base58_pubkey_prefix, p.base58_script_prefix)
+            lambda p: version
+            in (p.base58_pubkey_prefix, p.base58_script_prefix, p.base58_script_prefix_legacy)
         )
         if owners:
             raise AddressError(
@@ -290,7 +295,7 @@ def _decode_base58_address(address: str, params: ChainParams) -> Destination:
 def decode_address(address: str, params: ChainParams) -> Destination:
     """The destination `address` names on `params`' network, or AddressError."""
     hrp = params.bech32_hrp
-    if _ascii_lower(address[: len(hrp)]) == hrp:
+    if hrp and _ascii_lower(address[: len(hrp)]) == hrp:
         return _decode_bech32_address(address, params)
     return _decode_base58_address(address, params)
 

@@ -13,7 +13,12 @@ run itself supplies what the rule needs, and counted:
   start); the devnets' ASERT needs the anchor (block 1), so only runs that contain it are checked;
 - median time past (time-too-old): where the 11 previous headers (fewer near genesis) are in the run;
 - BIP94's timewarp rule (testnet4) at each period's first block, from its parent;
-- minimum block version after BIP34/66/65 (bad-version): always, it depends only on the height.
+- minimum block version after BIP34/66/65 (bad-version): always, it depends only on the height
+  (Dogecoin: the base version, without chain ID and auxpow flag, after BIP66/65 only);
+- merged mining (Dogecoin): the chain ID in the version, and for headers with the auxpow bit the
+  AuxPoW itself (the parent's scrypt hash against the header's nBits, the coinbase commitment and
+  both merkle branches: auxpow.AuxPow.check); legacy headers are refused from the network's AuxPoW
+  start height and AuxPoW headers before it (late-legacy-block, early-auxpow-block).
 
 Not checked (needs a clock or full blocks): time-too-new, the merkle root, anything in transactions.
 Reject reasons are Bitcoin Core's strings (high-hash, bad-diffbits, time-too-old, ...).
@@ -25,6 +30,14 @@ from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .auxpow import (
+    AuxPowError,
+    AuxPowHeader,
+    base_version,
+    chain_id,
+    is_auxpow_version,
+    is_legacy_version,
+)
 from .block import BlockHeader
 from .params import MEDIAN_TIME_SPAN, ChainParams, DifficultyRule
 from .pow import (
@@ -65,6 +78,7 @@ class HeaderChainSummary:
     checked_retargets: int
     checked_median_time: int
     checked_timewarp: int
+    checked_auxpow: int = 0
 
     @property
     def tip_hash_hex(self) -> str:
@@ -72,21 +86,89 @@ class HeaderChainSummary:
 
 
 def _check_version(header: BlockHeader, height: int, params: ChainParams) -> None:
-    for version, active_height in (
+    rules: tuple[tuple[int, int], ...] = (
         (2, params.bip34_height),
         (3, params.bip66_height),
         (4, params.bip65_height),
-    ):
-        if height >= active_height and header.version < version:
+    )
+    version = header.version
+    if params.auxpow_chain_id is not None:
+        # Dogecoin compares the base version and never enforced version 2 (BIP34).
+        rules = rules[1:]
+        version = base_version(header.version)
+    for minimum, active_height in rules:
+        if height >= active_height and version < minimum:
             raise HeaderChainError(
                 height,
-                f"bad-version(0x{header.version & 0xFFFFFFFF:08x})",
-                f"version {header.version} is below {version}, required from height {active_height}",
+                f"bad-version(0x{version & 0xFFFFFFFF:08x})",
+                f"version {version} is below {minimum}, required from height {active_height}",
             )
 
 
+def _check_pow(item: AuxPowHeader, height: int, params: ChainParams) -> bool:
+    """Proof of work (Dogecoin: CheckAuxPowProofOfWork); True if an AuxPoW was checked."""
+    header = item.header
+    if params.auxpow_chain_id is None:
+        if not check_proof_of_work(pow_hash(header, params), header.bits, params):
+            raise HeaderChainError(height, "high-hash", "proof of work failed")
+        return False
+    chain = chain_id(header.version)
+    if not is_legacy_version(header.version) and params.auxpow_strict_chain_id and chain != params.auxpow_chain_id:
+        raise HeaderChainError(
+            height,
+            "high-hash",
+            f"block does not have our chain ID (got {chain}, expected {params.auxpow_chain_id}, "
+            f"full nVersion {header.version})",
+        )
+    if item.auxpow is None:
+        if is_auxpow_version(header.version):
+            raise HeaderChainError(height, "high-hash", "no auxpow on block with auxpow version")
+        if not check_proof_of_work(pow_hash(header, params), header.bits, params):
+            raise HeaderChainError(height, "high-hash", "non-AUX proof of work failed")
+        return False
+    if not is_auxpow_version(header.version):
+        raise HeaderChainError(height, "high-hash", "auxpow on block with non-auxpow version")
+    if not check_proof_of_work(item.auxpow.parent_pow_hash, header.bits, params):
+        raise HeaderChainError(height, "high-hash", "AUX proof of work failed")
+    try:
+        item.auxpow.check(header.hash, chain, params.auxpow_strict_chain_id)
+    except AuxPowError as e:
+        raise HeaderChainError(height, "high-hash", f"AUX POW is not valid: {e}") from None
+    return True
+
+
+def _check_auxpow_era(header: BlockHeader, height: int, params: ChainParams) -> None:
+    start = params.auxpow_start_height
+    if start is None:
+        return
+    if height >= start and is_legacy_version(header.version):
+        raise HeaderChainError(
+            height, "late-legacy-block", f"legacy block after auxpow start (height {start})"
+        )
+    if height < start and is_auxpow_version(header.version):
+        raise HeaderChainError(
+            height,
+            "early-auxpow-block",
+            f"auxpow blocks are not allowed at height {height}, parameters effective from {start}",
+        )
+
+
+def _is_retarget(height: int, params: ChainParams) -> bool:
+    """Whether the nBits at `height` come from a retarget (every block under DigiShield)."""
+    if params.pow_no_retargeting and params.difficulty_rule is not DifficultyRule.DOGECOIN:
+        return False
+    if params.difficulty_rule is DifficultyRule.DOGECOIN:
+        if height - 1 >= 145_000:
+            return True
+        era = params.dogecoin_era(height)
+        return height % (era.pow_target_timespan // params.pow_target_spacing) == 0
+    if params.difficulty_rule in (DifficultyRule.BITCOIN, DifficultyRule.LITECOIN):
+        return height % params.difficulty_adjustment_interval == 0
+    return False
+
+
 def verify_headers(
-    headers: Iterable[BlockHeader],
+    headers: Iterable[BlockHeader | AuxPowHeader],
     params: ChainParams,
     start_height: int,
     progress: Callable[[int], None] | None = None,
@@ -105,20 +187,22 @@ def verify_headers(
         return HeaderInfo(height, times[index], bits[index])
 
     interval = params.difficulty_adjustment_interval
-    bitcoin_rule = params.difficulty_rule is DifficultyRule.BITCOIN
     prev: BlockHeader | None = None
     work = 0
-    n_links = n_bits = n_retargets = n_mtp = n_timewarp = 0
+    n_links = n_bits = n_retargets = n_mtp = n_timewarp = n_auxpow = 0
     count = 0
-    for count, header in enumerate(headers, start=1):
+    for count, entry in enumerate(headers, start=1):
         height = start_height + count - 1
-        if not check_proof_of_work(pow_hash(header, params), header.bits, params):
-            raise HeaderChainError(height, "high-hash", "proof of work failed")
+        item = entry if isinstance(entry, AuxPowHeader) else AuxPowHeader(entry)
+        header = item.header
+        if _check_pow(item, height, params):
+            n_auxpow += 1
         if height == 0 and header.hash != params.genesis_hash:
             raise HeaderChainError(
                 0, "bad-genesis", f"expected {params.genesis.hash_hex}, got {header.hash_hex}"
             )
         if height > 0:
+            _check_auxpow_era(header, height, params)
             _check_version(header, height, params)
         if prev is not None:
             if header.prev_hash != prev.hash:
@@ -140,7 +224,7 @@ def verify_headers(
                         height, "bad-diffbits", f"expected {expected:08x}, got {header.bits:08x}"
                     )
                 n_bits += 1
-                if bitcoin_rule and height % interval == 0 and not params.pow_no_retargeting:
+                if _is_retarget(height, params):
                     n_retargets += 1
             span = min(MEDIAN_TIME_SPAN, height)
             if len(times) >= span:
@@ -184,4 +268,5 @@ def verify_headers(
         checked_retargets=n_retargets,
         checked_median_time=n_mtp,
         checked_timewarp=n_timewarp,
+        checked_auxpow=n_auxpow,
     )

@@ -1,4 +1,5 @@
-"""Chain parameters for every network hashforge knows: Bitcoin's five and our own devnet/scryptnet."""
+"""Chain parameters for every network hashforge knows: Bitcoin's five, Litecoin's and Dogecoin's three
+each (exact to Litecoin Core 0.21 and Dogecoin Core 1.14), and our own devnet/scryptnet."""
 
 from __future__ import annotations
 
@@ -29,6 +30,26 @@ class DifficultyRule(StrEnum):
 
     BITCOIN = "bitcoin"  # retarget every 2016 blocks, x4 clamp
     ASERT = "asert"  # per-block exponential adjustment (our devnets)
+    LITECOIN = "litecoin"  # Bitcoin's, but measured over the full interval (no off-by-one)
+    DOGECOIN = "dogecoin"  # Litecoin's until DigiShield, then per-block; the rules change by era
+
+
+@dataclass(frozen=True)
+class DogecoinEra:
+    """One of Dogecoin Core's height-selected Consensus::Params (`GetConsensus(height)`).
+
+    Dogecoin changes rules by swapping whole parameter sets at fixed heights (DigiShield at 145,000,
+    AuxPoW at 371,337 on mainnet); the set in force for a block is the one with the greatest
+    `height` not above the block's height.
+    """
+
+    height: int
+    pow_target_timespan: int
+    digishield: bool
+    allow_min_difficulty: bool
+    simplified_rewards: bool
+    coinbase_maturity: int
+    allow_legacy_blocks: bool
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,16 @@ class ChainParams:
     coinbase_maturity: int = COINBASE_MATURITY
     # Named historical blocks that violate BIP30 but are grandfathered (mainnet only).
     bip30_exceptions: tuple[tuple[int, bytes], ...] = field(default=())
+    coin: str = "BTC"  # ticker of the network's coin
+    # Litecoin encodes P2SH with its own prefix ('M'/'Q') but still accepts the old Bitcoin one ('3'/'2').
+    base58_script_prefix_legacy: int | None = None
+    bip16_height: int = 0
+    # Merged mining (Dogecoin): headers with version bit 0x100 carry an AuxPoW from this height on,
+    # and from then on only such headers (no "legacy" ones) are accepted.
+    auxpow_chain_id: int | None = None
+    auxpow_start_height: int | None = None
+    auxpow_strict_chain_id: bool = False
+    dogecoin_eras: tuple[DogecoinEra, ...] = field(default=())
 
     @property
     def genesis_hash(self) -> bytes:
@@ -77,6 +108,20 @@ class ChainParams:
     @property
     def difficulty_adjustment_interval(self) -> int:
         return self.pow_target_timespan // self.pow_target_spacing
+
+    @property
+    def has_segwit_addresses(self) -> bool:
+        return bool(self.bech32_hrp)
+
+    def dogecoin_era(self, height: int) -> DogecoinEra:
+        """The Dogecoin rule set in force at `height` (Dogecoin Core's GetConsensus)."""
+        era = None
+        for candidate in self.dogecoin_eras:
+            if candidate.height <= height:
+                era = candidate
+        if era is None:
+            raise ValueError(f"{self.name} has no Dogecoin rule set for height {height}")
+        return era
 
 
 SATOSHI_PUBKEY = bytes.fromhex(
@@ -284,10 +329,217 @@ SCRYPTNET = ChainParams(
     **_DEVNET_COMMON,  # type: ignore[arg-type]
 )
 
+# --- Litecoin (Litecoin Core 0.21 chainparams.cpp) and Dogecoin (Dogecoin Core 1.14 chainparams.cpp) --
+#
+# Their genesis blocks are built like Bitcoin's, from their own message and key. Heights that never
+# activate (Dogecoin has no CSV or segwit) are NEVER.
+
+NEVER = 0x7FFFFFFF
+_LITECOIN_MESSAGE = "NY Times 05/Oct/2011 Steve Jobs, Apple’s Visionary, Dies at 56".encode()
+_LITECOIN_SCRIPT = push_data(bytes.fromhex(
+    "040184710fa689ad5023690c80f3a49c8f13f8d45b8c857fbcbc8bc4a8e4d3eb4b10f4d4604fa08dce601aaf0f470216fe1b51850b4acf21b179c45070ac7b03a9"
+)) + b"\xac"
+_DOGECOIN_MESSAGE = b"Nintondo"
+_DOGECOIN_SCRIPT = _LITECOIN_SCRIPT  # Dogecoin's genesis pays the same key as Litecoin's
+_SCRYPT_POW_LIMIT = (1 << 236) - 1  # 00000fff...: ~uint256(0) >> 20
+_LITECOIN_COMMON = dict(
+    pow_target_timespan=302_400,  # 3.5 days
+    pow_target_spacing=150,  # 2.5 minutes
+    subsidy_halving_interval=840_000,
+    pow_algorithm=PowAlgorithm.SCRYPT,
+    difficulty_rule=DifficultyRule.LITECOIN,
+    coin="LTC",
+)
+_LITECOIN_TEST_KEYS = dict(
+    base58_pubkey_prefix=111,
+    base58_script_prefix=58,  # 'Q': what Litecoin Core encodes (SCRIPT_ADDRESS2)
+    base58_script_prefix_legacy=196,  # '2' still decodes
+    base58_secret_prefix=239,
+    xpub_version=bytes.fromhex("043587cf"),
+    xprv_version=bytes.fromhex("04358394"),
+)
+
+LITECOIN = ChainParams(
+    name="litecoin",
+    genesis=create_genesis_block(_LITECOIN_MESSAGE, _LITECOIN_SCRIPT, 1317972665, 2084524493, 0x1E0FFFF0),
+    message_start=bytes.fromhex("fbc0b6db"),
+    default_port=9333,
+    rpc_port=9332,
+    bech32_hrp="ltc",
+    base58_pubkey_prefix=48,  # 'L'
+    base58_script_prefix=50,  # 'M'
+    base58_script_prefix_legacy=5,  # '3'
+    base58_secret_prefix=176,
+    xpub_version=bytes.fromhex("0488b21e"),
+    xprv_version=bytes.fromhex("0488ade4"),
+    pow_limit=_SCRYPT_POW_LIMIT,
+    bip16_height=218579,
+    bip34_height=710000,
+    bip65_height=918684,
+    bip66_height=811879,
+    csv_height=1201536,
+    segwit_height=1201536,
+    **_LITECOIN_COMMON,  # type: ignore[arg-type]
+)
+
+LITECOIN_TESTNET4 = ChainParams(
+    name="litecoin-testnet4",
+    genesis=create_genesis_block(_LITECOIN_MESSAGE, _LITECOIN_SCRIPT, 1486949366, 293345, 0x1E0FFFF0),
+    message_start=bytes.fromhex("fdd2c8f1"),
+    default_port=19335,
+    rpc_port=19332,
+    bech32_hrp="tltc",
+    pow_limit=_SCRYPT_POW_LIMIT,
+    pow_allow_min_difficulty_blocks=True,
+    bip34_height=76,
+    bip65_height=76,
+    bip66_height=76,
+    csv_height=6048,
+    segwit_height=6048,
+    **_LITECOIN_COMMON,  # type: ignore[arg-type]
+    **_LITECOIN_TEST_KEYS,  # type: ignore[arg-type]
+)
+
+LITECOIN_REGTEST = ChainParams(
+    name="litecoin-regtest",
+    genesis=create_genesis_block(_LITECOIN_MESSAGE, _LITECOIN_SCRIPT, 1296688602, 0, 0x207FFFFF),
+    message_start=bytes.fromhex("fabfb5da"),
+    default_port=19444,
+    rpc_port=19443,
+    bech32_hrp="rltc",
+    pow_limit=0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
+    pow_allow_min_difficulty_blocks=True,
+    pow_no_retargeting=True,
+    bip34_height=500,
+    bip65_height=1351,
+    bip66_height=1251,
+    csv_height=432,
+    segwit_height=0,
+    **{**_LITECOIN_COMMON, "subsidy_halving_interval": 150},  # type: ignore[arg-type]
+    **_LITECOIN_TEST_KEYS,  # type: ignore[arg-type]
+)
+
+_DOGECOIN_COMMON = dict(
+    bech32_hrp="",  # Dogecoin has no segwit, so no Bech32 addresses
+    pow_target_timespan=4 * 60 * 60,  # before DigiShield; the eras say what applies at a height
+    subsidy_halving_interval=100_000,
+    csv_height=NEVER,
+    segwit_height=NEVER,
+    pow_algorithm=PowAlgorithm.SCRYPT,
+    difficulty_rule=DifficultyRule.DOGECOIN,
+    coin="DOGE",
+    auxpow_chain_id=0x62,
+)
+
+DOGECOIN = ChainParams(
+    name="dogecoin",
+    genesis=create_genesis_block(
+        _DOGECOIN_MESSAGE, _DOGECOIN_SCRIPT, 1386325540, 99943, 0x1E0FFFF0, reward=88 * COIN
+    ),
+    message_start=bytes.fromhex("c0c0c0c0"),
+    default_port=22556,
+    rpc_port=22555,
+    base58_pubkey_prefix=30,  # 'D'
+    base58_script_prefix=22,  # '9' / 'A'
+    base58_secret_prefix=158,
+    xpub_version=bytes.fromhex("02facafd"),
+    xprv_version=bytes.fromhex("02fac398"),
+    pow_limit=_SCRYPT_POW_LIMIT,
+    pow_target_spacing=60,
+    # Dogecoin never enforced BIP34 on its v2 blocks; it counts from the first v3 block.
+    bip34_height=1034383,
+    bip65_height=3464751,
+    bip66_height=1034383,
+    coinbase_maturity=240,
+    auxpow_start_height=371337,
+    auxpow_strict_chain_id=True,
+    dogecoin_eras=(
+        DogecoinEra(0, 4 * 60 * 60, False, False, False, 30, True),
+        DogecoinEra(145_000, 60, True, False, True, 240, True),  # DigiShield, fixed rewards
+        DogecoinEra(371_337, 60, True, False, True, 240, False),  # AuxPoW
+    ),
+    **_DOGECOIN_COMMON,  # type: ignore[arg-type]
+)
+
+DOGECOIN_TESTNET = ChainParams(
+    name="dogecoin-testnet",
+    genesis=create_genesis_block(
+        _DOGECOIN_MESSAGE, _DOGECOIN_SCRIPT, 1391503289, 997879, 0x1E0FFFF0, reward=88 * COIN
+    ),
+    message_start=bytes.fromhex("fcc1b7dc"),
+    default_port=44556,
+    rpc_port=44555,
+    base58_pubkey_prefix=113,  # 'n'
+    base58_script_prefix=196,
+    base58_secret_prefix=241,
+    xpub_version=bytes.fromhex("043587cf"),
+    xprv_version=bytes.fromhex("04358394"),
+    pow_limit=_SCRYPT_POW_LIMIT,
+    pow_target_spacing=60,
+    pow_allow_min_difficulty_blocks=True,
+    bip34_height=708658,
+    bip65_height=1854705,
+    bip66_height=708658,
+    coinbase_maturity=240,
+    auxpow_start_height=158100,
+    auxpow_strict_chain_id=False,
+    dogecoin_eras=(
+        DogecoinEra(0, 4 * 60 * 60, False, True, False, 30, True),
+        DogecoinEra(145_000, 60, True, False, True, 240, True),
+        DogecoinEra(157_500, 60, True, True, True, 240, True),  # min-difficulty blocks again
+        DogecoinEra(158_100, 60, True, True, True, 240, False),  # AuxPoW
+    ),
+    **_DOGECOIN_COMMON,  # type: ignore[arg-type]
+)
+
+DOGECOIN_REGTEST = ChainParams(
+    name="dogecoin-regtest",
+    genesis=create_genesis_block(
+        _DOGECOIN_MESSAGE, _DOGECOIN_SCRIPT, 1296688602, 2, 0x207FFFFF, reward=88 * COIN
+    ),
+    message_start=bytes.fromhex("fabfb5da"),
+    default_port=18444,
+    rpc_port=18332,
+    base58_pubkey_prefix=111,
+    base58_script_prefix=196,
+    base58_secret_prefix=239,
+    xpub_version=bytes.fromhex("043587cf"),
+    xprv_version=bytes.fromhex("04358394"),
+    pow_limit=0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
+    pow_target_spacing=1,
+    pow_allow_min_difficulty_blocks=True,
+    pow_no_retargeting=True,  # informational: Dogecoin's rules never read it
+    bip34_height=100_000_000,
+    bip65_height=1351,
+    bip66_height=1251,
+    coinbase_maturity=60,
+    auxpow_start_height=20,
+    auxpow_strict_chain_id=True,
+    dogecoin_eras=(
+        DogecoinEra(0, 4 * 60 * 60, False, True, True, 60, True),
+        DogecoinEra(10, 1, True, True, True, 60, True),
+        DogecoinEra(20, 1, True, True, True, 60, False),
+    ),
+    **{**_DOGECOIN_COMMON, "subsidy_halving_interval": 150},  # type: ignore[arg-type]
+)
+
 NETWORKS: dict[str, ChainParams] = {
-    p.name: p for p in (MAINNET, TESTNET3, TESTNET4, SIGNET, REGTEST, DEVNET, SCRYPTNET)
+    p.name: p
+    for p in (
+        MAINNET, TESTNET3, TESTNET4, SIGNET, REGTEST, DEVNET, SCRYPTNET,
+        LITECOIN, LITECOIN_TESTNET4, LITECOIN_REGTEST, DOGECOIN, DOGECOIN_TESTNET, DOGECOIN_REGTEST,
+    )
 }
-ALIASES = {"main": "mainnet", "test": "testnet3", "testnet": "testnet3"}
+ALIASES = {
+    "main": "mainnet",
+    "test": "testnet3",
+    "testnet": "testnet3",
+    "ltc": "litecoin",
+    "litecoin-mainnet": "litecoin",
+    "litecoin-testnet": "litecoin-testnet4",
+    "doge": "dogecoin",
+    "dogecoin-mainnet": "dogecoin",
+}
 
 
 class UnknownNetworkError(ValueError):
@@ -295,7 +547,7 @@ class UnknownNetworkError(ValueError):
 
 
 def get_params(name: str) -> ChainParams:
-    """Looks a network up by name (mainnet, testnet3, testnet4, signet, regtest, devnet, scryptnet)."""
+    """Looks a network up by name (mainnet, testnet3, ..., scryptnet, litecoin..., dogecoin...)."""
     key = ALIASES.get(name.lower(), name.lower())
     try:
         return NETWORKS[key]

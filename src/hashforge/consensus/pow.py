@@ -10,6 +10,14 @@ Rules implemented:
   off-by-one), clamped to x4 / ÷4, capped at pow_limit; testnet's 20-minute min-difficulty rule and
   the walk back to the last ordinary block; BIP94 (testnet4) retargets from the first block of the
   period; regtest never retargets.
+- Litecoin: Bitcoin's, except that the timespan is measured from the block before the period
+  (the full interval; only the first retarget after genesis looks back one block less), and the
+  target is halved before the multiplication when it is within one bit of pow_limit (then doubled
+  again, dropping its lowest bit), as Litecoin Core does to keep the product in 256 bits.
+- Dogecoin (`dogecoin_next_work_required`): Litecoin's full-interval retarget every 240 blocks
+  with clamps that widen below heights 10,000 and 5,000; from 145,000 DigiShield retargets every
+  block from the last interval, damped 1/8 and clamped to -25 %/+50 %; testnets' min-difficulty
+  rule from height 157,500 on every block. The rule set at a height comes from ChainParams.dogecoin_era.
 - aserti3-2d (our devnets): see `asert_target`. Chosen over LWMA because it is closed-form and
   stateless beyond one anchor block (LWMA needs the last N timestamps and targets), responds every
   block without the oscillation windowed averages show, is pure integer arithmetic with one exact
@@ -28,6 +36,7 @@ from .block import BlockHeader
 from .hashes import scrypt_pow
 from .params import MEDIAN_TIME_SPAN, ChainParams, DifficultyRule, PowAlgorithm
 from .script import encode_num, push_int
+from .subsidy import dogecoin_block_subsidy
 
 UINT256_MASK = (1 << 256) - 1
 DIFF1_TARGET = 0xFFFF << 208  # bits 0x1d00ffff: difficulty 1 (SHA-256d and, by convention, scrypt)
@@ -289,6 +298,109 @@ def _bitcoin_next_work_required(
     return calculate_next_work_required(last, first, params)
 
 
+# --- Litecoin and Dogecoin ---------------------------------------------------------------------------
+
+
+def litecoin_calculate_next_work(last: HeaderInfo, first_time: int, params: ChainParams) -> int:
+    """Litecoin Core's CalculateNextWorkRequired: Bitcoin's clamp and scaling, with the 1-bit shift."""
+    if params.pow_no_retargeting:
+        return last.bits
+    timespan = last.time - first_time
+    timespan = max(timespan, params.pow_target_timespan // 4)
+    timespan = min(timespan, params.pow_target_timespan * 4)
+    target = set_compact(last.bits).target
+    # "intermediate uint256 can overflow by 1 bit": Core shifts by one when the target is within a
+    # bit of pow_limit, so the lowest bit is lost there; a real retarget must reproduce that.
+    shift = target.bit_length() > params.pow_limit.bit_length() - 1
+    if shift:
+        target >>= 1
+    target = ((target * timespan) & UINT256_MASK) // params.pow_target_timespan
+    if shift:
+        target = (target << 1) & UINT256_MASK
+    return get_compact(min(target, params.pow_limit))
+
+
+def _lookback(last_height: int, interval: int) -> int:
+    """Blocks back from the last one to the period's first (Art Forz's fix: the full interval,
+    except at the first retarget after genesis)."""
+    return interval - 1 if last_height + 1 == interval else interval
+
+
+def _min_difficulty_walk_back(
+    last: HeaderInfo, interval: int, pow_limit_bits: int, ancestor: AncestorLookup
+) -> int:
+    info = last
+    while info.height > 0 and info.height % interval != 0 and info.bits == pow_limit_bits:
+        info = ancestor(info.height - 1)
+    return info.bits
+
+
+def _litecoin_next_work_required(
+    params: ChainParams, last: HeaderInfo, new_block_time: int, ancestor: AncestorLookup
+) -> int:
+    interval = params.difficulty_adjustment_interval
+    if (last.height + 1) % interval != 0:
+        if params.pow_allow_min_difficulty_blocks:
+            pow_limit_bits = get_compact(params.pow_limit)
+            if new_block_time > last.time + 2 * params.pow_target_spacing:
+                return pow_limit_bits
+            return _min_difficulty_walk_back(last, interval, pow_limit_bits, ancestor)
+        return last.bits
+    first = ancestor(last.height - _lookback(last.height, interval))
+    return litecoin_calculate_next_work(last, first.time, params)
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (truncates toward zero), for the signed timespans of DigiShield."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def dogecoin_calculate_next_work(last: HeaderInfo, first_time: int, params: ChainParams) -> int:
+    """Dogecoin Core's CalculateDogecoinNextWorkRequired for the block after `last`."""
+    height = last.height + 1
+    era = params.dogecoin_era(height)
+    retarget_timespan = era.pow_target_timespan
+    timespan = last.time - first_time
+    if era.digishield:
+        timespan = retarget_timespan + _c_div(timespan - retarget_timespan, 8)  # amplitude filter
+        min_timespan = retarget_timespan - retarget_timespan // 4
+        max_timespan = retarget_timespan + retarget_timespan // 2
+    elif height > 10000:
+        min_timespan, max_timespan = retarget_timespan // 4, retarget_timespan * 4
+    elif height > 5000:
+        min_timespan, max_timespan = retarget_timespan // 8, retarget_timespan * 4
+    else:
+        min_timespan, max_timespan = retarget_timespan // 16, retarget_timespan * 4
+    timespan = min(max(timespan, min_timespan), max_timespan)
+    target = set_compact(last.bits).target
+    target = ((target * timespan) & UINT256_MASK) // retarget_timespan
+    return get_compact(min(target, params.pow_limit))
+
+
+def dogecoin_next_work_required(
+    params: ChainParams, last: HeaderInfo, new_block_time: int, ancestor: AncestorLookup
+) -> int:
+    """Dogecoin Core's GetNextWorkRequired (pow.cpp + dogecoin.cpp) for the block after `last`."""
+    era = params.dogecoin_era(last.height + 1)
+    pow_limit_bits = get_compact(params.pow_limit)
+    spacing = params.pow_target_spacing
+    # AllowDigishieldMinDifficultyForBlock: the height 157,500 is written into Dogecoin's code.
+    if era.allow_min_difficulty and last.height >= 157_500 and new_block_time > last.time + 2 * spacing:
+        return pow_limit_bits
+    interval = 1 if last.height >= 145_000 else era.pow_target_timespan // spacing
+    if (last.height + 1) % interval != 0:
+        if era.allow_min_difficulty:
+            if new_block_time > last.time + 2 * spacing:
+                return pow_limit_bits
+            return _min_difficulty_walk_back(
+                last, era.pow_target_timespan // spacing, pow_limit_bits, ancestor
+            )
+        return last.bits
+    first = ancestor(last.height - _lookback(last.height, interval))
+    return dogecoin_calculate_next_work(last, first.time, params)
+
+
 # --- aserti3-2d -------------------------------------------------------------------------------------
 
 
@@ -367,16 +479,26 @@ def get_next_work_required(
     """
     if params.difficulty_rule is DifficultyRule.ASERT:
         return _asert_next_work_required(params, last, ancestor)
+    if params.difficulty_rule is DifficultyRule.LITECOIN:
+        return _litecoin_next_work_required(params, last, new_block_time, ancestor)
+    if params.difficulty_rule is DifficultyRule.DOGECOIN:
+        return dogecoin_next_work_required(params, last, new_block_time, ancestor)
     return _bitcoin_next_work_required(params, last, new_block_time, ancestor)
 
 
 # --- subsidy and BIP34 ------------------------------------------------------------------------------
 
 
-def block_subsidy(height: int, params: ChainParams) -> int:
-    """Core's GetBlockSubsidy: 50 coins halved every interval; zero from the 64th halving on."""
+def block_subsidy(height: int, params: ChainParams, prev_hash: bytes | None = None) -> int:
+    """Core's GetBlockSubsidy: 50 coins halved every interval; zero from the 64th halving on.
+
+    Dogecoin's schedule is its own (`dogecoin_block_subsidy`); its early random rewards need
+    `prev_hash`, the previous block's hash in internal byte order.
+    """
     if height < 0:
         raise ValueError("negative height")
+    if params.difficulty_rule is DifficultyRule.DOGECOIN:
+        return dogecoin_block_subsidy(height, params, prev_hash)
     halvings = height // params.subsidy_halving_interval
     if halvings >= MAX_HALVINGS:
         return 0
