@@ -14,6 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hashforge import jsonlimits
+
 from .errors import BadCursor
 
 MAX_LIMIT = 100
@@ -50,7 +52,7 @@ def decode_cursor(collection: str, cursor: str) -> dict[str, Any]:
     """The position a cursor encodes; BadCursor (400) if it is not one of `collection`'s cursors."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        data = jsonlimits.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise BadCursor("The cursor is not one this API issued.") from None
     if not isinstance(data, dict) or data.pop("c", None) != collection:

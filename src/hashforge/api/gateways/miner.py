@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from hashforge import jsonlimits
+
 from ..errors import ComponentFailed, ComponentUnavailable, Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ class MinerGateway:
         """Runs one cgminer command; errors (STATUS E) become API errors, I/W/S replies are returned."""
         raw = await self._exchange(json.dumps({"command": command, "parameter": parameter}).encode())
         try:
-            reply = json.loads(raw.rstrip(b"\x00").decode("utf-8", "replace"))
+            reply = jsonlimits.loads(raw.rstrip(b"\x00").decode("utf-8", "replace"))
             st = reply["STATUS"][0]
             status, code, msg = str(st["STATUS"]), int(st.get("Code", 0)), str(st.get("Msg", ""))
             body = reply.get(section, []) if section else []
