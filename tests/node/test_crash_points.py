@@ -1,12 +1,12 @@
 """Crashes at exact write steps, complementing the random SIGKILLs of test_crash.py.
 
-A child process runs a ChainManager over a datadir and kills itself (SIGKILL) at one chosen step of
-the n-th block write: half-way through appending the block record, after the record but before the
-index knows it, inside the SQLite transaction of a connect/disconnect (all rows written, no COMMIT),
-or right after the COMMIT (before memory and listeners catch up). The datadir is then reopened
-in-process: it must hold a tip and UTXO set equal to a clean replay, keep every block whose
-transaction committed, and accept the remaining blocks. The same is done in the middle of a
-20-block reorganization.
+A child process runs a ChainManager over a datadir and kills itself (SIGKILL) at one chosen step:
+half-way through appending the n-th block record, right after it, inside the n-th flush's SQLite
+transaction (all rows written, no COMMIT), or right after that COMMIT. The child's chainstate cache
+is either the default one (nothing flushed while it runs: every block comes back from the block
+files) or 0 (a flush after every connect and disconnect). The datadir is then reopened in-process:
+it must hold a tip and UTXO set equal to a clean replay, keep every block written whole, and
+accept the remaining blocks. The same is done in the middle of a 20-block reorganization.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from hashforge.node.chain import ChainManager
 from hashforge.node.chainstate import ChainStateDB
 
 datadir, blocks_file, point, nth = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+dbcache = None if sys.argv[5] == "default" else int(sys.argv[5])
 blocks = [Block.from_bytes(bytes.fromhex(line)) for line in Path(blocks_file).read_text().split()]
 calls = [0]
 
@@ -51,37 +52,37 @@ def counted():
     calls[0] += 1
     return calls[0] == nth
 
-orig_write, orig_apply, orig_set_meta = BlockStore.write, ChainStateDB.apply, ChainStateDB.set_meta
+orig_write, orig_flush, orig_set_meta = BlockStore.write, ChainStateDB.flush, ChainStateDB.set_meta
 
 def write(self, raw, sync=True):
     if counted():
         if point == "blk-torn":
-            path = self._path(self._file_no)
-            with open(path, "ab") as f:
-                f.write((self.magic + len(raw).to_bytes(4, "little") + raw)[: 8 + len(raw) // 2])
+            f = self._open()
+            f.write((self.magic + len(raw).to_bytes(4, "little") + raw)[: 8 + len(raw) // 2])
             die()
         pos = orig_write(self, raw, sync)
         die()
     return orig_write(self, raw, sync)
 
 def set_meta(self, key, value, conn=None):
-    if conn is not None and key == "tip" and counted():
+    # the block file mark is the flush transaction's last row
+    if conn is not None and key == "blk_mark" and counted():
         orig_set_meta(self, key, value, conn)
-        die()  # every row of this block's transaction written, no COMMIT
+        die()  # every row of this flush written, no COMMIT
     return orig_set_meta(self, key, value, conn)
 
-def apply(self, *args, **kwargs):
-    orig_apply(self, *args, **kwargs)
+def flush(self):
+    orig_flush(self)
     if counted():
         die()  # committed; memory and listeners never heard of it
 
 if point in ("blk-torn", "after-blk"):
     BlockStore.write = write
-elif point == "in-apply":
+elif point == "in-flush":
     ChainStateDB.set_meta = set_meta
-elif point == "after-apply":
-    ChainStateDB.apply = apply
-chain = ChainManager(REGTEST, Path(datadir))
+elif point == "after-flush":
+    ChainStateDB.flush = flush
+chain = ChainManager(REGTEST, Path(datadir), dbcache_mib=dbcache)
 for block in blocks:
     chain.process_block(block)
 print("survived")
@@ -98,35 +99,40 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltChain, list[Sn
     return chain, replay(chain.blocks, work / "replay", record_from=chain.base_height)
 
 
-def _run_child(datadir: Path, blocks: list[Block], point: str, nth: int, tmp: Path) -> None:
+def _run_child(datadir: Path, blocks: list[Block], point: str, nth: int, tmp: Path, dbcache: str = "0") -> None:
     blocks_file = tmp / "blocks.hex"
     blocks_file.write_text("\n".join(b.serialize().hex() for b in blocks))
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(datadir), str(blocks_file), point, str(nth)],
+        [sys.executable, "-c", CHILD, str(datadir), str(blocks_file), point, str(nth), dbcache],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == -signal.SIGKILL, f"child did not die at {point} #{nth}: {proc.stdout}{proc.stderr}"
 
 
-# (point, n-th call, height the reopened node must be at): connects of blocks 111.. are calls 1..
+# (point, n-th call, dbcache, height the reopened node must be at): blocks 111.. are writes 1..;
+# with dbcache 0 their connects are flushes 1..
 CASES = [
-    ("blk-torn", 1, FIRST - 1),
-    ("blk-torn", 4, FIRST + 2),
-    ("after-blk", 1, FIRST - 1),
-    ("after-blk", 4, FIRST + 2),
-    ("in-apply", 1, FIRST),  # stored and indexed: connected again at startup
-    ("in-apply", 4, FIRST + 3),
-    ("after-apply", 1, FIRST),
-    ("after-apply", 4, FIRST + 3),
+    ("blk-torn", 1, "0", FIRST - 1),
+    ("blk-torn", 4, "0", FIRST + 2),
+    ("blk-torn", 4, "default", FIRST + 2),  # blocks 111..113 only in the block files
+    ("after-blk", 1, "0", FIRST),  # written whole, never indexed: replayed from the block file
+    ("after-blk", 4, "0", FIRST + 3),
+    ("after-blk", 4, "default", FIRST + 3),
+    ("in-flush", 1, "0", FIRST),  # the flush is lost, the block file is not
+    ("in-flush", 4, "0", FIRST + 3),
+    ("after-flush", 1, "0", FIRST),
+    ("after-flush", 4, "0", FIRST + 3),
 ]
 
 
-@pytest.mark.parametrize(("point", "nth", "height"), CASES, ids=[f"{p}-{n}" for p, n, _ in CASES])
-def test_crash_at_a_write_step(built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path, point: str, nth: int, height: int) -> None:
+@pytest.mark.parametrize(("point", "nth", "dbcache", "height"), CASES, ids=[f"{p}-{n}-{c}" for p, n, c, _ in CASES])
+def test_crash_at_a_write_step(
+    built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path, point: str, nth: int, dbcache: str, height: int
+) -> None:
     chain_data, snaps = built
     datadir = tmp_path / "d"
     shutil.copytree(chain_data.seed_dir, datadir)
-    _run_child(datadir, chain_data.blocks[FIRST : FIRST + FED], point, nth, tmp_path)
+    _run_child(datadir, chain_data.blocks[FIRST : FIRST + FED], point, nth, tmp_path, dbcache)
     chain = ChainManager(REGTEST, datadir)
     try:
         assert chain.height == height
@@ -160,7 +166,7 @@ def test_crash_in_the_middle_of_a_reorg(built: tuple[BuiltChain, list[Snapshot |
     for block in chain_data.blocks[chain_data.base_height + 1 :]:
         chain.process_block(block)
     chain.close()
-    _run_child(datadir, branch, "in-apply", nth, tmp_path)
+    _run_child(datadir, branch, "in-flush", nth, tmp_path)
     # The child had stored the branch up to the block that made it longer (REORG_DEPTH + 1 blocks)
     # when it died; reopened, the node completes the reorg onto that, then takes the rest.
     chain = ChainManager(REGTEST, datadir)

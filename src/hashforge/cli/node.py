@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hashforge.consensus.params import UnknownNetworkError, get_params
+from hashforge.logs import setup_logging
 
 from .errors import fail
 
@@ -48,6 +48,13 @@ def node(
     ] = None,
     addnode: Annotated[list[str] | None, typer.Option("--addnode", help="Also keep a connection to this peer (repeatable).")] = None,
     maxconnections: Annotated[int | None, typer.Option("--maxconnections", help="Most P2P connections (default 125).")] = None,
+    dbcache: Annotated[
+        int | None,
+        typer.Option("--dbcache", help="MiB of UTXO cache in front of the chainstate database (default: 450, less on small machines; 0 writes every block through)."),
+    ] = None,
+    reindex: Annotated[
+        bool, typer.Option("--reindex", help="Rebuild the block index and chainstate from the block files.")
+    ] = False,
 ) -> None:
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
     from hashforge.node.config import NodeConfig
@@ -65,6 +72,8 @@ def node(
         fail(f"--script-workers must be thread or process, not {script_workers!r}")
     if port is not None and not 0 < port <= 65535:
         fail(f"--port must be 1..65535, not {port}")
+    if dbcache is not None and dbcache < 0:
+        fail(f"--dbcache must be 0 or more MiB, not {dbcache}")
     if maxconnections is not None and maxconnections < 0:
         fail(f"--maxconnections must be 0 or more, not {maxconnections}")
     if rpcthreads is not None and rpcthreads < 1:
@@ -93,6 +102,8 @@ def node(
         "connect": connect or None,
         "addnode": addnode or None,
         "max_connections": maxconnections,
+        "dbcache_mib": dbcache,
+        "reindex": reindex or None,
     }
     try:
         if config is not None:
@@ -126,19 +137,7 @@ def node(
 
 
 def _setup_logging(fmt: str) -> None:
-    if fmt == "json":
-        import json
-
-        class JsonFormatter(logging.Formatter):
-            def format(self, record: logging.LogRecord) -> str:
-                return json.dumps(
-                    {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
-                )
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logging.basicConfig(level=logging.INFO, handlers=[handler])
-    elif fmt == "text":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    else:
-        fail(f"--log-format must be text or json, not {fmt!r}")
+    try:
+        setup_logging("INFO", fmt)
+    except ValueError as e:
+        fail(f"--log-format: {e}")

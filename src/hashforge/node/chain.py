@@ -2,6 +2,13 @@
 
 Not thread-safe by itself: the node calls it from one worker thread. Signature checks may fan out to
 an executor passed as `script_map` (e.g. a thread or process pool's `map`).
+
+Durability (as Core's): blocks are appended to the block files as they arrive; the UTXO set, undo
+data and block index changes collect in the chainstate's cache and reach SQLite in one transaction
+per flush (cache full, every FLUSH_INTERVAL_S, clean shutdown). Each flush first fsyncs the block
+files and records where they end; at startup every block written after that mark is read back and
+accepted again, so a crash loses no stored block and the UTXO set equals a clean replay. A block
+`submitblock` acknowledges is fsynced to its block file first (`durable`).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from hashforge.consensus.validation import (
 )
 
 from .blockstore import BlockPos, BlockStore, DatadirLock
-from .chainstate import ChainStateDB, IndexRow, deserialize_undo, serialize_undo
+from .chainstate import ChainStateDB, IndexRow, default_cache_mib, deserialize_undo, serialize_undo
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ log = logging.getLogger(__name__)
 # while blocks stored earlier (or received before a crash) are connected. See node/progress.py.
 ProgressFn = Callable[[str, int, int], None]
 INDEX_PROGRESS_STEP = 10_000
+# A crash costs at most this much work again (the blocks connected since the last flush).
+FLUSH_INTERVAL_S = 600.0
 
 STATUS_HAVE_DATA = 1
 STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
@@ -130,18 +139,29 @@ class ChainManager:
         script_map: Callable[..., Iterator[str | None]] = map,
         clock: Callable[[], float] = time.time,
         progress: ProgressFn | None = None,
+        dbcache_mib: int | None = None,
+        reindex: bool = False,
     ) -> None:
+        """`dbcache_mib`: the chainstate cache (default sized for the machine; 0 writes every
+        block through). `reindex`: rebuild the block index and chainstate from the block files."""
         self.params = params
         self.datadir = datadir
         datadir.mkdir(parents=True, exist_ok=True)
         # One process per datadir: two would interleave appends to the same blk file.
         self._datadir_lock = DatadirLock(datadir)
+        cache_mib = default_cache_mib() if dbcache_mib is None else dbcache_mib
         try:
-            self.db = ChainStateDB(datadir / "chainstate.sqlite", params.name)
+            if reindex:
+                for suffix in ("", "-wal", "-shm"):
+                    (datadir / f"chainstate.sqlite{suffix}").unlink(missing_ok=True)
+            self.db = ChainStateDB(datadir / "chainstate.sqlite", params.name, cache_mib << 20)
         except BaseException:
             self._datadir_lock.release()
             raise
         self.store = BlockStore(datadir / "blocks", params.message_start)
+        self.db.before_flush = self._before_flush
+        self._reindex = reindex
+        self._last_flush = time.monotonic()
         self.script_map = script_map
         self.clock = clock
         self.events = ChainEvents()
@@ -163,11 +183,16 @@ class ChainManager:
         if not rows:
             genesis = self.params.genesis
             entry = self._add_header(genesis.header)
-            self._store_block_data(entry, genesis)
-            self.db.apply({}, genesis.hash, None, genesis.hash, [entry.row()])
             entry.status |= STATUS_VALID_SCRIPTS
-            self.db.put_index([entry.row()])
             self.active = [entry]
+            if self._reindex:
+                self._replay_block_files(BlockPos(0, 0, 0))
+            if not entry.status & STATUS_HAVE_DATA:
+                self._store_block_data(entry, genesis)
+            self.db.apply({}, genesis.hash, None, genesis.hash, [entry])
+            if self._reindex:
+                self.activate_best_chain()
+            self.flush()
             return
         total = len(rows)
         for i, r in enumerate(rows):
@@ -186,18 +211,100 @@ class ChainManager:
         tip_hash = self.db.tip_hash()
         tip = self.index[tip_hash] if tip_hash else self.index[self.params.genesis_hash]
         self.active = self._path_to(tip)
+        mark = self.db.get_meta("blk_mark")
+        if mark is not None:
+            replayed = self._replay_block_files(BlockPos(int.from_bytes(mark[:4], "little"), int.from_bytes(mark[4:12], "little"), 0))
+        else:
+            replayed = 0  # a datadir from before the mark: every stored block was indexed as it came
         # Blocks stored but not yet connected when we stopped (or crashed) are connected now.
         self.activate_best_chain()
+        if replayed:
+            self.flush()
 
-    @staticmethod
-    def _path_to(entry: BlockIndex) -> list[BlockIndex]:
+    def _replay_block_files(self, mark: BlockPos) -> int:
+        """Accepts the blocks written after `mark` (the last flush) again; their parents may come
+        later in the files (blocks arrive out of order). Returns how many were taken."""
+
+        def parse(raw: bytes) -> Block | None:
+            try:
+                return Block.from_bytes(raw)
+            except (ValueError, EOFError):
+                return None
+
+        waiting: dict[bytes, list[tuple[BlockPos, bytes]]] = {}  # parent hash -> (pos, hash) of children
+        taken = 0
+
+        def take(pos: BlockPos, block: Block) -> None:
+            nonlocal taken
+            queue = [(pos, block)]
+            while queue:
+                p, b = queue.pop()
+                if self._accept_stored(b, p):
+                    taken += 1
+                    for child_pos, _ in waiting.pop(b.hash, []):
+                        child = parse(self.store.read(child_pos))
+                        if child is not None:
+                            queue.append((child_pos, child))
+
+        for pos, block in self.store.scan(mark, parse):
+            known = self.index.get(block.hash)
+            if known is not None and known.status & STATUS_HAVE_DATA:
+                continue
+            if block.header.prev_hash in self.index or block.hash == self.params.genesis_hash:
+                take(pos, block)
+            else:
+                waiting.setdefault(block.header.prev_hash, []).append((pos, block.hash))
+        if taken:
+            log.info("replayed %d block(s) from the block files written since the last flush", taken)
+        return taken
+
+    def _accept_stored(self, block: Block, pos: BlockPos) -> bool:
+        """`accept_block` for a block already in the block files at `pos`."""
+        existing = self.index.get(block.hash)
+        if existing is not None and existing.status & STATUS_HAVE_DATA:
+            return False
+        if block.hash == self.params.genesis_hash:
+            entry = self.index[block.hash]
+        else:
+            try:
+                entry = self._check_block(block)
+            except BlockValidationError as e:
+                log.warning("stored block %s not taken: %s", block.hash_hex, e)
+                return False
+        entry.pos = pos
+        entry.n_tx = len(block.vtx)
+        entry.status |= STATUS_HAVE_DATA
+        self.db.put_index([entry])
+        self._link(entry)
+        return True
+
+    def _path_to(self, entry: BlockIndex, fork: BlockIndex | None = None) -> list[BlockIndex]:
+        """The blocks after `fork` (an ancestor; default: none, from genesis) up to `entry`."""
         path = []
         node: BlockIndex | None = entry
-        while node is not None:
+        while node is not None and node is not fork:
             path.append(node)
             node = node.prev
         path.reverse()
         return path
+
+    # --- flushing --------------------------------------------------------------------------
+
+    def _before_flush(self) -> None:
+        self.store.sync()
+        end = self.store.end()
+        self.db.put_meta("blk_mark", end.file_no.to_bytes(4, "little") + end.offset.to_bytes(8, "little"))
+
+    def flush(self) -> None:
+        """Writes the chainstate cache to disk (synchronous=FULL)."""
+        self.db.flush()
+        self._last_flush = time.monotonic()
+
+    def _maybe_flush(self) -> None:
+        if self.db.maybe_flush() :
+            self._last_flush = time.monotonic()
+        elif time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
+            self.flush()
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -282,21 +389,22 @@ class ChainManager:
             self.params,
         )
         entry = self._add_header(header)
-        self.db.put_index([entry.row()])
+        self.db.put_index([entry])
         return entry
 
-    def process_block(self, block: Block, raw: bytes | None = None) -> str | None:
+    def process_block(self, block: Block, raw: bytes | None = None, durable: bool = True) -> str | None:
         """Accepts a block and activates the best chain. Returns None if it was accepted, 'duplicate'
         if already stored, or 'inconclusive' if valid but not on the best chain (as submitblock does).
-        `raw`, when given, must be `block.serialize()` (saves serializing it again to store it)."""
+        `raw`, when given, must be `block.serialize()` (saves serializing it again to store it).
+        `durable`: the block is on disk (fsynced) before this returns; P2P sync passes False."""
         existing = self.index.get(block.hash)
         if existing is not None and existing.status & STATUS_HAVE_DATA:
             return "duplicate-invalid" if existing.failed else "duplicate"
-        entry = self.accept_block(block, raw)
+        entry = self.accept_block(block, raw, durable)
         self.activate_best_chain()
         return None if self.in_active_chain(entry) else "inconclusive"
 
-    def accept_block(self, block: Block, raw: bytes | None = None) -> BlockIndex:
+    def accept_block(self, block: Block, raw: bytes | None = None, durable: bool = True) -> BlockIndex:
         """Checks a block against its header context and stores it, without connecting anything
         (Core's AcceptBlock): `activate_best_chain` connects it later, at the latest on restart."""
         existing = self.index.get(block.hash)
@@ -304,6 +412,14 @@ class ChainManager:
             if existing.failed:
                 raise BlockValidationError("duplicate-invalid", "block is marked invalid")
             return existing
+        entry = self._check_block(block)
+        self._store_block_data(entry, block, raw, durable)
+        self._pending[entry.hash] = block
+        while len(self._pending) > PENDING_BLOCKS:
+            self._pending.popitem(last=False)
+        return entry
+
+    def _check_block(self, block: Block) -> BlockIndex:
         entry = self.accept_header(block.header)
         try:
             check_block(block, self.params)
@@ -313,17 +429,13 @@ class ChainManager:
             if not e.mutated:
                 self._mark_failed(entry)
             raise
-        self._store_block_data(entry, block, raw)
-        self._pending[entry.hash] = block
-        while len(self._pending) > PENDING_BLOCKS:
-            self._pending.popitem(last=False)
         return entry
 
-    def _store_block_data(self, entry: BlockIndex, block: Block, raw: bytes | None = None) -> None:
-        entry.pos = self.store.write(block.serialize() if raw is None else raw)
+    def _store_block_data(self, entry: BlockIndex, block: Block, raw: bytes | None = None, durable: bool = True) -> None:
+        entry.pos = self.store.write(block.serialize() if raw is None else raw, sync=durable)
         entry.n_tx = len(block.vtx)
         entry.status |= STATUS_HAVE_DATA
-        self.db.put_index([entry.row()])
+        self.db.put_index([entry])
         self._link(entry)
 
     def _link(self, entry: BlockIndex) -> None:
@@ -365,7 +477,7 @@ class ChainManager:
             while self.tip is not fork:
                 self._disconnect_tip()
             failed = False
-            path = self._path_to(best)[fork.height + 1 :]
+            path = self._path_to(best, fork)
             for done, entry in enumerate(path):
                 if self._progress is not None:
                     self._progress("connect", done, len(path))
@@ -412,10 +524,11 @@ class ChainManager:
                     changes[OutPoint(tx.txid, n)] = Coin(out, entry.height, tx.is_coinbase())
         entry.status |= STATUS_VALID_SCRIPTS
         self.db.apply(
-            changes, entry.hash, serialize_undo(result.spent), entry.hash, [entry.row()],
-            txids=[tx.txid for tx in block.vtx], txids_in=entry.hash,
+            changes, entry.hash, serialize_undo(result.spent), entry.hash, [entry],
+            txids=[tx.txid for tx in block.vtx], txids_in=entry.hash, created=True,
         )
         self.active.append(entry)
+        self._maybe_flush()
         for listener in self.events.connected:
             listener(block, entry)
 
@@ -453,7 +566,7 @@ class ChainManager:
                 changed.append(e)
         for e in changed:
             self.candidates.discard(e)
-        self.db.put_index([e.row() for e in changed])
+        self.db.put_index(changed)
 
     @staticmethod
     def _descends_from(entry: BlockIndex, ancestor: BlockIndex) -> bool:
@@ -474,6 +587,7 @@ class ChainManager:
         self._mark_failed(entry)
         self._rebuild_candidates()
         self.activate_best_chain()
+        self.flush()  # the user's decision outlives a crash
         for listener in self.events.tip_changed:
             listener(self.tip)
 
@@ -484,9 +598,10 @@ class ChainManager:
             if e.failed and (self._descends_from(e, entry) or self._descends_from(entry, e)):
                 e.status &= ~STATUS_FAILED_MASK
                 changed.append(e)
-        self.db.put_index([e.row() for e in changed])
+        self.db.put_index(changed)
         self._rebuild_candidates()
         self.activate_best_chain()
+        self.flush()
 
     def precious_block(self, entry: BlockIndex) -> None:
         """Prefers `entry` over other chains of equal work (RPC preciousblock)."""
@@ -499,5 +614,7 @@ class ChainManager:
         self.activate_best_chain()
 
     def close(self) -> None:
+        """A clean shutdown: flushes the cache."""
         self.db.close()
+        self.store.close()
         self._datadir_lock.release()

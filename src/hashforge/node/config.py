@@ -39,6 +39,8 @@ class NodeConfig:
     incremental_relay_fee: int = DEFAULT_INCREMENTAL_RELAY_FEE
     block_min_tx_fee: int = DEFAULT_BLOCK_MIN_TX_FEE
     max_mempool_mb: int = 300
+    dbcache_mib: int | None = None  # chainstate cache, as Core's -dbcache (default: sized for the machine)
+    reindex: bool = False  # rebuild block index and chainstate from the block files at startup
     # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
     listen: bool = True
     p2p_port: int | None = None  # default: the network's P2P port

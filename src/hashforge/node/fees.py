@@ -56,6 +56,9 @@ class TxConfirmStats:
         self.fail_avg = [[0.0] * n for _ in range(periods)]
         self.tx_ct_avg = [0.0] * n
         self.feerate_avg = [0.0] * n
+        # Nothing recorded yet: decaying zeros is a no-op, and skipping it keeps initial sync from
+        # spending half its time here (tens of thousands of multiplications per block).
+        self._all_zero = True
 
     @property
     def max_confirms(self) -> int:
@@ -66,6 +69,7 @@ class TxConfirmStats:
             return
         periods_to_confirm = (blocks_to_confirm + self.scale - 1) // self.scale
         b = bucket_index(feerate)
+        self._all_zero = False
         for i in range(periods_to_confirm - 1, self.periods):
             self.conf_avg[i][b] += 1
         self.tx_ct_avg[b] += 1
@@ -76,10 +80,13 @@ class TxConfirmStats:
         if blocks_ago < self.scale:
             return
         b = bucket_index(feerate)
+        self._all_zero = False
         for i in range(min(blocks_ago // self.scale, self.periods)):
             self.fail_avg[i][b] += 1
 
     def update_moving_averages(self) -> None:
+        if self._all_zero:
+            return
         d = self.decay
         for rows in (self.conf_avg, self.fail_avg):
             for row in rows:

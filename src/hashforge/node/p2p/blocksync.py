@@ -219,7 +219,7 @@ class BlockSync:
             chain = view.chain
             old_tip = chain.tip
             try:
-                status = chain.process_block(block, raw)
+                status = chain.process_block(block, raw, durable=False)  # a peer has it: a crash costs a download
             except BlockValidationError as e:
                 view.refresh()
                 return BlockResult(False, e.reason, e.mutated)
