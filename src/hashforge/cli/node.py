@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,6 @@ from typing import Annotated
 import typer
 
 from hashforge.consensus.params import UnknownNetworkError, get_params
-from hashforge.logs import setup_logging
 
 from .errors import fail
 
@@ -137,7 +137,19 @@ def node(
 
 
 def _setup_logging(fmt: str) -> None:
-    try:
-        setup_logging("INFO", fmt)
-    except ValueError as e:
-        fail(f"--log-format: {e}")
+    if fmt == "json":
+        import json
+
+        class JsonFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return json.dumps(
+                    {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+                )
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    elif fmt == "text":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        fail(f"--log-format must be text or json, not {fmt!r}")

@@ -64,7 +64,10 @@ class Node:
 
     def _open_chain(self) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
-        self.chain = ChainManager(self.params, self.datadir, script_map=self._script_map, progress=self.progress)
+        self.chain = ChainManager(
+            self.params, self.datadir, script_map=self._script_map, progress=self.progress,
+            dbcache_mib=self.config.dbcache_mib, reindex=self.config.reindex,
+        )
         self.chain.events.tip_changed.append(self._on_tip_changed)
         self._mempool = Mempool(
             self.chain,
