@@ -3,17 +3,27 @@
 `call_batch` sends several calls in one HTTP request (a JSON-RPC batch, which Bitcoin Core and our
 node both answer); each call's result or RPCClientError comes back in order, so one failed call
 does not fail the rest. `requests` counts the HTTP requests a client has made.
+
+A client given a cookie file re-reads it when the node answers 401 and retries once, as Bitcoin
+Core's own tools do: a restarted node writes a new cookie, and a long-running client (pool, API,
+miner) must follow it rather than fail forever. `submit_block` retries a found block until the node
+answers, so a block is never lost to a node that is restarting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+log = logging.getLogger(__name__)
+
+RPC_IN_WARMUP = -28  # Core's "Loading block index..." / "Verifying blocks...": the node is starting
 
 class RPCClientError(Exception):
     """The node answered with a JSON-RPC error object."""
@@ -40,6 +50,28 @@ def _auth(user: str | None, password: str | None, cookie: Path | None) -> tuple[
     if cookie is not None:
         return read_cookie(cookie)
     raise ValueError("RPC credentials needed: user and password, or a cookie file")
+
+
+class _Credentials:
+    """A fixed user and password, or a cookie file that is read again when the node refuses it."""
+
+    def __init__(self, user: str | None, password: str | None, cookie: Path | None) -> None:
+        self.auth = _auth(user, password, cookie)
+        self.cookie = None if user is not None and password is not None else cookie
+
+    def reread(self) -> bool:
+        """Reads the cookie again; True when it changed (so a retry can succeed)."""
+        if self.cookie is None:
+            return False
+        try:
+            fresh = read_cookie(self.cookie)
+        except OSError:  # the node is between runs: the next 401 tries again
+            return False
+        changed = fresh != self.auth
+        if changed:
+            log.info("%s changed (the node restarted): using the new cookie", self.cookie)
+        self.auth = fresh
+        return changed
 
 
 def _result(method: str, response: httpx.Response) -> Any:
@@ -102,15 +134,24 @@ class RPCClient:
         timeout: float = 60.0,
     ) -> None:
         self.url = url
-        self._http = httpx.Client(auth=_auth(user, password, cookie), timeout=timeout)
+        self._creds = _Credentials(user, password, cookie)
+        self._http = httpx.Client(auth=self._creds.auth, timeout=timeout)
         self._ids = itertools.count(1)
         self.requests = 0
+
+    def _post(self, payload: Any) -> httpx.Response:
+        self.requests += 1
+        response = self._http.post(self.url, json=payload)
+        if response.status_code == 401 and self._creds.reread():
+            self._http.auth = self._creds.auth
+            self.requests += 1
+            response = self._http.post(self.url, json=payload)
+        return response
 
     def call(self, method: str, *params: Any) -> Any:
         payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
-            self.requests += 1
-            response = self._http.post(self.url, json=payload)
+            response = self._post(payload)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"{method}: {e}") from e
         return _result(method, response)
@@ -122,8 +163,7 @@ class RPCClient:
             return []
         numbers, payload = _batch_payload(self._ids, calls)
         try:
-            self.requests += 1
-            response = self._http.post(self.url, json=payload)
+            response = self._post(payload)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"batch ({calls[0][0]}, ...): {e}") from e
         return _batch_results(calls, numbers, response)
@@ -147,16 +187,25 @@ class AsyncRPCClient:
         timeout: float = 60.0,
     ) -> None:
         self.url = url
-        self._http = httpx.AsyncClient(auth=_auth(user, password, cookie), timeout=timeout)
+        self._creds = _Credentials(user, password, cookie)
+        self._http = httpx.AsyncClient(auth=self._creds.auth, timeout=timeout)
         self._ids = itertools.count(1)
         self.requests = 0
+
+    async def _post(self, payload: Any, timeout: float | None) -> httpx.Response:
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        self.requests += 1
+        response = await self._http.post(self.url, json=payload, **kwargs)
+        if response.status_code == 401 and self._creds.reread():
+            self._http.auth = self._creds.auth
+            self.requests += 1
+            response = await self._http.post(self.url, json=payload, **kwargs)
+        return response
 
     async def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
-            kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-            self.requests += 1
-            response = await self._http.post(self.url, json=payload, **kwargs)
+            response = await self._post(payload, timeout)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"{method}: {e}") from e
         return _result(method, response)
@@ -167,12 +216,34 @@ class AsyncRPCClient:
             return []
         numbers, payload = _batch_payload(self._ids, calls)
         try:
-            kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-            self.requests += 1
-            response = await self._http.post(self.url, json=payload, **kwargs)
+            response = await self._post(payload, timeout)
         except httpx.HTTPError as e:
             raise RPCTransportError(f"batch ({calls[0][0]}, ...): {e}") from e
         return _batch_results(calls, numbers, response)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def retryable(e: Exception) -> bool:
+    """True when the node did not decide anything: unreachable, refused our credentials, or starting."""
+    return isinstance(e, RPCTransportError) or (isinstance(e, RPCClientError) and e.code == RPC_IN_WARMUP)
+
+
+async def submit_block(rpc: AsyncRPCClient, block_hex: str, backoff: tuple[float, float] = (0.5, 10.0),
+                       sleep: Callable[[float], Any] = asyncio.sleep) -> Any:
+    """`submitblock` until the node answers: its result (None: accepted; "duplicate" means the node
+    already has the block, since submitblock is idempotent) or its RPCClientError. A node that is
+    down, restarting or refuses a stale cookie is waited for, never taken as a rejection."""
+    delay, tries = backoff[0], 0
+    while True:
+        try:
+            return await rpc.call("submitblock", block_hex)
+        except (RPCTransportError, RPCClientError) as e:
+            if not retryable(e):
+                raise
+            tries += 1
+            if tries == 1 or tries % 10 == 0:
+                log.warning("submitblock: %s; retrying until the node answers (try %d)", e, tries)
+        await sleep(delay)
+        delay = min(delay * 2, backoff[1])

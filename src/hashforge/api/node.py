@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError
 
 from .errors import NodeFailed, NodeUnavailable, NotFound
@@ -77,18 +78,21 @@ class NodeGateway:
         self.rpc = rpc
         self._headers: collections.OrderedDict[str, Header] = collections.OrderedDict()
         self._blocks: collections.OrderedDict[str, BlockBody] = collections.OrderedDict()
+        self._repeated = Repeated(log)  # the tip watcher asks every second: one counted line while the node is away
 
     async def call(self, method: str, *params: Any, not_found: str | None = None) -> Any:
         try:
-            return await self.rpc.call(method, *params)
+            result = await self.rpc.call(method, *params)
         except RPCTransportError as e:
-            log.warning("node RPC %s failed: %s", method, e)
+            self._repeated.warning("unreachable", "node unreachable: %s", e)
             raise NodeUnavailable("The node did not answer; it may be starting or stopped.") from None
         except RPCClientError as e:
             if not_found is not None and e.code in RPC_NOT_FOUND:
                 raise NotFound(not_found) from None
             log.warning("node RPC %s error %s: %s", method, e.code, e.message)
             raise NodeFailed(f"The node refused {method} (code {e.code}).") from None
+        self._repeated.clear("unreachable", "node reachable again")
+        return result
 
     async def aclose(self) -> None:
         await self.rpc.aclose()
@@ -199,15 +203,17 @@ class TipWatcher:
         self.on_tip = on_tip
         self.last: Header | None = None
         self.node_up: bool | None = None
+        self._repeated = Repeated(log)
 
     async def run(self) -> None:
         while True:
             try:
                 await self.poll()
+                self._repeated.clear("poll")
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("tip watcher poll failed")
+            except Exception as e:
+                self._repeated.failure("poll", "tip watcher poll failed", e)
             await asyncio.sleep(self.interval)
 
     async def poll(self) -> None:

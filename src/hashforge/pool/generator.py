@@ -15,7 +15,8 @@ from typing import Any
 
 from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import ChainParams
-from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError
+from hashforge.logs import Repeated
+from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, submit_block
 
 from .config import StratifierConfig
 from .errors import BackendError
@@ -39,6 +40,7 @@ class Generator:
         self._tasks: list[asyncio.Task[None]] = []
         self._refresh_lock = asyncio.Lock()
         self.submitted: list[tuple[str, Any]] = []
+        self._repeated = Repeated(log)  # one counted line while the node is away, not one per poll
 
     async def template(self) -> Template:
         try:
@@ -52,8 +54,9 @@ class Generator:
             try:
                 t = await self.template()
             except BackendError as e:
-                log.warning("%s", e)
+                self._repeated.warning("template", "%s", e)
                 return None
+            self._repeated.clear("template", "getblocktemplate: the node answers again")
             self._best = t.prev_hash[::-1].hex()
             self._longpollid = t.longpollid
             if self.on_template is not None:
@@ -61,7 +64,9 @@ class Generator:
             return t
 
     async def submit_block(self, block_hex: str) -> Any:
-        result = await self.rpc.call("submitblock", block_hex)
+        """The node's answer; waits for a node that is down or restarting (a found block is never
+        given up for a transport or auth failure). RPCClientError: the node's own rejection."""
+        result = await submit_block(self.rpc, block_hex)
         self.submitted.append((block_hex[:160], result))
         log.info("submitblock: %s", "accepted" if result is None else result)
         # the tip moved: new work at once rather than at the next poll
@@ -101,9 +106,10 @@ class Generator:
             try:
                 best = await self.rpc.call("getbestblockhash")
             except (RPCClientError, RPCTransportError) as e:
-                log.warning("getbestblockhash: %s", e)
+                self._repeated.warning("tip", "node unreachable: %s", e)
                 await asyncio.sleep(1.0)
                 continue
+            self._repeated.clear("tip", "node reachable again")
             if best != self._best:
                 await self.refresh()
 

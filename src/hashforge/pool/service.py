@@ -18,6 +18,7 @@ from hashforge.consensus.address import address_to_script
 from hashforge.consensus.block import BlockHeader
 from hashforge.consensus.params import ChainParams, PowAlgorithm, get_params
 from hashforge.consensus.pow import pow_hash as consensus_pow_hash
+from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient
 
 from .accounting import Accountant, NodeChainView
@@ -87,6 +88,7 @@ class PoolService:
         )
         self.maintenance_interval = maintenance_interval
         self._maint: asyncio.Task[None] | None = None
+        self._repeated = Repeated(log)
         self._last_payout = 0.0
         self.started_at = time.time()
         self.found: list[BlockFound] = []
@@ -154,8 +156,9 @@ class PoolService:
                 await self.maintenance_once(payout=due)
                 if due:
                     self._last_payout = now
-            except Exception:
-                log.exception("accounting/payout run failed")
+                self._repeated.clear("maintenance", "accounting/payout run succeeded again")
+            except Exception as e:  # the node away or a payout refused: counted lines, not a traceback each 5 s
+                self._repeated.failure("maintenance", "accounting/payout run failed", e)
 
     def live(self) -> dict[str, Any]:
         t = self.stratifier.template

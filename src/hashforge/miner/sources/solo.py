@@ -25,7 +25,7 @@ from hashforge.consensus.pow import bip34_height_script, bits_to_target
 from hashforge.consensus.script import push_data
 from hashforge.consensus.serialize import ser_compact_size
 from hashforge.consensus.tx import Transaction, TxIn, TxOut
-from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError
+from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, submit_block
 from hashforge.stratum import Job, target_to_difficulty
 
 from ..aio import cancel_and_wait, sleep_unless_cancelled
@@ -271,12 +271,10 @@ class SoloSource(WorkSource):
             return ShareResult(Verdict.STALE, "template replaced")
         coinbase = share.work.job.coinbase(share.work.extranonce1, share.extranonce2)
         block = assemble_block(share.header, coinbase, t)
-        try:
-            result = await self._client().call("submitblock", block.hex())
+        try:  # waits for a node that is down or restarting: a found block is not given up
+            result = await submit_block(self._client(), block.hex(), self.backoff)
         except RPCClientError as e:
             return ShareResult(Verdict.REJECTED, str(e))
-        except RPCTransportError as e:  # the node did not answer: unknown, not a rejection
-            return ShareResult(Verdict.STALE, f"no answer from the node ({e})")
         finally:
             self._kick.set()  # a new template now, not at the next longpoll
         self.blocks_submitted += 1
