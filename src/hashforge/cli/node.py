@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hashforge.consensus.params import UnknownNetworkError, get_params
+from hashforge.logs import setup_logging
 
 from .errors import fail
 
@@ -137,19 +137,7 @@ def node(
 
 
 def _setup_logging(fmt: str) -> None:
-    if fmt == "json":
-        import json
-
-        class JsonFormatter(logging.Formatter):
-            def format(self, record: logging.LogRecord) -> str:
-                return json.dumps(
-                    {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
-                )
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logging.basicConfig(level=logging.INFO, handlers=[handler])
-    elif fmt == "text":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    else:
-        fail(f"--log-format must be text or json, not {fmt!r}")
+    try:
+        setup_logging("INFO", fmt)
+    except ValueError as e:
+        fail(f"--log-format: {e}")
