@@ -119,10 +119,10 @@ def test_minerd_on_hashforge_pool_on_bitcoin_core(core: BitcoinCore, tmp_path: P
             assert procs[1].poll() is None, "minerd exited:\n" + miner_log.read_text()[-3000:]
             assert time.monotonic() < deadline, (miner_log.read_text()[-3000:], pool_log.read_text()[-3000:])
             time.sleep(0.2)
-        out = miner_log.read_text(errors="replace")
-        assert set(accepted()) == {"yay!!!"}, out[-3000:]  # minerd prints "booooo" for a rejected share
+        said = miner_log.read_text(errors="replace")
+        assert set(accepted()) == {"yay!!!"}, said[-3000:]  # minerd prints "booooo" for a rejected share
         for problem in ("authentication failed", "Stratum connection interrupted", "JSON decode failed"):
-            assert problem not in out, out[-3000:]
+            assert problem not in said, said[-3000:]
         assert "share flood" not in pool_log.read_text(errors="replace")
         # the blocks are Core's now: its chain has them, paying minerd's address
         tip = core.call("getblockcount")
