@@ -22,8 +22,8 @@ from pathlib import Path
 
 from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.coins import Coin
-from hashforge.consensus.params import ChainParams
-from hashforge.consensus.pow import HeaderInfo, block_proof, get_next_work_required
+from hashforge.consensus.params import ChainParams, DifficultyRule
+from hashforge.consensus.pow import HeaderInfo, block_proof, get_compact, get_next_work_required
 from hashforge.consensus.script import is_unspendable
 from hashforge.consensus.tx import OutPoint
 from hashforge.consensus.validation import (
@@ -173,6 +173,8 @@ class ChainManager:
         self._precious_seq = 0  # preciousblock hands out ever lower sequence numbers
         self._progress = progress
         self._pending: OrderedDict[bytes, Block] = OrderedDict()
+        self._pow_limit_bits = get_compact(params.pow_limit)
+        self._bits_memo: dict[bytes, int] = {}
         self._load()
         self._progress = None  # only startup reports progress
 
@@ -345,11 +347,45 @@ class ChainManager:
 
     def next_bits(self, prev: BlockIndex, block_time: int) -> int:
         """The nBits a block on top of `prev` must carry."""
+        p = self.params
+        if (
+            p.difficulty_rule is DifficultyRule.BITCOIN
+            and p.pow_allow_min_difficulty_blocks
+            and (prev.height + 1) % p.difficulty_adjustment_interval != 0
+            and block_time <= prev.header.time + 2 * p.pow_target_spacing
+        ):
+            return self._last_non_min_bits(prev)
 
         def info(height: int) -> HeaderInfo:
             return HeaderInfo.from_header(self.ancestor_of(prev, height).header, height)
 
         return get_next_work_required(self.params, HeaderInfo.from_header(prev.header, prev.height), block_time, info)
+
+    def _last_non_min_bits(self, entry: BlockIndex) -> int:
+        """Testnet/regtest's walk back over min-difficulty blocks (as get_next_work_required's
+        Bitcoin rule does it), remembered per block: on regtest every block has the minimum
+        difficulty, and walking up to 2,015 ancestors for every header made header sync O(n*2016)."""
+        interval = self.params.difficulty_adjustment_interval
+        limit = self._pow_limit_bits
+        memo = self._bits_memo
+        walked = []
+        node = entry
+        while True:
+            known = memo.get(node.hash)
+            if known is not None:
+                bits = known
+                break
+            if node.prev is None or node.height % interval == 0 or node.header.bits != limit:
+                bits = node.header.bits
+                break
+            walked.append(node.hash)
+            node = node.prev
+        if len(memo) > 50_000:
+            memo.clear()
+        memo[entry.hash] = bits
+        if walked:
+            memo[walked[-1]] = bits
+        return bits
 
     def tips(self) -> list[BlockIndex]:
         """Every branch's leaf (for getchaintips)."""

@@ -1,0 +1,174 @@
+"""The chainstate cache (--dbcache), block-file replay, --reindex and submitblock durability.
+
+A regtest chain with real spends (tests/helpers/chainbuild.py) is connected with a cache small
+enough to flush many times, rebuilt from the block files alone (`reindex`, blocks stored out of
+order included), and fed to a real node process that is killed right after `submitblock` answers.
+Each must end with the tip and UTXO set of a clean replay.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hashforge.consensus.block import BlockHeader
+from hashforge.consensus.params import REGTEST, TESTNET4
+from hashforge.consensus.pow import HeaderInfo, get_compact, get_next_work_required
+from hashforge.node.chain import ChainManager
+from tests.helpers.chainbuild import (
+    BuiltChain,
+    Snapshot,
+    build_spending_chain,
+    replay,
+    utxo_snapshot,
+)
+from tests.helpers.nodeproc import NodeProcess
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltChain, list[Snapshot | None]]:
+    work = tmp_path_factory.mktemp("cache")
+    chain = build_spending_chain(work, n_spend_blocks=30)
+    return chain, replay(chain.blocks, work / "replay", record_from=chain.base_height)
+
+
+def test_a_small_cache_flushes_often_and_matches_a_clean_replay(built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path) -> None:
+    chain_data, snaps = built
+    datadir = tmp_path / "d"
+    shutil.copytree(chain_data.seed_dir, datadir)
+    chain = ChainManager(REGTEST, datadir)
+    chain.db.cache_bytes = 30_000  # a few dozen coins: flushes every few blocks
+    try:
+        for block in chain_data.blocks[chain_data.base_height + 1 :]:
+            assert chain.process_block(block) is None
+        assert chain.db.flushes >= 5
+        assert chain.db.cache_usage() < 30_000 + 20_000  # at most one block's worth over
+        assert utxo_snapshot(chain) == snaps[chain_data.height]
+    finally:
+        chain.close()
+    again = ChainManager(REGTEST, datadir)
+    try:
+        assert utxo_snapshot(again) == snaps[chain_data.height]
+    finally:
+        again.close()
+
+
+def test_nothing_is_written_per_block_with_a_large_cache(built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path) -> None:
+    chain_data, snaps = built
+    datadir = tmp_path / "d"
+    shutil.copytree(chain_data.seed_dir, datadir)
+    chain = ChainManager(REGTEST, datadir, dbcache_mib=64)
+    try:
+        before = chain.db.flushes
+        for block in chain_data.blocks[chain_data.base_height + 1 :]:
+            assert chain.process_block(block) is None
+        assert chain.db.flushes == before and chain.db.dirty
+        # reads see the cache: an output created in the last block, the undo data, the txindex
+        last = chain_data.blocks[-1]
+        tx = last.vtx[1]
+        assert chain.get_coin(tx.vin[0].prevout) is None
+        assert chain.db.get_undo(last.hash) is not None
+        assert chain.db.tx_block(tx.txid) == last.hash
+    finally:
+        chain.close()  # a clean shutdown flushes
+    again = ChainManager(REGTEST, datadir)
+    try:
+        assert utxo_snapshot(again) == snaps[chain_data.height]
+    finally:
+        again.close()
+
+
+def test_reindex_rebuilds_index_and_chainstate_from_blocks_stored_out_of_order(
+    built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path
+) -> None:
+    """Headers first, then the blocks in random order (as parallel download stores them): the block
+    files hold children before parents. A reindex sorts them out and connects the whole chain."""
+    chain_data, snaps = built
+    datadir = tmp_path / "d"
+    shutil.copytree(chain_data.seed_dir, datadir)
+    chain = ChainManager(REGTEST, datadir)
+    rest = chain_data.blocks[chain_data.base_height + 1 :]
+    for block in rest:
+        chain.accept_header(block.header)
+    for block in random.Random(7).sample(rest, len(rest)):
+        chain.accept_block(block, durable=False)
+    chain.activate_best_chain()
+    assert utxo_snapshot(chain) == snaps[chain_data.height]
+    chain.close()
+    (datadir / "chainstate.sqlite").write_bytes(b"not a database any more")
+    rebuilt = ChainManager(REGTEST, datadir, reindex=True)
+    try:
+        assert rebuilt.height == chain_data.height
+        assert utxo_snapshot(rebuilt) == snaps[chain_data.height]
+    finally:
+        rebuilt.close()
+    reopened = ChainManager(REGTEST, datadir)
+    try:
+        assert utxo_snapshot(reopened) == snaps[chain_data.height]
+        # everything reads back from where the reindex found it
+        for h in (0, chain_data.base_height, chain_data.height):
+            assert reopened.get_block_raw(reopened.active[h]) == chain_data.blocks[h].serialize()
+    finally:
+        reopened.close()
+
+
+def test_a_block_submitblock_acknowledged_survives_sigkill(built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path) -> None:
+    """Killed right after submitblock answered (no flush in between: the cache is large), the
+    node comes back with every acknowledged block, from the block files."""
+    chain_data, snaps = built
+    datadir = tmp_path / "regtest"
+    shutil.copytree(chain_data.seed_dir, datadir)
+    node = NodeProcess(datadir, extra_args=["--dbcache", "100"])
+    try:
+        node.start()
+        last = chain_data.base_height + 5
+        for h in range(chain_data.base_height + 1, last + 1):
+            assert node.call("submitblock", chain_data.blocks[h].serialize().hex()) is None
+        node.kill()
+        node.start()
+        snap = snaps[last]
+        assert snap is not None
+        assert node.call("getbestblockhash") == snap.block_hash_hex
+        assert node.call("gettxoutsetinfo")["hash_serialized_3"] == snap.stats["hash"]
+    finally:
+        node.kill()
+
+
+def test_dbcache_must_not_be_negative(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hashforge", "node", "--datadir", str(tmp_path), "--dbcache", "-5"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--dbcache must be 0 or more MiB, not -5" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_min_difficulty_walk_shortcut_equals_the_consensus_rule(tmp_path: Path) -> None:
+    """next_bits remembers testnet's walk back over min-difficulty blocks; on a testnet4 header
+    tree (index entries only, made up bits and times) it answers as get_next_work_required does."""
+    chain = ChainManager(TESTNET4, tmp_path)
+    try:
+        rng = random.Random(3)
+        limit = get_compact(TESTNET4.pow_limit)
+        entries = [chain.tip]
+        for i in range(3 * TESTNET4.difficulty_adjustment_interval // 2):
+            prev = entries[rng.randrange(max(0, len(entries) - 3), len(entries))]  # a few forks
+            bits = limit if rng.random() < 0.8 else 0x1C0FFFFF
+            header = BlockHeader(0x20000000, prev.hash, rng.randbytes(32), prev.header.time + rng.choice((60, 2000)), bits, i)
+            entries.append(chain._add_header(header))
+        for prev in rng.sample(entries, 300):
+            for t in (prev.header.time + 1, prev.header.time + 5000):
+
+                def info(height: int, prev: object = prev) -> HeaderInfo:
+                    return HeaderInfo.from_header(prev.ancestor(height).header, height)  # type: ignore[attr-defined]
+
+                expected = get_next_work_required(TESTNET4, HeaderInfo.from_header(prev.header, prev.height), t, info)
+                assert chain.next_bits(prev, t) == expected
+    finally:
+        chain.close()
