@@ -22,6 +22,7 @@ from hashforge.api.gateways.miner import MinerGateway
 from hashforge.api.gateways.pool import PoolGateway
 from hashforge.api.gateways.wallet import WalletGateway
 from hashforge.consensus.params import REGTEST
+from hashforge.pool.apiguard import COOKIE_FILE
 from hashforge.rpcclient import RPCClient
 from hashforge.wallet import ScryptParams, Wallet
 from tests.api.served import ServedApi
@@ -54,6 +55,11 @@ class Stack:
     miner_api_port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     api: ServedApi | None = None
+
+    @property
+    def pool_cookie(self) -> Path:
+        """The pool API's secret (the pool writes it into its datadir when its API starts)."""
+        return self.root / "pool" / COOKIE_FILE
 
     @property
     def worker(self) -> str:
@@ -102,7 +108,7 @@ class Stack:
 def attach(stack: Stack) -> list[Callable[[EventBus], ComponentAPI]]:
     """The three components, as `hashforge api --pool-api --miner-api --wallet-dir` attaches them."""
     rpc = RPCClient(stack.node.url, cookie=stack.node.datadir / ".cookie", timeout=30)
-    pool = PoolGateway(f"http://127.0.0.1:{stack.pool_api_port}/")
+    pool = PoolGateway(f"http://127.0.0.1:{stack.pool_api_port}/", stack.pool_cookie)
     miner = MinerGateway("127.0.0.1", stack.miner_api_port)
     wallet = WalletGateway(stack.wallet_dir, REGTEST, rpc, PASSPHRASE, sync_s=0.5)
     return [lambda bus: pool_component(pool, bus, poll_s=0.5), lambda _: miner_component(miner),

@@ -16,6 +16,7 @@ from hashforge.api.attach import pool_component
 from hashforge.api.gateways.pool import PoolGateway
 from hashforge.api.keys import Scope
 from hashforge.pool.api import create_app, pool_router
+from hashforge.pool.apiguard import COOKIE_FILE, ensure_cookie
 from hashforge.pool.metrics import PoolMetrics
 from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess, free_port
@@ -26,9 +27,11 @@ H = 3600.0
 
 
 class PoolApi:
-    def __init__(self, land: Farmland) -> None:
+    def __init__(self, land: Farmland, datadir: Path) -> None:
         self.port = free_port()
-        app = create_app(pool_router(land.engine, PoolMetrics(), network="regtest"))
+        self.engine = land.engine
+        self.cookie = datadir / COOKIE_FILE
+        app = create_app(pool_router(land.engine, PoolMetrics(), network="regtest"), secret=ensure_cookie(self.cookie))
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
@@ -77,8 +80,8 @@ def scripted(tmp: Path) -> tuple[Farmland, int, int]:
 
 def site(node: NodeProcess, tmp: Path) -> Iterator[Site]:
     land, a, b = scripted(tmp / "pool")
-    pool = PoolApi(land).start()
-    api = serve(node, tmp / "api", lambda bus: pool_component(PoolGateway(pool.url), bus, poll_s=3600))
+    pool = PoolApi(land, tmp / "pool").start()
+    api = serve(node, tmp / "api", lambda bus: pool_component(PoolGateway(pool.url, pool.cookie), bus, poll_s=3600))
     try:
         _, control = api.keys.create("operator", frozenset({Scope.READ, Scope.CONTROL}))
         _, reader = api.keys.create("reader", frozenset({Scope.READ}))

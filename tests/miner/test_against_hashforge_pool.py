@@ -19,6 +19,7 @@ import pytest
 
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import get_params
+from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.helpers.txbuilder import Key
 
@@ -79,8 +80,9 @@ def test_miner_mines_on_hashforge_pool(tmp_path: Path, network: str) -> None:
         # solo: the new blocks pay the miner's own address
         block = node.call("getblock", node.call("getblockhash", height), 2)
         assert block["tx"][0]["vout"][0]["scriptPubKey"].get("address") == address
-        stats = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/stats", timeout=10).json()
-        workers = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/workers", timeout=10).json()
+        auth = read_cookie(tmp_path / "pool" / COOKIE_FILE)
+        stats = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/stats", auth=auth, timeout=10).json()
+        workers = httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/workers", auth=auth, timeout=10).json()
         assert any(w["address"] == address and w["worker"] == "t1" and w["shares"] >= 1 for w in workers), workers
         assert stats["hashrate"] > 0
         pools = _cgminer(miner_api, "pools")["POOLS"]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from hashforge.ops.alerts import AlertStore
+from hashforge.pool.apiguard import read_cookie
 from tests.api.stack import attach, build_stack, wait_for
 from tests.ops.test_alerts_api import serve_with_ops
 from tests.ops.test_alerts_notify import Receiver
@@ -29,7 +30,8 @@ def test_stopped_miner_fires_offline_rule(tmp_path: Path) -> None:
         store.add_channel("hook", "webhook", {}, {"url": receiver.url + "/hook/TOKEN"}, time.time())
         stack.api = serve_with_ops(stack.node, tmp_path / "apidata", ops_dir, *attach(stack))
         pool_workers = f"http://127.0.0.1:{stack.pool_api_port}/v1/pool/workers"
-        wait_for(lambda: any(f"{w['address']}.{w['worker']}" == stack.worker for w in httpx.get(pool_workers).json()),
+        wait_for(lambda: any(f"{w['address']}.{w['worker']}" == stack.worker
+                             for w in httpx.get(pool_workers, auth=read_cookie(stack.pool_cookie)).json()),
                  60, "the miner's worker at the pool", lambda: stack.log("miner") + stack.log("pool"))
         with httpx.Client(base_url=stack.api.url + "/v1/ops", timeout=10) as client:
             def open_offline() -> list[dict[str, object]]:

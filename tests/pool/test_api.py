@@ -37,7 +37,8 @@ def test_rest_api(tmp_path: Path) -> None:
     from hashforge.pool.metrics import PoolMetrics
 
     engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
-    client = TestClient(create_app(pool_router(engine, PoolMetrics(), Live(), scheme="pplns", fee_percent=1.0)))
+    app = create_app(pool_router(engine, PoolMetrics(), Live(), scheme="pplns", fee_percent=1.0), secret="s" * 64)
+    client = TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": "Bearer " + "s" * 64})
     stats = client.get("/v1/pool/stats").json()
     # 6 shares of difficulty 1e-8 over 600 s: 6e-8 * 2^32 / 600 H/s
     assert stats["hashrate"] == 6e-8 * 2**32 / 600

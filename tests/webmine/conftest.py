@@ -21,6 +21,7 @@ from hashforge.api.attach import pool_component
 from hashforge.api.gateways.pool import PoolGateway
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import get_params
+from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
 from tests.api.served import ServedApi, serve
 from tests.api.stack import wait_for
 from tests.helpers.nodeproc import NodeProcess, free_port
@@ -45,12 +46,16 @@ class Operation:
     def pool_log(self) -> str:
         return (self.root / "pool.log").read_text(errors="replace")[-3000:]
 
+    @property
+    def pool_auth(self) -> tuple[str, str]:
+        return read_cookie(self.root / "pool" / COOKIE_FILE)
+
     def workers(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = httpx.get(f"{self.pool_api}/v1/pool/workers", timeout=5).json()
+        rows: list[dict[str, Any]] = httpx.get(f"{self.pool_api}/v1/pool/workers", auth=self.pool_auth, timeout=5).json()
         return rows
 
     def metric(self, name: str, **labels: str) -> float:
-        text = httpx.get(f"{self.pool_api}/v1/pool/metrics", timeout=5).text
+        text = httpx.get(f"{self.pool_api}/v1/pool/metrics", auth=self.pool_auth, timeout=5).text
         want = ",".join(f'{k}="{v}"' for k, v in labels.items())
         for line in text.splitlines():
             key, _, value = line.rpartition(" ")
@@ -72,9 +77,11 @@ def running_operation(root: Path, network: str, start_difficulty: str) -> Iterat
     ], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     api = None
     try:
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/stats", timeout=1).status_code == 200,
+        cookie = root / "pool" / COOKIE_FILE
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{pool_api}/v1/pool/stats", auth=read_cookie(cookie),
+                                   timeout=1).status_code == 200,
                  30, "pool API up", lambda: (root / "pool.log").read_text(errors="replace"))
-        gateway = PoolGateway(f"http://127.0.0.1:{pool_api}/")
+        gateway = PoolGateway(f"http://127.0.0.1:{pool_api}/", cookie)
         api = serve(node, root / "api", lambda bus: pool_component(gateway, bus, poll_s=0.5),
                     stratum_ws=f":{ws}", network=network)
         address = script_to_address(MINER.p2wpkh, get_params(network)) or ""

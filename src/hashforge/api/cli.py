@@ -68,6 +68,7 @@ def api(
     cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error.")] = "warning",
     pool_api: Annotated[str | None, typer.Option("--pool-api", help="The pool's REST API (hashforge pool --api-port), http://HOST:PORT/.")] = None,
+    pool_api_cookie: Annotated[Path | None, typer.Option("--pool-api-cookie", help="The pool API's secret: the pool's DATADIR/api.cookie.")] = None,
     stratum_ws: Annotated[str | None, typer.Option("--stratum-ws", help="The pool's WebSocket Stratum port for browser mining (/mine): ws://HOST:PORT, or :PORT for the dashboard's host.")] = None,
     miner_api: Annotated[str | None, typer.Option("--miner-api", help="A miner's cgminer API, HOST:PORT (control needs the miner's --api-allow W:...).")] = None,
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="A hashforge wallet to serve (balance, addresses, history, send).")] = None,
@@ -113,7 +114,8 @@ def api(
         return
     components = Components(node=NodeGateway(rpc), bus=EventBus(settings.event_buffer))
     try:
-        _attach(components, settings, params, pool_api, miner_api, wallet_dir, wallet_passphrase_file)
+        _attach(components, settings, params, pool_api, miner_api, wallet_dir, wallet_passphrase_file,
+                pool_cookie=pool_api_cookie)
         if ops:
             from hashforge.ops.gateway import OpsGateway
 
@@ -156,14 +158,18 @@ def api(
 
 
 def _attach(components: Components, settings: ApiSettings, params: ChainParams, pool_api: str | None,
-            miner_api: str | None, wallet_dir: Path | None, passphrase_file: Path | None) -> None:
+            miner_api: str | None, wallet_dir: Path | None, passphrase_file: Path | None,
+            pool_cookie: Path | None = None) -> None:
     """Adds the components given on the command line (ValueError: a one-line reason)."""
     from .attach import miner_component, pool_component, wallet_component
     from .gateways.miner import MinerGateway, parse_listen
-    from .gateways.pool import PoolGateway
+    from .gateways.pool import PoolGateway, pool_base_url
 
     if pool_api is not None:
-        components.add(pool_component(PoolGateway(pool_api), components.bus))
+        pool_base_url(pool_api)  # a bad URL is the first thing to say
+        if pool_cookie is None:
+            raise ValueError("--pool-api needs --pool-api-cookie (the pool's DATADIR/api.cookie)")
+        components.add(pool_component(PoolGateway(pool_api, pool_cookie), components.bus))
     if miner_api is not None:
         host, port = parse_listen(miner_api)
         components.add(miner_component(MinerGateway(host, port)))

@@ -9,6 +9,9 @@ GET /pool/miners/{address}       per-address stats, workers, balance, blocks, pa
 GET /pool/hashrate/history       hash rate per `bucket` seconds over `window` (pool or ?address=)
 GET /pool/metrics                Prometheus text format
 /pool/contracts/...              cloud-mining contracts (contracts/api.py)
+
+Every route needs the pool's cookie and refuses foreign Host/Origin headers (apiguard.py); the
+operator's control surface is the main API's `/v1`, which calls this one.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import get_params
 
+from .apiguard import ApiGuard
 from .contracts.api import contracts_router
 from .db.repositories import BlockRepository, LedgerRepository, PayoutRepository, ShareRepository
 from .hashrate import format_hashrate, hashrate, share_scale
@@ -30,7 +34,7 @@ from .metrics import PoolMetrics
 
 Window = Annotated[int, Query(ge=60, le=30 * 86400, description="seconds")]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**62)]  # within SQLite's integers
 
 
 class LiveView(Protocol):
@@ -142,7 +146,10 @@ def pool_router(engine: Engine, metrics: PoolMetrics, live: LiveView | None = No
     return router
 
 
-def create_app(router: APIRouter) -> FastAPI:
+def create_app(router: APIRouter, *, secret: str, hosts: tuple[str, ...] = (), origins: tuple[str, ...] = ()) -> FastAPI:
+    """The router under `/v1`, behind the guard (apiguard.py): `secret` from the cookie file, extra
+    Host names and browser origins allowed besides loopback."""
     app = FastAPI(title="hashforge pool")
     app.include_router(router, prefix="/v1")
+    app.add_middleware(ApiGuard, secret=secret, hosts=hosts, origins=origins)
     return app

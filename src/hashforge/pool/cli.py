@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import typer
 
 from .api import create_app, pool_router
+from .apiguard import COOKIE_FILE, ensure_cookie
 from .config import PoolConfig, load_config
 from .errors import PoolError
 from .payouts import PayoutWallet
@@ -41,15 +42,20 @@ def split_rpc_url(url: str) -> tuple[str, str | None, str | None]:
     return urlunsplit((parts.scheme or "http", netloc, parts.path or "/", "", "")), user, password
 
 
-async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None) -> None:
+async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None, *,
+                   api_hosts: tuple[str, ...] = (), api_origins: tuple[str, ...] = ()) -> None:
+    """The pool until `stop`; its REST API (cfg.api_port) behind the guard: the cookie in the datadir,
+    Host names and browser origins allowed besides loopback (apiguard.py)."""
     service = PoolService(cfg, wallet)
     await service.start()
     api_task = None
     if cfg.api_port is not None:
         import uvicorn
 
+        bound = () if cfg.api_host in ("0.0.0.0", "::", "") else (cfg.api_host,)
         app = create_app(pool_router(service.engine, service.metrics, service, scheme=cfg.accounting.scheme.value,
-                                     fee_percent=cfg.accounting.fee_percent, scrypt=service.stratifier.scrypt))
+                                     fee_percent=cfg.accounting.fee_percent, scrypt=service.stratifier.scrypt),
+                         secret=ensure_cookie(cfg.datadir / COOKIE_FILE), hosts=bound + api_hosts, origins=api_origins)
 
         class _Server(uvicorn.Server):
             @contextlib.contextmanager
@@ -109,7 +115,9 @@ def pool(
     ws_port: Annotated[int | None, typer.Option("--ws-port", help="Stratum over WebSocket for browser miners (0: any free port).")] = None,
     ws_host: Annotated[str | None, typer.Option("--ws-host", help="Address the WebSocket port binds (default: the Stratum host).")] = None,
     ws_origin: Annotated[list[str] | None, typer.Option("--ws-origin", help="Browser origin allowed on the WebSocket port (repeatable; '*': any; default: the pool's host name).")] = None,
-    api_port: Annotated[int | None, typer.Option("--api-port", help="Serve the pool REST API here.")] = None,
+    api_port: Annotated[int | None, typer.Option("--api-port", help="Serve the pool REST API here (its clients need DATADIR/api.cookie).")] = None,
+    api_host_name: Annotated[list[str] | None, typer.Option("--api-host-name", help="A Host name the REST API answers besides loopback (repeatable).")] = None,
+    api_origin: Annotated[list[str] | None, typer.Option("--api-origin", help="A browser origin the REST API accepts (repeatable; default none).")] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="solo, pplns, pps or prop.")] = None,
     pool_address: Annotated[str | None, typer.Option("--pool-address", help="Address the pooled coinbase (and SOLO fee) pays.")] = None,
     fee: Annotated[float | None, typer.Option("--fee", help="Pool fee, percent.")] = None,
@@ -145,7 +153,7 @@ def pool(
     if wallet_dir is not None:
         wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
     try:
-        _run(run_pool(cfg, wallet))
+        _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ())))
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

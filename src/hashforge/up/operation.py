@@ -16,6 +16,7 @@ from typing import IO, Any
 import httpx
 
 from hashforge.consensus.params import ChainParams, PowAlgorithm
+from hashforge.pool.apiguard import COOKIE_FILE
 from hashforge.rpcclient import RPCClient
 
 from .supervisor import Part
@@ -209,6 +210,7 @@ class Operation:
     def component_flags(self) -> list[str]:
         """The API's links to the other parts: its pool, miner, wallet, browser-mining port and ops store."""
         flags = ["--pool-api", f"http://127.0.0.1:{self.ports.pool_api}/",
+                 "--pool-api-cookie", str(self.datadir / "pool" / COOKIE_FILE),
                  "--wallet-dir", str(self.wallet_dir), "--wallet-passphrase-file", str(self.passphrase_file),
                  # ":PORT": the page connects to the host it was loaded from
                  "--stratum-ws", f":{self.ports.ws}",

@@ -12,9 +12,11 @@ payouts broadcast or confirmed (payout events). The first poll only takes a base
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,12 +44,65 @@ def pool_base_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-class PoolGateway:
-    """Reads the pool's REST API. One instance per app; safe to share between requests."""
+class CookieAuth(httpx.Auth):
+    """HTTP Basic from the pool's cookie file (`DATADIR/api.cookie`), read when first needed and
+    again after a 401 (the operator replaced it), so a long-running API never holds a stale one."""
 
-    def __init__(self, url: str, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._header: str | None = None
+        self._warned = ""
+
+    def _load(self) -> str | None:
+        try:
+            user, sep, secret = self.path.read_text().strip().partition(":")  # `__cookie__:<hex>`
+            if not sep:
+                raise ValueError("not a cookie file")
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            problem = f"cannot read the pool API cookie {self.path}: {e}"
+            if problem != self._warned:  # once per condition, not once per poll
+                log.warning("%s", problem)
+                self._warned = problem
+            return None
+        self._warned = ""
+        return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._header is None:
+            self._header = self._load()
+        if self._header is not None:
+            request.headers["Authorization"] = self._header
+        response = yield request
+        if response.status_code == 401:
+            fresh = self._load()
+            if fresh is not None and fresh != self._header:
+                self._header = fresh
+                request.headers["Authorization"] = fresh
+                yield request
+
+
+class PoolGateway:
+    """Reads the pool's REST API (and writes contracts through it) with the pool's cookie. One
+    instance per app; safe to share between requests."""
+
+    def __init__(self, url: str, cookie: Path | None = None, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = pool_base_url(url)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.cookie = cookie
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
+                                       auth=CookieAuth(cookie) if cookie is not None else None)
+
+    def _refused(self, path: str, status: int) -> APIError:
+        """The pool's guard said no: a setup problem the operator must see plainly."""
+        if status == 401:
+            fix = (f"check its cookie file {self.cookie}" if self.cookie is not None
+                   else "give this API the pool's cookie file (--pool-api-cookie POOL_DATADIR/api.cookie)")
+        elif status == 421:
+            fix = "reach it as 127.0.0.1 or localhost, or name this host with the pool's --api-host-name"
+        else:
+            fix = "see the pool's log"
+        log.warning("pool API %s answered %s: %s", path, status, fix)
+        return ComponentFailed(f"The pool's API refused this API (HTTP {status}): {fix}.")
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -60,6 +115,8 @@ class PoolGateway:
             raise ComponentUnavailable("The pool's API did not answer; the pool may be starting or stopped.") from None
         if r.status_code == 404 and not_found is not None:
             raise NotFound(not_found)
+        if r.status_code in (401, 403, 421):
+            raise self._refused(path, r.status_code)
         if r.status_code != 200:
             log.warning("pool API %s answered %s: %s", path, r.status_code, r.text[:200])
             raise ComponentFailed(f"The pool's API answered {path} with HTTP {r.status_code}.")
@@ -111,8 +168,10 @@ class PoolGateway:
                         body: dict[str, Any] | None = None) -> Any:
         """The pool's `/pool/contracts{path}`; its 400/404/409 answers become our problems, with its detail."""
         url = f"/contracts{path}"
+        # the pool's guard takes writes only as JSON (a cross-site page cannot send that unasked)
+        headers = {"Content-Type": "application/json"} if method != "GET" else None
         try:
-            r = await self._http.request(method, url, params=params, json=body)
+            r = await self._http.request(method, url, params=params, json=body, headers=headers)
         except httpx.HTTPError as e:
             log.warning("pool API %s failed: %s", url, e)
             raise ComponentUnavailable("The pool's API did not answer; the pool may be starting or stopped.") from None
@@ -122,6 +181,13 @@ class PoolGateway:
             raise ComponentFailed(f"The pool's API answered {url} with something that is not JSON.") from None
         if r.status_code in (200, 201):
             return data
+        if r.status_code in (401, 403, 421):
+            raise self._refused(url, r.status_code)
+        if r.status_code == 422 and isinstance(data, dict) and isinstance(data.get("detail"), list):
+            first = data["detail"][0] if data["detail"] else {}
+            where = ".".join(str(x) for x in first.get("loc", ())[1:]) if isinstance(first, dict) else ""
+            msg = str(first.get("msg", "invalid")) if isinstance(first, dict) else "invalid"
+            raise Rejected(f"The pool refused the request: {where}: {msg}"[:500])
         detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
         errors: dict[int, type[APIError]] = {400: Rejected, 404: NotFound, 409: Conflict}
         if r.status_code in errors and detail:

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ContractState = Literal["pending", "active", "expired", "cancelled"]
+# Bounds at the edge, so out-of-range numbers are a 422 here rather than an overflow in the pool's database.
+MAX_INT64 = 2**63 - 1
+EARLIEST_TIME = 1231006505.0  # Bitcoin's genesis block
+LATEST_TIME = 7258118400.0  # 2200-01-01 UTC
 
 
 class _Model(BaseModel):
@@ -19,14 +23,16 @@ class ContractIn(_Model):
     customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Your id for the customer.")
     customer_name: str = Field(min_length=1, max_length=128)
     payout_address: str = Field(pattern=r"^[A-Za-z0-9]{14,128}$")
-    hashrate_hps: int = Field(gt=0, le=10**21, description="Hash rate sold, H/s.")
+    hashrate_hps: int = Field(gt=0, le=MAX_INT64, description="Hash rate sold, H/s.")
     days: int = Field(ge=1, le=3650)
-    start_time: float | None = Field(default=None, description="Unix seconds; default now.")
-    price_sat: int | None = Field(default=None, ge=0)
+    start_time: float | None = Field(default=None, ge=EARLIEST_TIME, le=LATEST_TIME, allow_inf_nan=False,
+                                     description="Unix seconds (2009..2200); default now.")
+    price_sat: int | None = Field(default=None, ge=0, le=MAX_INT64)
     price_fiat: Decimal | None = Field(default=None, ge=0, max_digits=30, decimal_places=8, allow_inf_nan=False,
                                        description="Recorded for information.")
     fiat_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3,8}$")
-    fee_sat_per_day: int = Field(default=0, ge=0, description="Maintenance fee, sats per day of the contract.")
+    fee_sat_per_day: int = Field(default=0, ge=0, le=MAX_INT64 // 3650,
+                                 description="Maintenance fee, sats per day of the contract.")
     fee_percent: Decimal = Field(default=Decimal(0), ge=0, lt=100, decimal_places=4, allow_inf_nan=False,
                                  description="Maintenance fee, percent of the contract's gross earnings.")
 
@@ -59,7 +65,7 @@ class Contract(_Model):
 
 class Farm(_Model):
     addresses: list[str] = Field(min_length=1, max_length=100, description="The operator's own payout addresses.")
-    capacity_hps: int | None = Field(default=None, gt=0, description="A capacity the operator asserts (H/s).")
+    capacity_hps: int | None = Field(default=None, gt=0, le=MAX_INT64, description="A capacity the operator asserts (H/s).")
     window_s: int = Field(default=86400, ge=600, le=30 * 86400, description="Window the farm's rate is measured over.")
 
 

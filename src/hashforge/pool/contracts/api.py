@@ -18,7 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -30,26 +30,31 @@ from .errors import ContractError
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**62)]
+
+
+ContractId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's integer range: beyond it a 422, not an overflow
 
 
 class SaleIn(BaseModel):
+    """Every number is bounded here, so nothing out of range reaches the database (a 422, never a 500)."""
+
     customer_id: str = Field(max_length=64)
     customer_name: str = Field(max_length=128)
     payout_address: str = Field(max_length=128)
-    hashrate_hps: int = Field(gt=0)
+    hashrate_hps: int = Field(gt=0, le=book.MAX_HASHRATE)
     days: int = Field(ge=1, le=book.MAX_DAYS)
-    start_time: float | None = None
-    price_sat: int | None = Field(default=None, ge=0)
-    price_fiat: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    start_time: float | None = Field(default=None, ge=book.EARLIEST_TIME, le=book.LATEST_TIME, allow_inf_nan=False)
+    price_sat: int | None = Field(default=None, ge=0, le=book.MAX_SAT)
+    price_fiat: Decimal | None = Field(default=None, ge=0, max_digits=30, allow_inf_nan=False)
     fiat_currency: str | None = Field(default=None, max_length=8)
-    fee_sat_per_day: int = Field(default=0, ge=0)
-    fee_percent: Decimal = Field(default=Decimal(0), ge=0, lt=100, allow_inf_nan=False)
+    fee_sat_per_day: int = Field(default=0, ge=0, le=book.MAX_FEE_PER_DAY)
+    fee_percent: Decimal = Field(default=Decimal(0), ge=0, lt=100, max_digits=12, allow_inf_nan=False)
 
 
 class FarmIn(BaseModel):
     addresses: list[str] = Field(min_length=1, max_length=100)
-    capacity_hps: int | None = Field(default=None, gt=0)
+    capacity_hps: int | None = Field(default=None, gt=0, le=book.MAX_HASHRATE)
     window_s: int = Field(default=farms.DEFAULT_WINDOW, ge=600, le=30 * 86400)
 
 
@@ -108,15 +113,15 @@ def contracts_router(engine: Engine, *, scrypt: bool, valid_address: Callable[[s
         return await read(book.customer, customer_id)
 
     @router.get("/{contract_id}")
-    async def one(contract_id: int) -> Any:
+    async def one(contract_id: ContractId) -> Any:
         return await read(book.get, contract_id)
 
     @router.post("/{contract_id}/cancel")
-    async def cancel(contract_id: int) -> Any:
+    async def cancel(contract_id: ContractId) -> Any:
         return await write(book.cancel, contract_id)
 
     @router.get("/{contract_id}/allocations")
-    async def allocations(contract_id: int, limit: Limit = 100, offset: Offset = 0) -> Any:
+    async def allocations(contract_id: ContractId, limit: Limit = 100, offset: Offset = 0) -> Any:
         return await read(book.allocations, contract_id, limit, offset)
 
     return router

@@ -27,8 +27,12 @@ from .errors import ContractConflict, ContractError, ContractNotFound
 
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CURRENCY = re.compile(r"^[A-Z]{3,8}$")
-MAX_HASHRATE = 10**21
+MAX_SAT = 2**63 - 1  # amounts are stored as 64-bit integers
+MAX_HASHRATE = MAX_SAT
 MAX_DAYS = 3650
+MAX_FEE_PER_DAY = MAX_SAT // MAX_DAYS
+EARLIEST_TIME = 1231006505.0  # Bitcoin's genesis block: no contract starts before it
+LATEST_TIME = 7258118400.0  # 2200-01-01 UTC: later is a typo (or an attack), not a plan
 PAST_SLACK = 300.0  # a start this far in the past is still "now" (clocks, slow clients)
 
 
@@ -85,15 +89,17 @@ def _check(sale: Sale, now: float, valid_address: Callable[[str], bool]) -> None
         raise ContractError(f"days must be 1..{MAX_DAYS}")
     if sale.start_time is not None and (not math.isfinite(sale.start_time) or sale.start_time < now - PAST_SLACK):
         raise ContractError("a contract cannot start in the past")
-    if sale.price_sat is not None and sale.price_sat < 0:
-        raise ContractError("price must be >= 0 sats")
+    if sale.start_time is not None and sale.start_time > LATEST_TIME:
+        raise ContractError("a contract must start before 2200")
+    if sale.price_sat is not None and not 0 <= sale.price_sat <= MAX_SAT:
+        raise ContractError(f"price must be 0..{MAX_SAT} sats")
     if sale.price_fiat is not None:
         if not sale.price_fiat.is_finite() or sale.price_fiat < 0:
             raise ContractError("fiat price must be a non-negative decimal")
         if sale.fiat_currency is None or not CURRENCY.match(sale.fiat_currency):
             raise ContractError("a fiat price needs its currency code (e.g. USD)")
-    if sale.fee_sat_per_day < 0:
-        raise ContractError("maintenance fee must be >= 0 sats/day")
+    if not 0 <= sale.fee_sat_per_day <= MAX_FEE_PER_DAY:
+        raise ContractError(f"maintenance fee must be 0..{MAX_FEE_PER_DAY} sats/day")
     if not sale.fee_percent.is_finite() or not 0 <= sale.fee_percent < 100:
         raise ContractError("maintenance fee percent must be in [0, 100)")
     if not valid_address(sale.payout_address):
