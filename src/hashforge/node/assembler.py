@@ -174,6 +174,17 @@ class BlockAssembler:
         self.block_max_weight = max(COINBASE_RESERVED_WEIGHT, min(block_max_weight, MAX_BLOCK_WEIGHT - 4000))
         self.block_min_fee = FeeRate(block_min_fee)
         self.clock = clock
+        self.last_template: BlockTemplate | None = None  # the one current_template() returned last
+        self._last_key: tuple[bytes, int] | None = None
+
+    def current_template(self) -> BlockTemplate:
+        """The template for the current tip and mempool, built again only when either changed
+        (miners poll getblocktemplate far more often than that); its curtime is the build time."""
+        key = (self.chain.tip.hash, self.mempool.transactions_updated)
+        if self.last_template is None or self._last_key != key:
+            self.last_template = self.create_template()
+            self._last_key = key
+        return self.last_template
 
     def create_template(
         self,

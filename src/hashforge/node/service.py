@@ -2,6 +2,8 @@
 
 Threading: all chain and mempool state is touched only from one worker thread (`self.chain_executor`);
 RPC handlers that read or change it run there. Signature checks fan out to `script_executor`.
+Full scans of the UTXO set (gettxoutsetinfo, scantxoutset) run on `utxo_scans`' threads, on a
+snapshot the chain thread takes (node/utxoscan.py), so they hold up no other RPC.
 The event loop thread only does I/O and waits (e.g. getblocktemplate longpoll).
 """
 
@@ -26,6 +28,7 @@ from .config import NodeConfig
 from .mempool import Mempool
 from .rpc.server import Credentials, RPCDispatcher, RPCLimits, RPCServer, write_cookie
 from .scriptpool import make_script_executor
+from .utxoscan import UTXOScanner
 
 if TYPE_CHECKING:
     from .p2p import P2PNetwork
@@ -44,6 +47,7 @@ class Node:
         self.chain_executor = ThreadPoolExecutor(1, thread_name_prefix="chain")
         # Signature checks: threads by default; `script_workers = "process"` runs them in processes.
         self.script_executor, self._script_map = make_script_executor(config.script_workers, config.script_threads)
+        self.utxo_scans = UTXOScanner()
         self.chain: ChainManager | None = None
         self._mempool: Mempool | None = None
         self._assembler: BlockAssembler | None = None
@@ -165,6 +169,7 @@ class Node:
             await self.p2p.stop()
         if self.rpc is not None:
             await self.rpc.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.utxo_scans.close)
         if self.chain is not None:
             await self.call(self.chain.close)
         self.chain_executor.shutdown(wait=True)
