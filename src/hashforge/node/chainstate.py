@@ -8,7 +8,6 @@ never a mix; the chain manager replays the block files written since (see chain.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import sqlite3
 import threading
@@ -22,6 +21,7 @@ from hashforge.consensus.coins import Coin
 from hashforge.consensus.serialize import deser_compact_size, ser_compact_size
 from hashforge.consensus.tx import OutPoint, TxOut
 
+from . import utxoscan
 from .blockstore import BlockPos
 
 SCHEMA_VERSION = 1
@@ -381,50 +381,9 @@ class ChainStateDB:
             row = self.conn.execute("SELECT data FROM undo WHERE hash=?", (block_hash,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def find_by_scripts(self, scripts: Iterable[bytes]) -> list[tuple[OutPoint, Coin]]:
-        """Every unspent output paying to one of `scripts` (a full scan, as Core's scantxoutset)."""
-        wanted = set(scripts)
-        found = []
-        with self._lock:
-            self.flush()  # as Core's scantxoutset: the scan reads the database
-            for txid, n, value, script, height, coinbase in self.conn.execute(
-                "SELECT txid, n, value, script, height, coinbase FROM utxo"
-            ):
-                if bytes(script) in wanted:
-                    found.append((OutPoint(bytes(txid), n), Coin(TxOut(value, bytes(script)), height, bool(coinbase))))
-        return found
-
-    def utxo_count(self) -> int:
-        with self._lock:
-            self.flush()
-            return int(self.conn.execute("SELECT COUNT(*) FROM utxo").fetchone()[0])
-
     def utxo_stats(self) -> dict[str, int | str]:
-        """gettxoutsetinfo's figures over the whole UTXO set, with Bitcoin Core's hash_serialized_3:
-        double SHA-256 over every coin in (txid, n) order as outpoint | u32 (height*2+coinbase) |
-        txout, shown byte-reversed, so a Core node with the same chain reports the same hash."""
-        h = hashlib.sha256()
-        count = total = transactions = bogosize = 0
-        prev_txid = None
+        """gettxoutsetinfo's figures over the whole UTXO set (utxoscan.utxo_stats), here on the
+        chainstate's own connection; the node's RPC scans a snapshot off the chain thread instead."""
         with self._lock:
             self.flush()  # as Core's gettxoutsetinfo
-            cur = self.conn.execute("SELECT txid, n, value, script, height, coinbase FROM utxo ORDER BY txid, n")
-            for txid, n, value, script, height, coinbase in cur:
-                script = bytes(script)
-                h.update(
-                    bytes(txid) + n.to_bytes(4, "little") + ((height << 1) | coinbase).to_bytes(4, "little")
-                    + value.to_bytes(8, "little", signed=True) + ser_compact_size(len(script)) + script
-                )
-                if txid != prev_txid:
-                    transactions += 1
-                    prev_txid = txid
-                count += 1
-                total += value
-                bogosize += 50 + len(script)  # Core's GetBogoSize: 32 + 4 + 4 + 8 + 2 + script
-        return {
-            "txouts": count,
-            "transactions": transactions,
-            "bogosize": bogosize,
-            "total_amount": total,
-            "hash": hashlib.sha256(h.digest()).digest()[::-1].hex(),
-        }
+            return utxoscan.utxo_stats(self.conn.execute(utxoscan.ALL_COINS))

@@ -40,9 +40,9 @@ T = TypeVar("T")
 def _open_snapshot(node: Node) -> tuple[Snapshot, BlockIndex]:
     """On the chain thread: the snapshot and the block index entry of its tip."""
     c = chain_of(node)
-    # The chainstate's write-back cache, where it keeps one, goes to disk first (as Core's
-    # gettxoutsetinfo flushes): the snapshot then holds the UTXO set of the current tip.
-    snapshot = take_snapshot(c.db.path, getattr(c.db, "flush", None))
+    # The chainstate's write-back cache goes to disk first (as Core's gettxoutsetinfo flushes):
+    # the snapshot then holds the UTXO set of the current tip.
+    snapshot = take_snapshot(c.db.path, c.db.flush)
     tip = c.index.get(snapshot.tip_hash) if snapshot.tip_hash is not None else None
     if tip is None:
         snapshot.close()
