@@ -29,6 +29,6 @@ def requires_peer(name: str, what: str) -> pytest.MarkDecorator:
     """A skip marker for when `name` is in neither ../shared/bin nor PATH; the reason says what it runs."""
     return pytest.mark.skipif(
         find_peer(name) is None,
-        reason=f"{name} not found in ../shared/bin or on PATH: put a build there "
-        f"(see ../shared/bin/README.md and DESIGN.md section 8) to run {what}",
+        reason=f"{name} not found in ../shared/bin or on PATH: put a build of it there "
+        f"(README.md, Interoperability) to run {what}",
     )
