@@ -67,12 +67,12 @@ class Operation:
 @contextmanager
 def running_operation(root: Path, network: str, start_difficulty: str) -> Iterator[Operation]:
     node = NodeProcess(root / network, network=network).start()
-    stratum, ws, pool_api = free_port(), free_port(), free_port()
+    stratum, ws, pool_api, api_port = free_port(), free_port(), free_port(), free_port()
     log = open(root / "pool.log", "ab")  # noqa: SIM115 - closed below
     pool = subprocess.Popen([
         sys.executable, "-m", "hashforge", "pool", "--network", network, "--node-rpc", node.url,
         "--node-cookie", str(node.datadir / ".cookie"), "--stratum-port", str(stratum), "--ws-port", str(ws),
-        "--ws-host", "127.0.0.1", "--api-port", str(pool_api), "--datadir", str(root / "pool"), "--scheme", "solo",
+        "--ws-host", "127.0.0.1", "--ws-origin", f"http://127.0.0.1:{api_port}", "--api-port", str(pool_api), "--datadir", str(root / "pool"), "--scheme", "solo",
         "--start-difficulty", start_difficulty, "--log-level", "WARNING",
     ], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     api = None
@@ -83,7 +83,7 @@ def running_operation(root: Path, network: str, start_difficulty: str) -> Iterat
                  30, "pool API up", lambda: (root / "pool.log").read_text(errors="replace"))
         gateway = PoolGateway(f"http://127.0.0.1:{pool_api}/", cookie)
         api = serve(node, root / "api", lambda bus: pool_component(gateway, bus, poll_s=0.5),
-                    stratum_ws=f":{ws}", network=network)
+                    stratum_ws=f":{ws}", network=network, port=api_port)
         address = script_to_address(MINER.p2wpkh, get_params(network)) or ""
         yield Operation(root, node, pool, stratum, ws, pool_api, api, address)
     finally:

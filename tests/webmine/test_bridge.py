@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from hashforge.pool.config import PoolConfig
-from hashforge.pool.websocket import WebSocketBridge, origin_allowed
+from hashforge.pool.websocket import WebSocketBridge, loopback_origins, origin_allowed
 from hashforge.stratum import StratumErrorCode
 from tests.pool.harness import (
     MINER_ADDR,
@@ -234,10 +234,12 @@ def test_origin_checked(tmp_path: Path) -> None:
             with pytest.raises(InvalidStatus) as e:
                 await WsClient.connect(port, origin="https://evil.example")
             assert e.value.response.status_code == 403
-            ok = await WsClient.connect(port, origin="http://127.0.0.1:8420")  # the dashboard, same host
+            with pytest.raises(InvalidStatus):  # another loopback port: not the default
+                await WsClient.connect(port, origin="http://127.0.0.1:8420")
+            ok = await WsClient.connect(port, origin=f"http://localhost:{port}")  # loopback, this port
             assert (await ok.call("mining.subscribe", []))["error"] is None
             await ok.close()
-            assert disconnects(h) == {"origin not allowed": 1.0}
+            assert disconnects(h) == {"origin not allowed": 2.0}
         sub = tmp_path / "explicit"
         sub.mkdir()
         async with bridged(sub, pool_config(sub), origins=("https://pool.example",)) as (h, bridge):
@@ -250,17 +252,44 @@ def test_origin_checked(tmp_path: Path) -> None:
     run(main())
 
 
-@pytest.mark.parametrize(("origin", "host", "allowed", "ok"), [
-    (None, "127.0.0.1:8422", (), True),
-    ("http://127.0.0.1:8420", "127.0.0.1:8422", (), True),
-    ("http://localhost:8420", "127.0.0.1:8422", (), False),
-    ("null", "127.0.0.1:8422", (), False),
-    ("https://a.example", "b.example:8422", (), False),
-    ("https://a.example", "a.example", (), True),
-    ("https://a.example/", "x", ("https://a.example",), True),
-    ("https://b.example", "x", ("https://a.example",), False),
-    ("https://b.example", "x", ("*",), True),
-    ("http://[::1]:8420", "[::1]:8422", (), True),
+def test_dns_rebinding_page_is_refused(tmp_path: Path) -> None:
+    """Issue 17 item 6: a page on rebind.evil.example whose name now resolves to 127.0.0.1 sends
+    that name in both Host and Origin; it used to pass because the two matched."""
+    async def main() -> None:
+        dashboard = "http://127.0.0.1:8420"
+        for sub, origins in (("default", ()), ("dashboard", (dashboard, "http://localhost:8420"))):
+            (tmp_path / sub).mkdir()
+            async with bridged(tmp_path / sub, pool_config(tmp_path / sub), origins=origins) as (h, bridge):
+                port = bridge.bound_port
+                for origin in (f"http://rebind.evil.example:{port}", "http://rebind.evil.example"):
+                    with pytest.raises(InvalidStatus) as e:
+                        await WsClient.connect(port, origin=origin, host="rebind.evil.example")
+                    assert e.value.response.status_code == 403
+                allowed = dashboard if origins else f"http://127.0.0.1:{port}"
+                ok = await WsClient.connect(port, origin=allowed)  # 101: the dashboard's /mine page
+                assert (await ok.call("mining.subscribe", []))["error"] is None
+                await ok.close()
+                assert disconnects(h) == {"origin not allowed": 2.0}
+
+    run(main())
+
+
+@pytest.mark.parametrize(("origin", "allowed", "ok"), [
+    (None, (), True),  # not a browser
+    (None, ("https://a.example",), True),
+    ("http://127.0.0.1:8420", ("http://127.0.0.1:8420",), True),
+    ("http://127.0.0.1:8420/", ("http://127.0.0.1:8420",), True),
+    ("HTTP://LOCALHOST:8420", ("http://localhost:8420",), True),
+    ("http://localhost:8420", ("http://127.0.0.1:8420",), False),
+    ("null", ("http://127.0.0.1:8420",), False),
+    ("https://a.example", (), False),  # nothing allowed (the bridge fills in its loopback default)
+    ("https://b.example", ("https://a.example",), False),
+    ("https://b.example", ("*",), True),
 ])
-def test_origin_rules(origin: str | None, host: str, allowed: tuple[str, ...], ok: bool) -> None:
-    assert origin_allowed(origin, host, allowed) is ok
+def test_origin_rules(origin: str | None, allowed: tuple[str, ...], ok: bool) -> None:
+    assert origin_allowed(origin, allowed) is ok
+
+
+def test_default_origins_are_loopback_on_the_port() -> None:
+    assert set(loopback_origins(8422)) == {f"{s}://{h}:8422" for s in ("http", "https")
+                                          for h in ("127.0.0.1", "localhost", "[::1]")}

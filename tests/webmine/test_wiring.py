@@ -21,7 +21,10 @@ def test_up_runs_the_pool_with_a_websocket_port_and_tells_the_api(tmp_path: Path
     argv = op.pool_part().argv
     assert argv[argv.index("--ws-port") + 1] == "8502"
     assert argv[argv.index("--ws-host") + 1] == "127.0.0.1"
+    origins = [argv[i + 1] for i, a in enumerate(argv) if a == "--ws-origin"]
+    assert origins == ["http://127.0.0.1:8500", "http://localhost:8500"]  # the dashboard (--api-port), only
     flags = op.component_flags()
+    assert flags[flags.index("--pool-api-cookie") + 1] == str(tmp_path / "pool" / "api.cookie")
     assert flags[flags.index("--stratum-ws") + 1] == ":8502"
     assert Ports(1, 2, 3, 4, 5).ws == DEFAULT_WS_PORT == 8422
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -24,9 +25,12 @@ class WsClient:
         self.job: Job | None = None
 
     @classmethod
-    async def connect(cls, port: int, origin: str | None = None, max_size: int | None = 1 << 20) -> WsClient:
-        ws = await connect(f"ws://127.0.0.1:{port}/", origin=origin, max_size=max_size,  # type: ignore[arg-type]
-                           compression=None, open_timeout=5)
+    async def connect(cls, port: int, origin: str | None = None, max_size: int | None = 1 << 20,
+                      host: str | None = None) -> WsClient:
+        """`host`: the name in the URL (so in the Host header), still reaching 127.0.0.1 (DNS rebinding)."""
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5) if host else None
+        ws = await connect(f"ws://{host or '127.0.0.1'}:{port}/", origin=origin, max_size=max_size,  # type: ignore[arg-type]
+                           compression=None, open_timeout=5, sock=sock)
         return cls(ws)
 
     async def send(self, frame: str | bytes) -> None:

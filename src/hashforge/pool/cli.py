@@ -114,7 +114,7 @@ def pool(
     stratum_host: Annotated[str | None, typer.Option("--stratum-host", help="Address to bind.")] = None,
     ws_port: Annotated[int | None, typer.Option("--ws-port", help="Stratum over WebSocket for browser miners (0: any free port).")] = None,
     ws_host: Annotated[str | None, typer.Option("--ws-host", help="Address the WebSocket port binds (default: the Stratum host).")] = None,
-    ws_origin: Annotated[list[str] | None, typer.Option("--ws-origin", help="Browser origin allowed on the WebSocket port (repeatable; '*': any; default: the pool's host name).")] = None,
+    ws_origin: Annotated[list[str] | None, typer.Option("--ws-origin", help="Browser origin allowed on the WebSocket port (repeatable; '*': any; default: loopback pages on that port).")] = None,
     api_port: Annotated[int | None, typer.Option("--api-port", help="Serve the pool REST API here (its clients need DATADIR/api.cookie).")] = None,
     api_host_name: Annotated[list[str] | None, typer.Option("--api-host-name", help="A Host name the REST API answers besides loopback (repeatable).")] = None,
     api_origin: Annotated[list[str] | None, typer.Option("--api-origin", help="A browser origin the REST API accepts (repeatable; default none).")] = None,

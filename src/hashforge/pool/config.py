@@ -100,7 +100,7 @@ class ConnectorConfig:
     max_protocol_errors malformed lines (non-JSON, wrong shape) tolerated before disconnecting
     ws_port, ws_host   Stratum over WebSocket for browser miners (websocket.py; same limits);
                        ws_host defaults to `host`
-    ws_origins         browser origins allowed to connect; () = pages from the pool's host name
+    ws_origins         browser origins allowed to connect; () = loopback pages on the ws port
     """
 
     host: str = "127.0.0.1"

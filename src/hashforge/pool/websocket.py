@@ -8,9 +8,11 @@ flood policy, timeouts, metrics and disconnect reasons are the TCP server's. Fra
   its UTF-8 bytes: longer is error reply 20, then disconnect ("line too long");
 - a binary frame is a malformed line (error reply 20, counted toward `max_protocol_errors`);
 - several lines written at once by the stratifier leave as one frame each.
-The handshake is refused (HTTP 403) when the Origin header is not allowed: by default only
-pages served from the same host name as the pool's (the dashboard); `ws_origins` lists exact
-origins instead, "*" allows any. Clients that send no Origin (not browsers) are let in.
+The handshake is refused (HTTP 403) when the Origin header is not one of the allowed origins:
+`ws_origins` (exact origins, such as the dashboard's; `hashforge up` passes its own), "*" for any,
+and by default only loopback pages on this port. The Host header proves nothing (a DNS-rebinding
+page names its own host in both), so it is never compared. Clients that send no Origin (not
+browsers) are let in.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import time
 from collections import deque
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -38,20 +39,21 @@ HIGH_WATER = 256 * 1024  # queued outgoing bytes above which the protocol stops 
 LOW_WATER = 64 * 1024
 
 
-def origin_allowed(origin: str | None, host_header: str | None, allowed: tuple[str, ...]) -> bool:
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def loopback_origins(port: int) -> tuple[str, ...]:
+    """The default allowed origins: pages served from this machine's loopback names on `port`."""
+    return tuple(f"{scheme}://{host}:{port}" for scheme in ("http", "https") for host in LOOPBACK_HOSTS)
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     """Whether a handshake with this Origin may proceed (see the module docstring)."""
     if origin is None:
         return True
-    origin = origin.rstrip("/")
     if "*" in allowed:
         return True
-    if allowed:
-        return origin in {a.rstrip("/") for a in allowed}
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname or not host_header:
-        return False
-    host = urlsplit(f"//{host_header}").hostname
-    return host is not None and parts.hostname == host
+    return origin.strip().rstrip("/").lower() in {a.strip().rstrip("/").lower() for a in allowed}
 
 
 class WsTransport(asyncio.Transport):
@@ -170,7 +172,7 @@ class WebSocketBridge:
         self.connector = connector
         self.host = host
         self.port = port
-        self.origins = origins
+        self.origins = origins  # () until start(): loopback pages on the bound port
         self.server: Server | None = None
 
     @property
@@ -180,7 +182,7 @@ class WebSocketBridge:
 
     def _check_origin(self, conn: ServerConnection, request: Request) -> Response | None:
         origin = request.headers.get("Origin")
-        if origin_allowed(origin, request.headers.get("Host"), self.origins):
+        if origin_allowed(origin, self.origins):
             return None
         log.info("websocket from %s refused: origin %r not allowed", conn.remote_address, origin)
         self.connector.metrics_disconnect("origin not allowed")
@@ -194,6 +196,7 @@ class WebSocketBridge:
             max_size=self.connector.cfg.max_line_bytes * 4, max_queue=64, compression=None,
             ping_interval=30, ping_timeout=60, server_header=None,
         )
+        self.origins = self.origins or loopback_origins(self.bound_port)
 
     async def _handle(self, ws: ServerConnection) -> None:
         proto = WsStratumProtocol(self.connector)

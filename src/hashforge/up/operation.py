@@ -163,6 +163,11 @@ class Operation:
         self.address = address
         return address
 
+    @property
+    def dashboard_origins(self) -> list[str]:
+        """The origins of the dashboard's pages (it binds 127.0.0.1; browsers may call it localhost)."""
+        return [f"http://{host}:{self.ports.api}" for host in ("127.0.0.1", "localhost")]
+
     def pool_part(self) -> Part:
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", self.ports.stratum), timeout=1):
@@ -174,6 +179,8 @@ class Operation:
             "--api-port", str(self.ports.pool_api), "--scheme", self.scheme, "--datadir", str(self.datadir / "pool"),
             "--ws-port", str(self.ports.ws), "--ws-host", "127.0.0.1",
         )
+        for origin in self.dashboard_origins:  # the dashboard's /mine page; no other page may mine here
+            argv += ["--ws-origin", origin]
         if self.pool_config.exists():  # the operator's pool settings (payout interval, vardiff, ...)
             argv += ["--config", str(self.pool_config)]
         if self.scheme != "solo":
