@@ -200,9 +200,14 @@ def test_connections_over_the_cap_get_503_at_once(node: NodeProcess) -> None:
         assert len(socks) - len(refused) >= CAP - 1  # the cap, not something smaller, is what refuses
         for r in replies:
             assert r.startswith(b"HTTP/1.1 503 ") and b"Work queue depth exceeded" in r
+        # a client that sends its request at once still reads the 503 (no reset from unread data)
+        body = b'{"method":"getblockcount","id":1}'
+        for _ in range(extra):
+            with socket.create_connection(("127.0.0.1", node.port), timeout=5) as late:
+                late.sendall(_head(length=len(body), auth=_auth(node)) + body)
+                assert _status(late, 5) == 503
         # a held connection is still served normally
         held = next(s for s in socks if s not in readable)
-        body = b'{"method":"getblockcount","id":1}'
         held.sendall(_head(length=len(body), auth=_auth(node)) + body)
         assert _status(held, 10) == 200
     finally:

@@ -49,6 +49,7 @@ COOKIE_USER = "__cookie__"
 AUTH_FAILURE_DELAY = 0.25  # as Core: slows password guessing
 DISCARD_CHUNK = 64 * 1024
 LINGER_SECONDS = 1.0
+REFUSAL_LINGER_SECONDS = 0.5
 LINGER_BYTES = 1024 * 1024
 
 Handler = Callable[..., Any]
@@ -261,6 +262,7 @@ class RPCServer:
         self._running = asyncio.Semaphore(self.limits.threads)
         self._auth_failures = asyncio.Lock()  # held for AUTH_FAILURE_DELAY per wrong password
         self.rejected_connections = 0
+        self._refusing = 0  # refused connections lingering until their 503 is read
         self._rejections_logged_at = -1e9
 
     async def start(self) -> None:
@@ -278,7 +280,7 @@ class RPCServer:
         task = asyncio.current_task()
         assert task is not None
         if len(self._conns) >= self.limits.max_connections:
-            self._reject(writer)
+            await self._reject(reader, writer)
             return
         self._conns.add(task)
         try:
@@ -299,8 +301,12 @@ class RPCServer:
             self._conns.discard(task)
             writer.close()
 
-    def _reject(self, writer: asyncio.StreamWriter) -> None:
-        """Over the connection cap: 503 and close, reading nothing (Core: "Work queue depth exceeded")."""
+    async def _reject(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Over the connection cap: 503 (Core: "Work queue depth exceeded"), then close.
+
+        A short linger lets the 503 reach a client that already sent its request (closing on unread
+        data would reset it); past `max_connections` refusals lingering at once, they just close.
+        """
         self.rejected_connections += 1
         now = asyncio.get_running_loop().time()
         if now - self._rejections_logged_at >= 60:
@@ -314,7 +320,17 @@ class RPCServer:
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: "
             + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
         )
-        writer.close()
+        if self._refusing >= self.limits.max_connections:
+            writer.close()
+            return
+        self._refusing += 1
+        try:
+            await self._linger(reader, writer, REFUSAL_LINGER_SECONDS)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._refusing -= 1
+            writer.close()
 
     async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
         request_line = await reader.readline()
@@ -376,12 +392,12 @@ class RPCServer:
         return keep_alive
 
     @staticmethod
-    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seconds: float = LINGER_SECONDS) -> None:
         """Half-closes, then drops what the peer still sends (bounded) before the socket closes."""
         if writer.can_write_eof():
             writer.write_eof()
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(LINGER_SECONDS):
+            async with asyncio.timeout(seconds):
                 for _ in range(LINGER_BYTES // DISCARD_CHUNK):
                     if not await reader.read(DISCARD_CHUNK):
                         break
