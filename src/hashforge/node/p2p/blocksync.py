@@ -210,7 +210,10 @@ class BlockSync:
         result = await self.process_block(peer, block, raw)
         if not result.accepted and result.reason == "prev-blk-not-found":
             await self.send_getheaders(peer, hash_stop=h)
-        await self.request_blocks(peer)
+        # Ask again once half the peer's slots are free: one getdata (and one download plan on
+        # the chain thread) per several blocks instead of per block.
+        if len(peer.in_flight) <= self.net.settings.max_blocks_in_flight // 2:
+            await self.request_blocks(peer)
 
     async def process_block(self, peer: Peer, block: Block, raw: bytes | None, via_compact: bool = False) -> BlockResult:
         view = self.net.view
