@@ -1,7 +1,7 @@
 """Bitcoin Core interop on regtest: our blocks are Core's blocks, and Core's are ours.
 
-Runs only when a `bitcoind` binary is on PATH (see DESIGN.md section 8 for building it outside the
-repo); CI has none and skips it. Core runs with `-regtest -listen=0 -disablewallet` and RPC on
+Runs when `bitcoind` is in ../shared/bin (where CI has it) or on PATH, skips otherwise
+(tests.helpers.peers). Core runs with `-regtest -listen=0 -disablewallet` and RPC on
 loopback; both nodes start from the same genesis (identical regtest rules), so:
 - blocks our node mines with `generatetoaddress` (including ones with P2WPKH and P2PKH spends,
   whose signatures Core verifies) are accepted by Core's `submitblock` (result null);
