@@ -172,3 +172,29 @@ def test_min_difficulty_walk_shortcut_equals_the_consensus_rule(tmp_path: Path) 
                 assert chain.next_bits(prev, t) == expected
     finally:
         chain.close()
+
+
+def test_connecting_blocks_logs_progress_lines(
+    built: tuple[BuiltChain, list[Snapshot | None]], tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashforge.node.chain as chain_module
+
+    monkeypatch.setattr(chain_module, "SYNC_LOG_INTERVAL_S", 0.0)  # a line per block
+    chain_data, _ = built
+    datadir = tmp_path / "d"
+    shutil.copytree(chain_data.seed_dir, datadir)
+    chain = ChainManager(REGTEST, datadir)
+    try:
+        rest = chain_data.blocks[chain_data.base_height + 1 :]
+        for block in rest:
+            chain.accept_header(block.header)  # the best header is known ahead of the blocks
+        caplog.set_level("INFO", logger="hashforge.node.chain")
+        for block in rest[:3]:
+            assert chain.process_block(block) is None
+    finally:
+        chain.close()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("height ")]
+    assert len(lines) == 3
+    first = chain_data.base_height + 1
+    assert lines[0].startswith(f"height {first} of {chain_data.height} (")
+    assert "blocks/s" in lines[0] and "tx/s" in lines[0] and "left, cache " in lines[0] and " coins)" in lines[0]

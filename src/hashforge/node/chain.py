@@ -47,6 +47,7 @@ ProgressFn = Callable[[str, int, int], None]
 INDEX_PROGRESS_STEP = 10_000
 # A crash costs at most this much work again (the blocks connected since the last flush).
 FLUSH_INTERVAL_S = 600.0
+SYNC_LOG_INTERVAL_S = 10.0  # a progress line while blocks are connected
 
 STATUS_HAVE_DATA = 1
 STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
@@ -162,6 +163,8 @@ class ChainManager:
         self.db.before_flush = self._before_flush
         self._reindex = reindex
         self._last_flush = time.monotonic()
+        self.best_header: BlockIndex | None = None  # the most-work header known (valid as far as we know)
+        self._log_at = (time.monotonic(), 0, 0)  # (when, height, transactions) of the last progress line
         self.script_map = script_map
         self.clock = clock
         self.events = ChainEvents()
@@ -173,6 +176,7 @@ class ChainManager:
         self._precious_seq = 0  # preciousblock hands out ever lower sequence numbers
         self._progress = progress
         self._pending: OrderedDict[bytes, Block] = OrderedDict()
+        self._txs_connected = 0
         self._pow_limit_bits = get_compact(params.pow_limit)
         self._bits_memo: dict[bytes, int] = {}
         self._load()
@@ -206,6 +210,8 @@ class ChainManager:
             entry.status, entry.pos, entry.n_tx = r.status, r.pos, r.n_tx
             self.index[entry.hash] = entry
             self._seq = max(self._seq, r.seq + 1)
+            if self.best_header is None or entry.chainwork > self.best_header.chainwork:
+                self.best_header = entry
             if entry.status & STATUS_HAVE_DATA:
                 self._link(entry)
         if self._progress is not None:
@@ -301,6 +307,23 @@ class ChainManager:
         """Writes the chainstate cache to disk (synchronous=FULL)."""
         self.db.flush()
         self._last_flush = time.monotonic()
+
+    def _log_progress(self) -> None:
+        """Height, blocks/s and transactions/s since the last line, time left to the best header
+        at that rate, cache usage (as Core's UpdateTip lines, one per interval)."""
+        now = time.monotonic()
+        since, height0, txs0 = self._log_at
+        self._log_at = (now, self.height, self._txs_connected)
+        elapsed = max(now - since, 1e-9)
+        rate = (self.height - height0) / elapsed
+        best = self.best_header.height if self.best_header is not None else self.height
+        left = max(0, best - self.height)
+        eta = f"{left / rate:.0f} s" if rate > 0 else "?"
+        log.info(
+            "height %d of %d (%.1f%%), %.0f blocks/s, %.0f tx/s, ~%s left, cache %.1f MiB (%d coins)",
+            self.height, best, 100.0 * self.height / max(best, 1), rate, (self._txs_connected - txs0) / elapsed,
+            eta, self.db.cache_usage() / (1 << 20), self.db.cache_coins(),
+        )
 
     def _maybe_flush(self) -> None:
         if self.db.maybe_flush() :
@@ -401,6 +424,8 @@ class ChainManager:
         entry = BlockIndex(header, height, prev, work, self._seq)
         self._seq += 1
         self.index[entry.hash] = entry
+        if self.best_header is None or work > self.best_header.chainwork:
+            self.best_header = entry
         return entry
 
     def accept_header(self, header: BlockHeader) -> BlockIndex:
@@ -565,6 +590,9 @@ class ChainManager:
         )
         self.active.append(entry)
         self._maybe_flush()
+        self._txs_connected += len(block.vtx)
+        if time.monotonic() - self._log_at[0] >= SYNC_LOG_INTERVAL_S:
+            self._log_progress()
         for listener in self.events.connected:
             listener(block, entry)
 
