@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -37,6 +38,32 @@ class RPCClientError(Exception):
 
 class RPCTransportError(ConnectionError):
     """The node could not be reached or answered something that is not JSON-RPC."""
+
+
+def split_rpc_url(url: str) -> tuple[str, str | None, str | None]:
+    """http://USER:PASS@HOST:PORT/ -> (http://HOST:PORT/, USER, PASS); HOST:PORT alone means http."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme or "http", netloc, parts.path or "/", "", "")), user, password
+
+
+def client_for_url(url: str, cookie: Path, timeout: float = 120) -> RPCClient:
+    """A client for http(s)://[USER:PASS@]HOST:PORT/: the URL's credentials, else the cookie file.
+    ValueError (a one-line reason) for a URL that is not http(s) with a host, or a missing cookie."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the node's RPC must be an http:// URL, not {url!r}")
+    clean, user, password = split_rpc_url(url)
+    if user is not None and password is not None:
+        return RPCClient(clean, user, password, timeout=timeout)
+    if not cookie.exists():
+        raise ValueError(f"no RPC credentials: put user:pass in the URL or give a cookie file ({cookie} not found)")
+    return RPCClient(clean, cookie=cookie, timeout=timeout)
 
 
 def read_cookie(path: Path) -> tuple[str, str]:

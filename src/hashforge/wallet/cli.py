@@ -19,16 +19,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
 from hashforge.cli.errors import fail
-from hashforge.consensus.params import COIN, MAX_MONEY, ChainParams, UnknownNetworkError, get_params
+from hashforge.consensus.params import COIN, ChainParams, UnknownNetworkError, get_params
 
+from .amounts import parse_amount
 from .errors import AmountError, BadInputError, WalletError
 from .keys import ScriptType
 from .keystore import DEFAULT_LOG_N, ScryptParams
@@ -92,20 +92,13 @@ def _datadir(datadir: Path | None, params: ChainParams) -> Path:
 
 
 def _rpc(params: ChainParams, url: str | None, cookie: Path | None) -> Any:
-    from hashforge.rpcclient import RPCClient
+    from hashforge.rpcclient import client_for_url
 
-    url = url or f"http://127.0.0.1:{params.rpc_port}/"
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        fail(f"--node-rpc must be an http:// URL, not {url!r}")
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    clean = urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
-    if parts.username is not None and parts.password is not None:
-        return RPCClient(clean, unquote(parts.username), unquote(parts.password), timeout=120)
-    cookie = (cookie or Path.home() / ".hashforge" / params.name / ".cookie").expanduser()
-    if not cookie.exists():
-        raise WalletError(f"no RPC credentials: put user:pass in --node-rpc or give --rpc-cookie ({cookie} not found)")
-    return RPCClient(clean, cookie=cookie, timeout=120)
+    try:
+        return client_for_url(url or f"http://127.0.0.1:{params.rpc_port}/",
+                              (cookie or Path.home() / ".hashforge" / params.name / ".cookie").expanduser())
+    except ValueError as e:
+        fail(f"--node-rpc: {e}")
 
 
 def _passphrase(file: Path | None, *, confirm: bool = False, prompt: str = "Wallet passphrase") -> str:
@@ -131,27 +124,6 @@ def _emit(as_json: bool, data: Any, human: str) -> None:
 
 def _btc(sats: int) -> str:
     return f"{Decimal(sats) / COIN:.8f}"
-
-
-def parse_amount(text: str) -> int:
-    """'0.5' (BTC, up to 8 decimals) or '50000sat' to satoshis."""
-    t = text.strip().lower()
-    try:
-        if t.endswith(("sat", "sats")):
-            d = Decimal(t.removesuffix("s").removesuffix("sat").strip())
-            sats = d
-        else:
-            d = Decimal(t.removesuffix("btc").strip())
-            sats = d * COIN
-    except InvalidOperation:
-        raise AmountError(f"not an amount: {text!r} (BTC like 0.5, or satoshis like 50000sat)") from None
-    if not sats.is_finite() or sats != sats.to_integral_value():
-        raise AmountError(f"amount {text!r} is not a whole number of satoshis")
-    if sats <= 0:
-        raise AmountError(f"amount must be positive, not {text!r}")
-    if sats > MAX_MONEY:
-        raise AmountError(f"amount {text!r} is more than 21 million coins")
-    return int(sats)
 
 
 def _parse_outputs(args: list[str]) -> list[tuple[str, int]]:

@@ -103,7 +103,7 @@ def _day(text: str, what: str = "--date") -> date:
 
 
 def _sats(text: str) -> int:
-    from hashforge.wallet.cli import parse_amount
+    from hashforge.wallet.amounts import parse_amount
     from hashforge.wallet.errors import AmountError
 
     try:
@@ -207,16 +207,21 @@ def income_import_wallet(
 ) -> None:
     """Record the wallet's coinbase outputs (block) and incoming payments (pool); re-runs add nothing twice."""
     from hashforge.consensus.params import UnknownNetworkError, get_params
+    from hashforge.rpcclient import client_for_url
     from hashforge.wallet import Wallet, default_datadir
-    from hashforge.wallet.cli import _rpc
 
     ledger = _ledger(network, ops_dir)
     try:
         params = get_params(network)
     except UnknownNetworkError as e:
         fail(str(e))
+    try:
+        rpc = None if offline else client_for_url(
+            node_rpc or f"http://127.0.0.1:{params.rpc_port}/",
+            (rpc_cookie or Path.home() / ".hashforge" / params.name / ".cookie").expanduser())
+    except ValueError as e:
+        fail(f"--node-rpc: {e}")
     with _errors():
-        rpc = None if offline else _rpc(params, node_rpc, rpc_cookie)
         wallet = Wallet.open((wallet_dir or default_datadir(params.name)).expanduser(), params, rpc)
         try:
             if rpc is not None:

@@ -69,8 +69,7 @@ def _num(value: Decimal | None, places: int = 2) -> str:
 
 
 def _fetch_live(node_rpc: str, node_cookie: Path | None, fee_blocks: int) -> LiveInputs:
-    from hashforge.pool.cli import split_rpc_url
-    from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError
+    from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, split_rpc_url
 
     url, user, password = split_rpc_url(node_rpc)
     if node_cookie is not None and not node_cookie.is_file():
