@@ -223,7 +223,7 @@ def test_connections_over_the_cap_get_503_at_once(node: NodeProcess) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-    assert "connection(s) refused so far" in _log(node)
+    assert "RPC: connection refused, 60 open is the limit" in _log(node)
 
 
 def test_parallel_wrong_passwords_cost_a_quarter_second_each(node: NodeProcess) -> None:
@@ -250,6 +250,9 @@ def test_parallel_wrong_passwords_cost_a_quarter_second_each(node: NodeProcess) 
     assert results == [401] * n
     assert elapsed >= n * 0.25 - 0.05, f"{n} parallel wrong passwords answered in {elapsed:.2f} s"
     assert status == 200 and right_password_s < 1.0  # guessing does not lock out the operator
+    log = _log(node)
+    assert "RPC: incorrect password attempt from 127.0.0.1" in log
+    assert log.count("incorrect password attempt") < n  # an attack is a counted line, not one per guess
 
 
 def test_deeply_nested_json_gets_parse_error_and_no_traceback(node: NodeProcess) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hashforge import jsonlimits
+from hashforge.logs import Repeated
 
 from .errors import RPCError, RPCErrorCode
 
@@ -263,7 +264,7 @@ class RPCServer:
         self._auth_failures = asyncio.Lock()  # held for AUTH_FAILURE_DELAY per wrong password
         self.rejected_connections = 0
         self._refusing = 0  # refused connections lingering until their 503 is read
-        self._rejections_logged_at = -1e9
+        self._repeated = Repeated(log)  # an attack is one counted line a minute, not a line per request
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEADER_BYTES)
@@ -308,13 +309,10 @@ class RPCServer:
         data would reset it); past `max_connections` refusals lingering at once, they just close.
         """
         self.rejected_connections += 1
-        now = asyncio.get_running_loop().time()
-        if now - self._rejections_logged_at >= 60:
-            self._rejections_logged_at = now
-            log.warning(
-                "RPC: %d connection(s) refused so far, %d open is the limit (raise --rpcworkqueue or --rpcthreads)",
-                self.rejected_connections, self.limits.max_connections,
-            )
+        self._repeated.warning(
+            "cap", "RPC: connection refused, %d open is the limit (raise --rpcworkqueue or --rpcthreads)",
+            self.limits.max_connections,
+        )
         body = b"Work queue depth exceeded"
         writer.write(
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: "
@@ -377,6 +375,8 @@ class RPCServer:
         authorization = headers.get("authorization")
         if not self.credentials.check(authorization):
             if authorization is not None:
+                peer = writer.get_extra_info("peername")
+                self._repeated.warning("auth", "RPC: incorrect password attempt from %s", peer[0] if peer else "?")
                 async with self._auth_failures:
                     await asyncio.sleep(AUTH_FAILURE_DELAY)
             await self._respond(
