@@ -16,18 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from hashforge.consensus.block import BlockHeader
+from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.params import REGTEST, TESTNET4
 from hashforge.consensus.pow import HeaderInfo, get_compact, get_next_work_required
-from hashforge.node.chain import ChainManager
+from hashforge.consensus.tx import OutPoint, Transaction, TxIn, TxOut
+from hashforge.node.chain import DEFAULT_ASSUME_VALID, ChainManager, parse_assume_valid
 from tests.helpers.chainbuild import (
     BuiltChain,
     Snapshot,
     build_spending_chain,
+    make_block,
     replay,
     utxo_snapshot,
 )
 from tests.helpers.nodeproc import NodeProcess
+from tests.helpers.txbuilder import Key, Utxo, sign_tx
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +201,65 @@ def test_connecting_blocks_logs_progress_lines(
     first = chain_data.base_height + 1
     assert lines[0].startswith(f"height {first} of {chain_data.height} (")
     assert "blocks/s" in lines[0] and "tx/s" in lines[0] and "left, cache " in lines[0] and " coins)" in lines[0]
+
+
+def _chain_with_a_bad_signature(n_after: int) -> tuple[list[Block], int]:
+    """Regtest blocks from genesis: block 102 spends block 1's coinbase with a signature over the
+    wrong digest (invalid under every rule), then `n_after` empty blocks. Returns (blocks, 102)."""
+    key = Key.from_int(0xA55)
+    blocks = [REGTEST.genesis]
+    for h in range(1, 102):
+        blocks.append(make_block(blocks[-1], h, pay_to=key.p2wpkh))
+    cb = blocks[1].vtx[0]
+    good = sign_tx([Utxo(OutPoint(cb.txid, 0), cb.vout[0], key)], [TxOut(cb.vout[0].value - 1_000, key.p2wpkh)])
+    vin = good.vin[0]
+    bad = Transaction(good.version, (TxIn(vin.prevout, vin.script_sig, vin.sequence, (key.sign(b"\x01" * 32), vin.witness[1])),), good.vout, good.locktime)
+    blocks.append(make_block(blocks[-1], 102, [bad], pay_to=key.p2wpkh))
+    for h in range(103, 103 + n_after):
+        blocks.append(make_block(blocks[-1], h, pay_to=key.p2wpkh))
+    return blocks, 102
+
+
+def test_assumevalid_skips_scripts_only_below_the_assumed_block_and_two_weeks_deep(tmp_path: Path) -> None:
+    blocks, bad = _chain_with_a_bad_signature(2_100)  # regtest: 2,016 blocks are two weeks of work
+    av = blocks[bad + 10].hash_hex
+
+    checked = ChainManager(REGTEST, tmp_path / "all", assume_valid="0")
+    try:
+        for b in blocks[1:bad]:
+            assert checked.process_block(b) is None
+        checked.process_block(blocks[bad])
+        assert checked.height == bad - 1 and checked.index[blocks[bad].hash].failed
+    finally:
+        checked.close()
+
+    # headers only up to the assumed-valid block itself: not two weeks deep, so scripts are checked
+    shallow = ChainManager(REGTEST, tmp_path / "shallow", assume_valid=av)
+    try:
+        for b in blocks[1 : bad + 11]:
+            shallow.accept_header(b.header)
+        for b in blocks[1 : bad + 1]:
+            shallow.process_block(b)
+        assert shallow.height == bad - 1
+    finally:
+        shallow.close()
+
+    assumed = ChainManager(REGTEST, tmp_path / "assumed", assume_valid=av)
+    try:
+        for b in blocks[1:]:
+            assumed.accept_header(b.header)
+        for b in blocks[1:]:
+            assert assumed.process_block(b) is None
+        assert assumed.height == len(blocks) - 1
+    finally:
+        assumed.close()
+
+
+def test_assumevalid_defaults_per_network() -> None:
+    assert parse_assume_valid(None, "regtest") is None
+    assert parse_assume_valid("0", "mainnet") is None
+    main = parse_assume_valid(None, "mainnet")
+    assert main is not None and main[::-1].hex() == DEFAULT_ASSUME_VALID["mainnet"]
+    assert parse_assume_valid(None, "testnet4") is not None and parse_assume_valid(None, "signet") is not None
+    with pytest.raises(ValueError, match="64-digit block hash or 0"):
+        parse_assume_valid("abc", "mainnet")

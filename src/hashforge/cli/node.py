@@ -55,6 +55,10 @@ def node(
     reindex: Annotated[
         bool, typer.Option("--reindex", help="Rebuild the block index and chainstate from the block files.")
     ] = False,
+    assumevalid: Annotated[
+        str | None,
+        typer.Option("--assumevalid", help="Block hash whose ancestors' scripts are not checked (default: Core's for the network; 0: check all)."),
+    ] = None,
 ) -> None:
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
     from hashforge.node.config import NodeConfig
@@ -74,6 +78,13 @@ def node(
         fail(f"--port must be 1..65535, not {port}")
     if dbcache is not None and dbcache < 0:
         fail(f"--dbcache must be 0 or more MiB, not {dbcache}")
+    if assumevalid is not None:
+        from hashforge.node.chain import parse_assume_valid
+
+        try:
+            parse_assume_valid(assumevalid, network)
+        except ValueError as e:
+            fail(f"--{e}")
     if maxconnections is not None and maxconnections < 0:
         fail(f"--maxconnections must be 0 or more, not {maxconnections}")
     if rpcthreads is not None and rpcthreads < 1:
@@ -104,6 +115,7 @@ def node(
         "max_connections": maxconnections,
         "dbcache_mib": dbcache,
         "reindex": reindex or None,
+        "assume_valid": assumevalid,
     }
     try:
         if config is not None:

@@ -49,6 +49,32 @@ INDEX_PROGRESS_STEP = 10_000
 FLUSH_INTERVAL_S = 600.0
 SYNC_LOG_INTERVAL_S = 10.0  # a progress line while blocks are connected
 
+# Core's defaultAssumeValid per network (bitcoind -help of the ../shared/bin build, v31.99):
+# scripts of this block's ancestors are not checked (see `_scripts_assumed_valid`).
+DEFAULT_ASSUME_VALID = {
+    "mainnet": "00000000000000000000ccebd6d74d9194d8dcdc1d177c478e094bfad51ba5ac",
+    "testnet3": "000000007a61e4230b28ac5cb6b5e5a0130de37ac1faf2f8987d2fa6505b67f4",
+    "testnet4": "0000000002368b1e4ee27e2e85676ae6f9f9e69579b29093e9a82c170bf7cf8a",
+    "signet": "00000008414aab61092ef93f1aacc54cf9e9f16af29ddad493b908a01ff5c329",
+}
+ASSUME_VALID_MIN_AGE_S = 60 * 60 * 24 * 7 * 2  # blocks within two weeks of work of the best header are checked
+
+
+def parse_assume_valid(value: str | None, network: str) -> bytes | None:
+    """`--assumevalid`: a block hash (hex, as shown), 0 to check every script, None for the
+    network's default. Returns the hash in internal byte order, or None for none."""
+    if value is None:
+        value = DEFAULT_ASSUME_VALID.get(network, "0")
+    if value.strip() == "0":
+        return None
+    try:
+        raw = bytes.fromhex(value.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"assumevalid must be a 64-digit block hash or 0, not {value!r}")
+    return raw[::-1]
+
 STATUS_HAVE_DATA = 1
 STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
 STATUS_FAILED = 4
@@ -142,9 +168,11 @@ class ChainManager:
         progress: ProgressFn | None = None,
         dbcache_mib: int | None = None,
         reindex: bool = False,
+        assume_valid: str | None = "0",
     ) -> None:
         """`dbcache_mib`: the chainstate cache (default sized for the machine; 0 writes every
-        block through). `reindex`: rebuild the block index and chainstate from the block files."""
+        block through). `reindex`: rebuild the block index and chainstate from the block files.
+        `assume_valid`: as `--assumevalid` (None: the network's default; here "0", check all)."""
         self.params = params
         self.datadir = datadir
         datadir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +190,9 @@ class ChainManager:
         self.store = BlockStore(datadir / "blocks", params.message_start)
         self.db.before_flush = self._before_flush
         self._reindex = reindex
+        self.assume_valid = parse_assume_valid(assume_valid, params.name)
+        self._av_chain: list[BlockIndex] = []  # the assumed-valid block's ancestors by height
+        self._av_best: tuple[bytes, bool] | None = None  # (best header hash, descends from it)
         self._last_flush = time.monotonic()
         self.best_header: BlockIndex | None = None  # the most-work header known (valid as far as we know)
         self._log_at = (time.monotonic(), 0, 0)  # (when, height, transactions) of the last progress line
@@ -574,7 +605,8 @@ class ChainManager:
 
         view = PrefetchedCoins(self.db, (txin.prevout for tx in block.vtx[1:] for txin in tx.vin))
         result = connect_block(block, entry.height, view, self.params, mtp_at, prev.median_time_past())
-        run_script_checks(result.script_checks, self.script_map)
+        if not self._scripts_assumed_valid(entry):
+            run_script_checks(result.script_checks, self.script_map)
         changes: dict[OutPoint, Coin | None] = {}
         for tx in block.vtx:
             if not tx.is_coinbase():
@@ -595,6 +627,27 @@ class ChainManager:
             self._log_progress()
         for listener in self.events.connected:
             listener(block, entry)
+
+    def _scripts_assumed_valid(self, entry: BlockIndex) -> bool:
+        """Core's assumevalid: scripts go unchecked when the block is an ancestor of the
+        assumed-valid block, that block an ancestor of the best header, and the best header more
+        than two weeks of work ahead. Everything else about the block is still checked."""
+        if self.assume_valid is None:
+            return False
+        av = self.index.get(self.assume_valid)
+        best = self.best_header
+        if av is None or best is None or entry.height > av.height:
+            return False
+        if len(self._av_chain) != av.height + 1 or self._av_chain[-1] is not av:
+            self._av_chain = self._path_to(av)  # once: then each check is a list lookup
+        if self._av_chain[entry.height] is not entry:
+            return False
+        if self._av_best is None or self._av_best[0] != best.hash:
+            self._av_best = (best.hash, best.height >= av.height and best.ancestor(av.height) is av)
+        if not self._av_best[1]:
+            return False
+        spacing = self.params.pow_target_spacing
+        return (best.chainwork - entry.chainwork) * spacing // block_proof(best.header.bits) > ASSUME_VALID_MIN_AGE_S
 
     def _disconnect_tip(self) -> None:
         entry = self.tip

@@ -41,6 +41,7 @@ class NodeConfig:
     max_mempool_mb: int = 300
     dbcache_mib: int | None = None  # chainstate cache, as Core's -dbcache (default: sized for the machine)
     reindex: bool = False  # rebuild block index and chainstate from the block files at startup
+    assume_valid: str | None = None  # block hash whose ancestors' scripts go unchecked; "0": none; None: Core's default
     # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
     listen: bool = True
     p2p_port: int | None = None  # default: the network's P2P port

@@ -70,7 +70,7 @@ class Node:
         self.datadir.mkdir(parents=True, exist_ok=True)
         self.chain = ChainManager(
             self.params, self.datadir, script_map=self._script_map, progress=self.progress,
-            dbcache_mib=self.config.dbcache_mib, reindex=self.config.reindex,
+            dbcache_mib=self.config.dbcache_mib, reindex=self.config.reindex, assume_valid=self.config.assume_valid,
         )
         self.chain.events.tip_changed.append(self._on_tip_changed)
         self._mempool = Mempool(
