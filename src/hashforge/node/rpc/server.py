@@ -364,9 +364,11 @@ class RPCServer:
             length = int(headers.get("content-length", "0"))
         except ValueError:
             await self._respond(writer, 400, b"", False)
+            await self._linger(reader, writer)
             return False
         if length < 0 or length > MAX_BODY_BYTES:
             await self._respond(writer, 413, b"", False)
+            await self._linger(reader, writer)
             return False
 
         if len(parts) < 2 or parts[0].upper() != "POST":
