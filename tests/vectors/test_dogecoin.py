@@ -5,7 +5,9 @@ start, real AuxPoW headers that verify and tampered ones that do not, the reward
 from __future__ import annotations
 
 import dataclasses
+import json
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +341,28 @@ def test_auxpow_check_rules_one_by_one() -> None:
     # Not strict (testnet): the parent's chain ID is not looked at, the next check fails instead.
     with pytest.raises(AuxPowError, match="merkle root incorrect"):  # the first check it fails
         parent_is_us.check(aux_hash, 0x62, False)
+
+
+# --- the CLI on real Dogecoin headers ------------------------------------------------------------------
+
+
+@pytest.mark.slow  # three runs of the console script
+def test_cli_verifies_across_the_auxpow_start_and_refuses_tampered(tmp_path: Path) -> None:
+    from tests.integration.test_cli import assert_one_line_error, hashforge
+
+    good = DATA / "mainnet_headers_371335_371337.bin"
+    proc = hashforge("headers", "verify", good, "--network", "dogecoin", "--height", "371335", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] and out["checked"]["auxpow"] == 1 and out["checked"]["retargets"] == 1
+    assert out["tip_hash"] == "60323982f9c5ff1b5a954eac9dc1269352835f47c2c5222691d80f0d50dcf053"
+    raw = bytearray(good.read_bytes())
+    raw[-3] ^= 1  # the parent header's nonce
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(bytes(raw))
+    proc = hashforge("headers", "verify", bad, "--network", "dogecoin", "--height", "371335")
+    assert_one_line_error(proc, 1, "height 371337: high-hash", "AUX proof of work failed")
+    bad.write_bytes(bytes(raw[:-10]))
+    assert_one_line_error(
+        hashforge("headers", "verify", bad, "--network", "dogecoin", "--height", "371335"), 2, "header 2"
+    )
