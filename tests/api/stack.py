@@ -24,6 +24,7 @@ from hashforge.api.gateways.wallet import WalletGateway
 from hashforge.consensus.params import REGTEST
 from hashforge.pool.apiguard import COOKIE_FILE
 from hashforge.rpcclient import RPCClient
+from hashforge.up.operation import MINER_CONTROLS
 from hashforge.wallet import ScryptParams, Wallet
 from tests.api.served import ServedApi
 from tests.helpers.nodeproc import NodeProcess, free_port
@@ -86,7 +87,9 @@ class Stack:
         url = f"stratum+tcp://127.0.0.1:{self.stratum_port}"
         self._spawn("miner", [
             sys.executable, "-c", MINE, "-o", url, "-o", url, "-u", self.worker, "-p", "x", "--threads", "1",
-            "--quiet", "--api-listen", f"127.0.0.1:{self.miner_api_port}", "--api-allow", "W:127.0.0.1",
+            "--quiet", "--api-listen", f"127.0.0.1:{self.miner_api_port}",
+            # as `hashforge up` runs it: the dashboard's pool controls only (no addpool/quit)
+            "--api-groups", f"P:{':'.join(MINER_CONTROLS)}:*", "--api-allow", "P:127.0.0.1",
         ])
 
     def stop(self) -> None:

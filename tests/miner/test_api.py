@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
-from hashforge.miner.api import MinerAPI, parse_allow
+import pytest
+
+from hashforge.consensus.params import DEVNET
+from hashforge.miner.api import REPORTS, MinerAPI, parse_allow, parse_groups
+from hashforge.up.operation import Operation, Ports
 
 from .helpers import Running, make_miner, stratum, until
 from .stratum_server import StratumTestServer
@@ -35,8 +40,9 @@ DEV_KEYS = {
 }
 
 
-async def ask(port: int, request: str | bytes) -> tuple[Any, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def ask(port: int, request: str | bytes, source: str | None = None) -> tuple[Any, bytes]:
+    """One request; `source`: the local address to connect from (127.0.0.2 is another loopback host)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0) if source else None)
     writer.write(request.encode() if isinstance(request, str) else request)
     await writer.drain()
     raw = await asyncio.wait_for(reader.read(), 10)
@@ -172,9 +178,91 @@ def test_privileged_commands_need_W_access() -> None:
 
 
 def test_api_allow_syntax() -> None:
-    acl = parse_allow(["W:127.0.0.1", "R:10.0.0/24", "192.168.1.7", "W:0/0"])
-    assert [(str(a.network), a.privileged) for a in acl] == [
-        ("127.0.0.1/32", True), ("10.0.0.0/24", False), ("192.168.1.7/32", False), ("0.0.0.0/0", True)]
+    acl = parse_allow(["W:127.0.0.1", "R:10.0.0/24", "192.168.1.7", "W:0/0", "P:10.1.0.0/16", "Q:10.2.0.1"], ("P",))
+    assert [(str(a.network), a.group) for a in acl] == [
+        ("127.0.0.1/32", "W"), ("10.0.0.0/24", "R"), ("192.168.1.7/32", "R"), ("0.0.0.0/0", "W"),
+        ("10.1.0.0/16", "P"), ("10.2.0.1/32", "R")]  # Q names no group: read-only, as in cgminer
+    assert [a.privileged for a in acl[:2]] == [True, False]
     api = MinerAPI(object(), "127.0.0.1:0", ("R:10.0.0/24",))
-    assert api.access("10.0.0.9") is False and api.access("127.0.0.1") is None
+    assert api.access("10.0.0.9") == "R" and api.access("127.0.0.1") is None
     assert MinerAPI(object(), "127.0.0.1:0", ()).access("10.0.0.9") is None
+    assert MinerAPI(object(), "127.0.0.1:0", ()).access("127.0.0.1") == "R"  # default: loopback, read-only
+
+
+def test_api_groups_syntax() -> None:
+    groups = parse_groups(["P:switchpool:enablepool:*", "Q:quit,S:summary"])
+    assert groups["P"] == {"switchpool", "enablepool", *REPORTS} and groups["Q"] == {"quit"}
+    assert groups["S"] == {"summary"}
+    for bad in ("W:quit", "R:summary", "P:bogus", "PP:quit", "P:quit,P:restart", "quit"):
+        with pytest.raises(ValueError):
+            parse_groups([bad])
+
+
+def test_addpool_needs_W_and_the_pool_list_is_unchanged_without_it() -> None:
+    """Issue 17 item 5: any local process answered `Added pool 1`. Now only an address the operator
+    lists with W: may add (or remove, switch, quit); others get cgminer's access-denied reply."""
+    async def go() -> None:
+        server = await StratumTestServer(difficulty=1e-4).start()
+        miner = make_miner([stratum(0, server.url)])
+        api = MinerAPI(miner, "127.0.0.1:0", ("W:127.0.0.1", "R:127.0.0.0/8"))
+        port = await api.start()
+        attack = json.dumps({"command": "addpool", "parameter": "stratum+tcp://127.0.0.1:9,attacker.w,x"})
+        async with Running(miner):
+            before = [p.url for p in miner.pools.pools]
+            for cmd, param in (("addpool", "stratum+tcp://127.0.0.1:9,attacker.w,x"), ("removepool", "0"),
+                               ("switchpool", "0"), ("disablepool", "0"), ("quit", ""), ("restart", ""),
+                               ("privileged", ""), ("gpuenable", "0"), ("pgadisable", "0"), ("save", "")):
+                r, _ = await ask(port, json.dumps({"command": cmd, "parameter": param}), source="127.0.0.2")
+                st = _status(r, "E")
+                assert (st["Code"], st["Msg"]) == (45, f"Access denied to '{cmd}' command"), cmd
+            text, _ = await ask(port, "addpool|stratum+tcp://127.0.0.1:9,attacker.w,x", source="127.0.0.2")
+            assert "Code=45" in text and "Access denied to 'addpool' command" in text  # the text form too
+            r, _ = await ask(port, '{"command":"summary"}', source="127.0.0.2")
+            _status(r)  # reports still answer
+            assert [p.url for p in miner.pools.pools] == before
+            assert not miner.restart_requested and not miner._stop.is_set()
+            # the operator's W: address may
+            r, _ = await ask(port, '{"command":"privileged"}')
+            assert (_status(r)["Code"], _status(r)["Msg"]) == (46, "Privileged access OK")
+            r, _ = await ask(port, attack)
+            assert _status(r)["Msg"] == "Added pool 1: 'stratum+tcp://127.0.0.1:9'"
+            assert len(miner.pools.pools) == 2
+            r, _ = await ask(port, '{"command":"gpuenable","parameter":"0"}')
+            assert _status(r, "E")["Code"] == 14  # permitted, but no such knob here
+        await api.stop()
+        await server.stop()
+
+    asyncio.run(go())
+
+
+def test_up_lets_the_dashboard_control_pools_and_nothing_more(tmp_path: Path) -> None:
+    """`hashforge up`'s miner flags: the three pool controls the dashboard uses (through /v1 with a
+    control key), and no addpool/removepool/quit/restart for any local process."""
+    op = Operation(DEVNET, tmp_path, Ports(18500, 3400, 8500, 8501, 4100, 8502), None, True)
+    argv = op.miner_part().argv
+    allow = tuple(argv[i + 1] for i, a in enumerate(argv) if a == "--api-allow")
+    groups = tuple(argv[i + 1] for i, a in enumerate(argv) if a == "--api-groups")
+    assert not any(a.upper().startswith("W:") for a in allow)
+
+    async def go() -> None:
+        a = await StratumTestServer(difficulty=1e-4, prefix="a").start()
+        b = await StratumTestServer(difficulty=1e-4, prefix="b").start()
+        miner = make_miner([stratum(0, a.url), stratum(1, b.url)])
+        api = MinerAPI(miner, "127.0.0.1:0", allow, groups=groups)
+        port = await api.start()
+        async with Running(miner):
+            for cmd, param in (("addpool", f"{a.url},attacker.w,x"), ("removepool", "1"), ("quit", ""),
+                               ("restart", ""), ("privileged", "")):
+                r, _ = await ask(port, json.dumps({"command": cmd, "parameter": param}))
+                assert _status(r, "E")["Code"] == 45, cmd
+            assert len(miner.pools.pools) == 2 and not miner.restart_requested
+            for cmd, code in (("switchpool", 27), ("disablepool", 48), ("enablepool", 47)):
+                r, _ = await ask(port, json.dumps({"command": cmd, "parameter": "1" if cmd == "switchpool" else "0"}))
+                assert _status(r)["Code"] == code, cmd
+            r, _ = await ask(port, '{"command":"summary+pools"}')
+            assert r["pools"][0]["POOLS"] and r["summary"][0]["SUMMARY"]
+        await api.stop()
+        await a.stop()
+        await b.stop()
+
+    asyncio.run(go())

@@ -5,8 +5,11 @@ asks several report commands at once. Replies follow cgminer's api.c: a STATUS a
 (STATUS S/I/W/E, When, Code, Msg, Description) plus the named section (SUMMARY, DEVS, POOLS,
 STATS, CONFIG, VERSION), ``"id":1``, and a trailing NUL byte. Field names are cgminer's.
 
-Access (cgminer's --api-allow): entries ``W:addr[/bits]`` may use every command, ``R:addr`` or a
-bare address only the reports. Without --api-allow only 127.0.0.1/::1 may connect, read-only.
+Access (cgminer's --api-allow and --api-groups): read-only by default. Entries ``W:addr[/bits]``
+may use every command, ``R:addr`` or a bare address only the reports, ``G:addr`` the commands of
+group G defined by ``--api-groups G:cmd:cmd[:*]`` ('*': every report too; an undefined letter is
+R). Without --api-allow only 127.0.0.1/::1 may connect, read-only. A command the address may not
+use answers cgminer's "Access denied to '%s' command" (STATUS E, code 45) and does nothing.
 """
 
 from __future__ import annotations
@@ -39,31 +42,74 @@ MSG = {
     "INVJSON": 23, "MISCMD": 24, "MISPID": 25, "INVPID": 26, "SWITCHP": 27, "MINECONFIG": 33,
     "ACCDENY": 45, "ENAPOOL": 47, "DISPOOL": 48, "ALRENAP": 49, "ALRDISP": 50, "DISLASTP": 51,
     "MISPDP": 52, "INVPDP": 53, "ADDPOOL": 55, "REMLASTP": 66, "ACTPOOL": 67, "REMPOOL": 68,
-    "MINESTATS": 70, "DEVDETAILS": 69,
+    "MINESTATS": 70, "DEVDETAILS": 69, "ACCOK": 46,
 }
 
 Reply = tuple[Any, str | None, Any]  # (STATUS list, or "BYE"/"RESTART"; section name; section body)
 
 REPORTS = ("version", "config", "summary", "devs", "pools", "stats", "devdetails")
-PRIVILEGED = ("switchpool", "enablepool", "disablepool", "addpool", "removepool", "restart", "quit")
+# cgminer's write-mode commands (api.c `iswritemode`): all of them need W (or a group naming them),
+# including those this miner does not implement, which a permitted caller gets "Invalid command" for
+PRIVILEGED = (
+    "switchpool", "enablepool", "disablepool", "addpool", "removepool", "poolpriority", "poolquota", "restart",
+    "quit", "privileged", "save", "setconfig", "failover-only", "debug", "zero", "hotplug", "lockstats",
+    "gpuenable", "gpudisable", "gpurestart", "gpuintensity", "gpumem", "gpuengine", "gpufan", "gpuvddc",
+    "pgaenable", "pgadisable", "pgaidentify", "pgaset", "procset", "cpuenable", "cpudisable", "cpurestart",
+    "ascenable", "ascdisable", "ascidentify", "ascset",
+)
+WRITE, READ = "W", "R"
 
 
 @dataclass(frozen=True)
 class Access:
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    privileged: bool
+    group: str  # W: every command, R: the reports, or a letter defined by --api-groups
+
+    @property
+    def privileged(self) -> bool:
+        return self.group == WRITE
 
 
-def parse_allow(entries: tuple[str, ...] | list[str]) -> list[Access]:
-    """cgminer's --api-allow list: ``W:192.168.0.1,10.0.0/24,R:127.0.0.1``."""
+def parse_groups(entries: tuple[str, ...] | list[str]) -> dict[str, frozenset[str]]:
+    """cgminer's --api-groups: ``P:switchpool:enablepool:*,Q:quit`` -> {"P": {...}, "Q": {...}}
+    ('*' adds every report); ValueError for a bad letter, a duplicate or an unknown command."""
+    out: dict[str, frozenset[str]] = {}
+    for raw in (e for entry in entries for e in entry.split(",")):
+        item = raw.strip()
+        if not item:
+            continue
+        letter, sep, rest = item.partition(":")
+        letter = letter.upper()
+        if not sep or len(letter) != 1 or not "A" <= letter <= "Z":
+            raise ValueError(f"invalid API group {item!r} (G:command:command[:*])")
+        if letter in (WRITE, READ):
+            raise ValueError(f"API group name can't be {letter!r} (W and R are built in)")
+        if letter in out:
+            raise ValueError(f"API group {letter!r} is defined twice")
+        commands: set[str] = set()
+        for name in (c.strip().lower() for c in rest.split(":") if c.strip()):
+            if name == "*":
+                commands.update(REPORTS)
+            elif name in REPORTS or name in PRIVILEGED:
+                commands.add(name)
+            else:
+                raise ValueError(f"unknown command {name!r} in API group {letter!r}")
+        out[letter] = frozenset(commands)
+    return out
+
+
+def parse_allow(entries: tuple[str, ...] | list[str], groups: tuple[str, ...] = ()) -> list[Access]:
+    """cgminer's --api-allow list: ``W:192.168.0.1,10.0.0/24,R:127.0.0.1`` (a letter that names no
+    group in `groups`, the --api-groups letters, reads only, as in cgminer)."""
     out = []
     for raw in entries:
         item = raw.strip()
         if not item:
             continue
-        privileged = False
+        group = READ
         if len(item) > 2 and item[1] == ":" and item[0].isalpha():
-            privileged = item[0].upper() == "W"
+            letter = item[0].upper()
+            group = letter if letter == WRITE or letter in groups else READ
             item = item[2:]
         addr, _, bits = item.partition("/")
         if ":" not in addr:  # cgminer pads "10.0.0" to "10.0.0.0"
@@ -74,7 +120,7 @@ def parse_allow(entries: tuple[str, ...] | list[str]) -> list[Access]:
             if not bits:
                 bits = "32" if len(parts) == 4 else str(8 * len(parts))
         out.append(Access(ipaddress.ip_network(f"{addr}/{bits or (128 if ':' in addr else 32)}", strict=False),
-                          privileged))
+                          group))
     return out
 
 
@@ -82,12 +128,13 @@ class MinerAPI:
     """Serves the API for a Miner (anything with the Miner's attributes, see core.Miner)."""
 
     def __init__(self, miner: Any, listen: str = "127.0.0.1:4028", allow: tuple[str, ...] = (),
-                 description: str = "") -> None:
+                 description: str = "", groups: tuple[str, ...] = ()) -> None:
         self.miner = miner
         host, _, port = listen.rpartition(":")
         self.host = host.strip("[]") or "127.0.0.1"
         self.port = int(port)
-        self.allow = parse_allow(allow)
+        self.groups = parse_groups(groups)
+        self.allow = parse_allow(allow, tuple(self.groups))
         self.description = description or f"{MINER_NAME} {__version__}"
         self.server: asyncio.base_events.Server | None = None
         self._commands: dict[str, Callable[[str], Reply]] = {
@@ -95,6 +142,7 @@ class MinerAPI:
             "pools": self._pools, "stats": self._stats, "devdetails": self._devdetails,
             "switchpool": self._switchpool, "enablepool": self._enablepool, "disablepool": self._disablepool,
             "addpool": self._addpool, "removepool": self._removepool, "restart": self._restart, "quit": self._quit,
+            "privileged": self._privileged,
         }
 
     async def start(self) -> int:
@@ -113,8 +161,8 @@ class MinerAPI:
 
     # --- access ---------------------------------------------------------------------------
 
-    def access(self, peer: str) -> bool | None:
-        """None: refused; False: reports only; True: every command."""
+    def access(self, peer: str) -> str | None:
+        """The peer's group (W, R or an --api-groups letter), or None: not even a connection."""
         try:
             ip = ipaddress.ip_address(peer.split("%")[0])
         except ValueError:
@@ -122,11 +170,19 @@ class MinerAPI:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         if not self.allow:
-            return False if ip.is_loopback else None
+            return READ if ip.is_loopback else None
         for a in self.allow:
             if ip.version == a.network.version and ip in a.network:
-                return a.privileged
+                return a.group
         return None
+
+    def permitted(self, command: str, group: str) -> bool:
+        """Whether `group` may run `command` (cgminer's rule: W everything, R the reports)."""
+        if group == WRITE:
+            return True
+        if group in self.groups:
+            return command in self.groups[group]
+        return command not in PRIVILEGED
 
     # --- connection -----------------------------------------------------------------------
 
@@ -138,7 +194,7 @@ class MinerAPI:
                 log.warning("API: refused connection from %s", peer)
                 return
             data = await self._read_request(reader)
-            out = self.handle(data.decode("utf-8", "replace"), privileged=level)
+            out = self.handle(data.decode("utf-8", "replace"), group=level)
             writer.write(out.encode() + b"\x00")
             await writer.drain()
         except (OSError, TimeoutError, asyncio.IncompleteReadError):
@@ -175,7 +231,7 @@ class MinerAPI:
 
     # --- dispatch -------------------------------------------------------------------------
 
-    def handle(self, request: str, privileged: bool) -> str:
+    def handle(self, request: str, group: str) -> str:
         """The reply text for one request (JSON when the request was JSON)."""
         isjson = request.lstrip().startswith("{")
         if isjson:
@@ -192,25 +248,28 @@ class MinerAPI:
         else:
             command, _, param = request.strip().partition("|")
         if "+" in command:
-            return self._multi(command, privileged, isjson)
-        status, section, body = self._run(command.strip().lower(), param, privileged)
+            return self._multi(command, group, isjson)
+        status, section, body = self._run(command.strip().lower(), param, group)
         return self._encode(status, section, body, isjson)
 
-    def _run(self, command: str, param: str, privileged: bool) -> Reply:
+    def _run(self, command: str, param: str, group: str) -> Reply:
         fn = self._commands.get(command)
-        if fn is None:
+        if fn is None and command not in PRIVILEGED:
             return self._status("E", MSG["INVCMD"], "Invalid command", describe=False), None, None
-        if command in PRIVILEGED and not privileged:
+        if not self.permitted(command, group):
+            log.info("API: denied %r to a group %s caller", command, group)
             return self._status("E", MSG["ACCDENY"], f"Access denied to '{command}' command"), None, None
+        if fn is None:  # a cgminer command this miner has no use for (no GPU/PGA/ASC knobs)
+            return self._status("E", MSG["INVCMD"], "Invalid command", describe=False), None, None
         return fn(param)
 
-    def _multi(self, command: str, privileged: bool, isjson: bool) -> str:
+    def _multi(self, command: str, group: str, isjson: bool) -> str:
         names = list(dict.fromkeys(c.strip().lower() for c in command.split("+") if c.strip()))
         if not isjson:
-            return "".join(f"CMD={n}|" + self._encode(*self._multi_one(n, privileged), False) for n in names)
+            return "".join(f"CMD={n}|" + self._encode(*self._multi_one(n, group), False) for n in names)
         out: dict[str, Any] = {}
         for n in names:
-            status, section, body = self._multi_one(n, privileged)
+            status, section, body = self._multi_one(n, group)
             part: dict[str, Any] = {"STATUS": status}
             if section is not None:
                 part[section] = body
@@ -219,10 +278,10 @@ class MinerAPI:
         out["id"] = 1
         return json.dumps(out, separators=(",", ":"))
 
-    def _multi_one(self, name: str, privileged: bool) -> Reply:
+    def _multi_one(self, name: str, group: str) -> Reply:
         if name not in REPORTS:
             return self._status("E", MSG["INVCMD"], "Invalid command", describe=False), None, None
-        return self._run(name, "", privileged)
+        return self._run(name, "", group)
 
     def _status(self, sev: str, code: int, msg: str, describe: bool = True) -> Any:
         st: dict[str, Any] = {"STATUS": sev, "When": int(time.time()), "Code": code, "Msg": msg}
@@ -500,6 +559,10 @@ class MinerAPI:
             return self._status("E", MSG["ACTPOOL"], f"Cannot remove active pool {p.index}:'{p.url}'"), None, None
         pm.remove_pool(p.index)
         return self._status("S", MSG["REMPOOL"], f"Removed pool {p.index}:'{p.url}'"), None, None
+
+    def _privileged(self, _p: str) -> Reply:
+        """cgminer's way for a client to ask whether it has write access (denied otherwise)."""
+        return self._status("S", MSG["ACCOK"], "Privileged access OK"), None, None
 
     def _restart(self, _p: str) -> Reply:
         asyncio.get_running_loop().call_later(0.05, self.miner.restart)

@@ -13,6 +13,7 @@ import typer
 
 from hashforge.kernels import KernelError
 
+from .api import parse_allow, parse_groups
 from .config import build_config
 from .errors import MinerError
 from .logs import setup_logging
@@ -44,7 +45,8 @@ def mine(
     no_version_rolling: Annotated[bool, typer.Option("--no-version-rolling", help="Do not ask for BIP310 version rolling.")] = False,
     tls_insecure: Annotated[bool, typer.Option("--tls-insecure", help="stratum+ssl: do not verify the pool's certificate.")] = False,
     api_listen: Annotated[str | None, typer.Option("--api-listen", help="cgminer API address (default 127.0.0.1:4028).")] = None,
-    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR or W:ADDR/BITS privileged, R:ADDR read-only.")] = None,
+    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR[/BITS] every command, R:ADDR (or bare) read-only, G:ADDR group G (default: loopback, read-only).")] = None,
+    api_groups: Annotated[list[str] | None, typer.Option("--api-groups", help="cgminer syntax: G:command:command[:*] ('*': the reports), for G:ADDR in --api-allow.")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not serve the cgminer API.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view; warnings and errors only.")] = False,
     json_log: Annotated[bool, typer.Option("--json-log", help="Log one JSON object per line (for services).")] = False,
@@ -57,7 +59,7 @@ def mine(
     try:
         cfg = build_config(
             config, urls=url, user=user, password=password, solo=solo, node_rpc=node_rpc, address=address,
-            rpc_cookie=rpc_cookie, strategy=strategy, devices=device, api_allow=api_allow,
+            rpc_cookie=rpc_cookie, strategy=strategy, devices=device, api_allow=api_allow, api_groups=api_groups,
             algo=algo, threads=threads, backend=backend, intensity=intensity, lookup_gap=lookup_gap,
             rotate_interval=rotate_interval, temp_target=temp_target,
             temp_cutoff=temp_cutoff, max_load=max_load, suggest_difficulty=suggest_difficulty,
@@ -67,6 +69,11 @@ def mine(
         )
     except MinerError as e:
         typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        parse_allow(cfg.api_allow, tuple(parse_groups(cfg.api_groups)))
+    except ValueError as e:
+        typer.echo(f"error: --api-allow/--api-groups: {e}", err=True)
         raise typer.Exit(2) from None
     if no_api or (cfg.benchmark and api_listen is None):
         from dataclasses import replace

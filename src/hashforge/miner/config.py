@@ -82,6 +82,7 @@ class MinerConfig:
     lookup_gap: int = 1
     api_listen: str | None = "127.0.0.1:4028"
     api_allow: tuple[str, ...] = ()
+    api_groups: tuple[str, ...] = ()  # cgminer's --api-groups: G:cmd:cmd[:*], used as G:ADDR in api_allow
     api_description: str = ""
     quiet: bool = False
     json_log: bool = False
@@ -137,7 +138,8 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config {path}: {e}") from None
 
 
-_SIMPLE = {f.name for f in fields(MinerConfig)} - {"pools", "solo", "devices", "api_allow", "strategy", "extra", "backoff"}
+_SIMPLE = {f.name for f in fields(MinerConfig)} - {"pools", "solo", "devices", "api_allow", "api_groups", "strategy",
+                                                   "extra", "backoff"}
 
 
 def from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> MinerConfig:
@@ -172,8 +174,8 @@ def _from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> Mine
             changes[key] = value
         elif key == "devices" or key == "device":
             changes["devices"] = tuple([value] if isinstance(value, str) else value)
-        elif key == "api_allow":
-            changes["api_allow"] = tuple(value.split(",") if isinstance(value, str) else value)
+        elif key in ("api_allow", "api_groups"):
+            changes[key] = tuple(value.split(",") if isinstance(value, str) else value)
         elif key == "strategy":
             changes["strategy"] = _strategy(str(value))
         elif key == "pools":
@@ -232,6 +234,7 @@ def build_config(
     strategy: str | None = None,
     devices: list[str] | None = None,
     api_allow: list[str] | None = None,
+    api_groups: list[str] | None = None,
     **flags: Any,
 ) -> MinerConfig:
     """The file's settings with every given flag (not None) on top."""
@@ -241,6 +244,8 @@ def build_config(
         simple["devices"] = tuple(devices)
     if api_allow:
         simple["api_allow"] = tuple(a for item in api_allow for a in item.split(",") if a)
+    if api_groups:
+        simple["api_groups"] = tuple(g for item in api_groups for g in item.split(",") if g)
     if strategy:
         simple["strategy"] = _strategy(strategy)
     cfg = replace(cfg, **simple)

@@ -72,7 +72,7 @@ async def run_miner(cfg: MinerConfig, *, live: bool = False, duration: float | N
         miner = Miner(cfg)
         api: MinerAPI | None = None
         if cfg.api_listen:
-            api = MinerAPI(miner, cfg.api_listen, cfg.api_allow, cfg.api_description)
+            api = MinerAPI(miner, cfg.api_listen, cfg.api_allow, cfg.api_description, cfg.api_groups)
             try:
                 await api.start()
             except OSError as e:

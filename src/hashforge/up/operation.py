@@ -26,6 +26,7 @@ DEFAULT_API_PORT = 8420
 DEFAULT_POOL_API_PORT = 8421
 DEFAULT_MINER_API_PORT = 4028
 DEFAULT_WS_PORT = 8422  # the pool's Stratum-over-WebSocket port (the dashboard's /mine page)
+MINER_CONTROLS = ("switchpool", "enablepool", "disablepool")  # what the dashboard asks of the miner's API
 
 
 class UpError(RuntimeError):
@@ -197,7 +198,10 @@ class Operation:
         argv = _hashforge(
             "mine", "-o", f"stratum+tcp://127.0.0.1:{self.ports.stratum}", "-u", f"{self.address}.up", "-p", "x",
             "--algo", algo, "--quiet", "--api-listen", f"127.0.0.1:{self.ports.miner_api}",
-            "--api-allow", "W:127.0.0.1",  # the dashboard's pool controls (the API still needs a control key)
+            # The dashboard's pool controls, and nothing more: any local process can reach this port,
+            # so addpool/removepool/quit/restart stay refused (cgminer's group syntax). Through /v1
+            # the controls also need a key with the control scope.
+            "--api-groups", f"P:{':'.join(MINER_CONTROLS)}:*", "--api-allow", "P:127.0.0.1",
         )
         if self.threads:
             argv += ["--threads", str(self.threads)]

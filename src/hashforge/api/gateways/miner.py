@@ -2,9 +2,10 @@
 a reply with a STATUS array and the named section, ended by a NUL byte (cgminer's api.c; our
 `hashforge mine` speaks it, as do cgminer, bfgminer and most ASIC firmware).
 
-Privileged commands (switchpool, enablepool, disablepool) need the miner to allow this API's
-address with write access (`--api-allow W:127.0.0.1`); otherwise the miner answers "Access denied"
-and the call is a 502 problem that says so.
+Privileged commands (switchpool, enablepool, disablepool) need the miner to allow them to
+this API's address: `--api-allow W:127.0.0.1` (every command), or, as `hashforge up` does, only these
+(`--api-groups P:switchpool:enablepool:disablepool:* --api-allow P:127.0.0.1`); otherwise the miner
+answers "Access denied" and the call is a 502 problem that says so.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ class MinerGateway:
         if status == "E":
             one_line = " ".join(msg.split())[:300]
             if code == ACCESS_DENIED:
-                raise ComponentFailed(f"The miner refused: {one_line} (start it with --api-allow W:<this API's address>).")
+                raise ComponentFailed(f"The miner refused: {one_line} (allow this API's address that command: "
+                                      "--api-allow W:ADDR, or a group of it with --api-groups).")
             if code in (INVALID_POOL_ID, MISSING_POOL_ID):
                 raise NotFound(f"The miner says: {one_line}.")
             if code == CANNOT_DISABLE_LAST:
