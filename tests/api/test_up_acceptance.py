@@ -144,5 +144,6 @@ def test_a_crashed_part_is_restarted_and_reported(up: Up) -> None:
     assert len(miner) == 1, miner
     miner[0].kill()
     event = up.wait_event("restart", 30)
-    assert "miner exited" in event["message"] and "restarting (1/3)" in event["message"]
+    assert "miner exited" in event["message"] and "restarting (1/3 within 600 s)" in event["message"]
+    assert (event["part"], event["crashes"], event["max_crashes"]) == ("miner", 1, 3)
     up.wait_event("block", 60)  # the restarted miner finds blocks again

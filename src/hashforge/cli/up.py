@@ -75,6 +75,10 @@ def up(
     scheme: Annotated[str, typer.Option("--scheme", help="Pool payout scheme: solo (rewards straight to the wallet), pplns, pps, prop.")] = "solo",
     show: Annotated[bool, typer.Option("--show", help="Only show the network's parameters and exit.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON lines (one object per event).")] = False,
+    restart_max: Annotated[int, typer.Option("--restart-max", help="Crashes of one part restarted within the window; one more stops everything.")] = 3,
+    restart_window: Annotated[float, typer.Option("--restart-window", help="The restart budget's window, seconds.")] = 600.0,
+    log_max_mb: Annotated[float, typer.Option("--log-max-mb", help="Each part's log (DATADIR/logs) rolls over at this size, MiB.")] = 10.0,
+    log_backups: Annotated[int, typer.Option("--log-backups", help="Rolled-over logs kept per part.")] = 3,
 ) -> None:
     """Run a whole mining operation: node, wallet, pool, miner, REST API and dashboard.
 
@@ -92,14 +96,24 @@ def up(
         fail("--threads must be at least 1")
     if scheme not in ("solo", "pplns", "pps", "prop"):
         fail(f"--scheme must be solo, pplns, pps or prop, not {scheme!r}")
+    if restart_max < 1:
+        fail("--restart-max must be at least 1")
+    if not 0 < restart_window <= 365 * 86400:
+        fail("--restart-window must be more than 0 and at most a year (seconds)")
+    if not 0.01 <= log_max_mb <= 1024 * 1024:
+        fail("--log-max-mb must be between 0.01 and 1048576")
+    if not 0 <= log_backups <= 1000:
+        fail("--log-backups must be 0..1000")
     from hashforge.up.run import run_operation
+    from hashforge.up.supervisor import RestartPolicy
 
     ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port, ws_port)
     for value, flag in ((ports.rpc, "--rpc-port"), (stratum_port, "--stratum-port"), (api_port, "--api-port"),
                         (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port"), (ws_port, "--ws-port")):
         if not 1 <= value <= 65535:
             fail(f"{flag} must be 1..65535, not {value}")
-    code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output)
+    code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output,
+                         RestartPolicy(restart_max, restart_window), int(log_max_mb * 1024 * 1024), log_backups)
     raise typer.Exit(code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -13,10 +14,18 @@ from typing import IO, Any
 from rich.console import Console
 
 from hashforge.consensus.params import ChainParams
-from hashforge.rpcclient import RPCClientError, RPCTransportError
+from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
 
 from .operation import Operation, Ports, UpError, check_port_free, lock_datadir
-from .supervisor import PartFailed, Supervisor
+from .supervisor import (
+    LOG_BACKUPS,
+    LOG_MAX_BYTES,
+    Part,
+    PartFailed,
+    Restart,
+    RestartPolicy,
+    Supervisor,
+)
 
 
 class _Out:
@@ -38,8 +47,20 @@ class _Out:
         print(f"error: {text}", file=sys.stderr, flush=True)
 
 
+def _post_alert(ops_dir: Path, r: Restart) -> None:
+    """The restart as a `part_restarted` event for the alert rules (evaluated inside the API)."""
+    from hashforge.ops.alerts import AlertStore
+    from hashforge.ops.alerts.errors import AlertsError
+
+    try:
+        AlertStore(ops_dir).post_event("part_restarted", r.part, r.message, time.time())
+    except (OSError, AlertsError, sqlite3.Error) as e:  # alerts are a report; supervising goes on
+        print(f"warning: could not record the restart for alerts: {e}", file=sys.stderr, flush=True)
+
+
 def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int | None, miner: bool,
-                  scheme: str, json_output: bool) -> int:
+                  scheme: str, json_output: bool, policy: RestartPolicy | None = None,
+                  log_max_bytes: int = LOG_MAX_BYTES, log_backups: int = LOG_BACKUPS) -> int:
     out = _Out(json_output)
     stop = threading.Event()
 
@@ -70,7 +91,19 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
         return 2
     assert lock is not None
     op = Operation(params, datadir, ports, threads, miner, scheme)
-    sup = Supervisor(lambda msg: out.event("restart", msg, message=msg))
+
+    def on_restart(r: Restart) -> None:
+        out.event("restart", r.message, message=r.message, part=r.part, exit_code=r.exit_code, crashes=r.crashes,
+                  max_crashes=r.policy.max_crashes, window_s=r.policy.window_s, delay_s=r.delay_s)
+        _post_alert(op.ops_dir, r)
+
+    def on_restarted(part: Part) -> None:
+        pid = part.proc.pid if part.proc else None
+        out.event("restarted", f"{part.name} restarted (pid {pid}, restart {part.restarts})", part=part.name, pid=pid,
+                  restarts=part.restarts)
+
+    sup = Supervisor(on_restart, policy, on_restarted=on_restarted, log_max_bytes=log_max_bytes,
+                     log_backups=log_backups)
     status = out.console.status("starting", spinner="dots") if not json_output and out.console.is_terminal else None
     try:
         if status:
@@ -122,7 +155,7 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
         browser_mining=f"{dashboard}mine", address=address, miner=miner, scheme=scheme,
     )
     code = 0
-    rpc = op.rpc()
+    rpc = RPCClient(op.rpc_url, cookie=op.cookie, timeout=5)  # short: the loop also supervises the parts
     try:
         height = start_height
         while not stop.wait(1.0):

@@ -1,20 +1,32 @@
-"""Starts parts (child processes) in order, waits until each is ready, restarts one that crashes
-(a few times, with backoff, and says so), and stops them all in reverse order."""
+"""Starts parts (child processes) in order, waits until each is ready, restarts one that crashes,
+and stops them all in reverse order.
+
+A crashed part is restarted after an exponential backoff, counted against a budget per window
+(default 3 crashes in 10 minutes): crashes months apart never add up, while a part that keeps
+crashing gives up the operation with a clear message. `check()` never sleeps: a part waiting out
+its backoff is due at a time, so supervising the other parts goes on meanwhile. Each part's output
+goes to a size-rotated log (hashforge.logs.RotatingLog) through a pipe.
+"""
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_RESTARTS = 3
+from hashforge.logs import RotatingLog
+
 PR_SET_PDEATHSIG = 1
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 3
 
 
 def _die_with_parent() -> None:
@@ -31,6 +43,40 @@ class PartFailed(RuntimeError):
     """A part could not start, or kept crashing."""
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """`max_crashes` crashes of one part within `window_s` are restarted; one more gives up."""
+
+    max_crashes: int = 3
+    window_s: float = 600.0
+    backoff_s: float = 1.0  # the first restart's delay; doubles with each crash in the window
+    max_backoff_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_crashes < 1 or self.window_s <= 0 or self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
+            raise ValueError("restart policy needs max_crashes >= 1, window_s > 0 and 0 <= backoff <= max backoff")
+
+    def delay(self, crashes: int) -> float:
+        return min(self.backoff_s * 2.0 ** (crashes - 1), self.max_backoff_s)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """One crash of a part and what the supervisor does about it (an event for `up --json` and alerts)."""
+
+    part: str
+    exit_code: int | None
+    crashes: int  # within the window, this one included
+    policy: RestartPolicy
+    delay_s: float
+    last_line: str
+
+    @property
+    def message(self) -> str:
+        return (f"{self.part} exited with code {self.exit_code}; restarting ({self.crashes}/{self.policy.max_crashes} "
+                f"within {self.policy.window_s:g} s) in {self.delay_s:g} s: {self.last_line or 'no output'}")
+
+
 @dataclass
 class Part:
     name: str
@@ -42,30 +88,46 @@ class Part:
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
+    crashes: collections.deque[float] = field(default_factory=collections.deque)  # clock times in the window
+    due_at: float | None = None  # when a crashed part is restarted (None: not waiting)
+    log: RotatingLog | None = None
+    _last_line: bytes = b""
+    _pump: threading.Thread | None = None
 
-    def spawn(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-                start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops parts in order
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
+    def spawn(self, log_max_bytes: int = LOG_MAX_BYTES, log_backups: int = LOG_BACKUPS) -> None:
+        if self.log is None:
+            self.log = RotatingLog(self.log_path, log_max_bytes, log_backups)
+        self._last_line = b""
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops parts in order
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         self.started_at = time.monotonic()
+        self._pump = threading.Thread(target=self._copy_output, args=(self.proc, self.log), daemon=True,
+                                      name=f"log-{self.name}")
+        self._pump.start()
+
+    def _copy_output(self, proc: subprocess.Popen[bytes], log: RotatingLog) -> None:
+        assert proc.stdout is not None
+        with proc.stdout:
+            for line in iter(proc.stdout.readline, b""):
+                log.write(line)
+                if line.strip():
+                    self._last_line = line
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def last_log_line(self) -> str:
-        try:
-            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        except OSError:
-            return ""
-        return lines[-1].strip()[:300] if lines else ""
+        """The part's last line of output (its dying words, once it exited)."""
+        if self._pump is not None and not self.alive():
+            self._pump.join(2.0)  # the pipe may still hold the last lines
+        return self._last_line.decode(errors="replace").strip()[:300]
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
@@ -82,6 +144,7 @@ class Part:
         raise PartFailed(f"{self.name} did not become ready within {self.ready_timeout:.0f} s (log: {self.log_path})")
 
     def stop(self, timeout: float = 20.0) -> int | None:
+        self.due_at = None
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -91,37 +154,62 @@ class Part:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._pump is not None:
+            self._pump.join(5.0)
         return self.proc.returncode
 
 
 class Supervisor:
-    def __init__(self, report: Callable[[str], None]) -> None:
+    def __init__(self, report: Callable[[Restart], None], policy: RestartPolicy | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, on_restarted: Callable[[Part], None] | None = None,
+                 log_max_bytes: int = LOG_MAX_BYTES, log_backups: int = LOG_BACKUPS) -> None:
         self.parts: list[Part] = []
         self.report = report
+        self.policy = policy or RestartPolicy()
+        self.clock = clock
+        self.on_restarted = on_restarted
+        self.log_max_bytes = log_max_bytes
+        self.log_backups = log_backups
 
     def start(self, part: Part, on_progress: Callable[[str], None] | None = None) -> None:
         if on_progress:
             on_progress(f"starting {part.name}")
-        part.spawn()
+        part.spawn(self.log_max_bytes, self.log_backups)
         self.parts.append(part)
         part.wait_ready()
 
     def check(self) -> None:
-        """Restarts parts that died; raises PartFailed when one keeps dying."""
+        """Restarts the parts whose backoff is over, schedules a restart for each part that died;
+        raises PartFailed when one crashed more than the budget allows within the window. Never waits."""
+        now = self.clock()
         for part in self.parts:
+            if part.due_at is not None:
+                if now >= part.due_at:
+                    part.due_at = None
+                    part.restarts += 1
+                    part.spawn(self.log_max_bytes, self.log_backups)
+                    if self.on_restarted is not None:
+                        self.on_restarted(part)
+                continue
             if part.alive() or part.proc is None:
                 continue
+            while part.crashes and now - part.crashes[0] >= self.policy.window_s:
+                part.crashes.popleft()
+            part.crashes.append(now)
             code = part.proc.returncode
-            if part.restarts >= MAX_RESTARTS:
-                raise PartFailed(f"{part.name} keeps crashing (exit {code}): {part.last_log_line() or 'no output'}")
-            part.restarts += 1
-            self.report(f"{part.name} exited with code {code}; restarting ({part.restarts}/{MAX_RESTARTS}): {part.last_log_line()}")
-            time.sleep(min(2.0 ** part.restarts, 10.0))
-            part.spawn()
-            part.wait_ready()
+            last = part.last_log_line()
+            if len(part.crashes) > self.policy.max_crashes:
+                raise PartFailed(f"{part.name} keeps crashing (exit {code}): {len(part.crashes)} crashes within "
+                                 f"{self.policy.window_s:g} s; last output: {last or 'none'}")
+            delay = self.policy.delay(len(part.crashes))
+            part.due_at = now + delay
+            self.report(Restart(part.name, code, len(part.crashes), self.policy, delay, last))
 
     def stop_all(self) -> dict[str, int | None]:
         codes = {}
         for part in reversed(self.parts):
             codes[part.name] = part.stop()
+        for part in self.parts:
+            if part.log is not None:
+                part.log.close()
         return codes

@@ -13,7 +13,7 @@ class _Model(BaseModel):
 
 class RuleIn(_Model):
     kind: str = Field(max_length=32, description="offline, hashrate_drop, reject_rate, temperature, pool_down, "
-                                                  "block_found or payout_sent.")
+                                                  "block_found, payout_sent or part_restarted.")
     threshold: float | None = Field(default=None, description="Minutes (offline, pool_down), percent "
                                                              "(hashrate_drop, reject_rate) or °C (temperature).")
     subject: str | None = Field(default=None, max_length=200, description="One worker or device; null: all.")

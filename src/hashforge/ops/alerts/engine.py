@@ -195,7 +195,7 @@ class AlertEngine:
         return any(w.covers(subject, now) for w in windows)
 
     async def evaluate(self, snap: Snapshot) -> None:
-        """One poll: fire, re-notify, resolve; then the queued block/payout events."""
+        """One poll: fire, re-notify, resolve; then the queued block/payout/restart events."""
         now = self.clock()
         self.polls += 1
         windows = self.store.windows()
@@ -239,6 +239,7 @@ class AlertEngine:
 
     async def _events_fire(self, now: float, windows: list[Window]) -> None:
         events, self._events = self._events, []
+        events += self.store.take_events()  # posted by other processes (part_restarted from `up`)
         if not events:
             return
         rules = [r for r in self.store.rules() if r.enabled and r.spec.event]

@@ -37,6 +37,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          about="the pool's API has not answered for N minutes (0: at once)"),
     Kind("block_found", None, level="info", event=True, about="the pool found a block"),
     Kind("payout_sent", None, level="info", event=True, about="the pool broadcast a payout"),
+    Kind("part_restarted", None, level="warning", event=True,
+         about="`hashforge up` restarted a part that crashed (node, pool, miner, API)"),
 )}
 
 

@@ -45,6 +45,8 @@ CREATE INDEX IF NOT EXISTS alert_history_alert ON alert_history(alert_id);
 CREATE TABLE IF NOT EXISTS alert_samples (subject TEXT NOT NULL, ts REAL NOT NULL, hashrate REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS alert_samples_subject ON alert_samples(subject, ts);
 CREATE TABLE IF NOT EXISTS alert_settings (key TEXT PRIMARY KEY, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_inbox (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS maint_notes (
     id INTEGER PRIMARY KEY, subject TEXT NOT NULL, ts REAL NOT NULL, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS maint_windows (
@@ -159,6 +161,21 @@ class AlertStore:
 
     def settings(self) -> dict[str, float]:
         return {"poll_s": self.setting("poll_s", DEFAULT_POLL_S), "quiet_s": self.setting("quiet_s", DEFAULT_QUIET_S)}
+
+    # --- events from other processes (e.g. `hashforge up`'s supervisor) ------------------------
+    def post_event(self, kind: str, subject: str, message: str, now: float) -> None:
+        """Queues an event for the evaluator (it fires the matching event rules at its next poll)."""
+        with self._db() as c:
+            c.execute("INSERT INTO alert_inbox(ts, kind, subject, message) VALUES (?, ?, ?, ?)",
+                      (now, kind, subject, message[:1000]))
+
+    def take_events(self) -> list[tuple[str, str, str]]:
+        """The queued events, oldest first, removed from the queue in the same transaction."""
+        with self._db() as c:
+            rows = c.execute("SELECT id, kind, subject, message FROM alert_inbox ORDER BY id").fetchall()
+            if rows:
+                c.execute("DELETE FROM alert_inbox WHERE id <= ?", (rows[-1]["id"],))
+        return [(r["kind"], r["subject"], r["message"]) for r in rows]
 
     # --- rules ---------------------------------------------------------------------------------
     def add_rule(self, kind: str, threshold: float | None, subject: str | None, level: str | None,
