@@ -9,9 +9,12 @@ Limits against a local attacker (Core's -rpcthreads, -rpcworkqueue, -rpcserverti
 - credentials are checked on the headers, before the body is read; a refused request's body is
   read and thrown away (bounded memory) so that its sender still reads the 401;
 - a request's headers and body must all arrive within `timeout` seconds of the connection
-  starting to wait for it, however slowly they trickle in;
+  starting to wait for it, however slowly they trickle in (a reply not read within `timeout`
+  drops the connection too);
 - at most `threads` requests run at once, the rest wait; at most `threads + work_queue`
-  connections are open: one more is answered 503 and closed at once;
+  connections are open: one more is answered 503 and closed;
+- a reply that ends the connection (400, 413, 503) is followed by a short bounded linger that
+  drops what the client still sends, so it reads the reply instead of a reset;
 - each wrong password costs 0.25 s, one after another across all connections (a lock), so
   parallel guessing is no faster than serial guessing. A missing Authorization header is answered
   at once, as in Core: it guesses nothing.
