@@ -18,8 +18,10 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
+from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
 from hashforge.pool.config import Scheme
 from hashforge.pool.service import PoolService
 from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
@@ -85,13 +87,13 @@ def test_minerd_on_hashforge_pool_on_bitcoin_core(core: BitcoinCore, tmp_path: P
     miner = addr(0x313E2D)
     core.call("generatetoaddress", 1, BURN)
     start_height = core.call("getblockcount")
-    stratum = free_port()
+    stratum, api = free_port(), free_port()
     pool_log, miner_log = tmp_path / "pool.log", tmp_path / "minerd.log"
     with open(pool_log, "wb") as out:
         pool = subprocess.Popen(
             [sys.executable, "-m", "hashforge", "pool", "--network", "regtest",
              "--node-rpc", f"http://{core.user}:{core.password}@127.0.0.1:{core.port}/",
-             "--stratum-host", "127.0.0.1", "--stratum-port", str(stratum), "--api-port", str(free_port()),
+             "--stratum-host", "127.0.0.1", "--stratum-port", str(stratum), "--api-port", str(api),
              "--scheme", "solo", "--datadir", str(tmp_path / "pool")],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -124,6 +126,10 @@ def test_minerd_on_hashforge_pool_on_bitcoin_core(core: BitcoinCore, tmp_path: P
         for problem in ("authentication failed", "Stratum connection interrupted", "JSON decode failed"):
             assert problem not in said, said[-3000:]
         assert "share flood" not in pool_log.read_text(errors="replace")
+        # the pool counts them too, for minerd's worker
+        workers = httpx.get(f"http://127.0.0.1:{api}/v1/pool/workers", auth=read_cookie(tmp_path / "pool" / COOKIE_FILE),
+                            timeout=10).json()
+        assert any(w["address"] == miner and w["worker"] == "minerd" and w["shares"] >= 3 for w in workers), workers
         # the blocks are Core's now: its chain has them, paying minerd's address
         tip = core.call("getblockcount")
         paid = [core.call("getblock", core.call("getblockhash", h), 2)["tx"][0]["vout"][0]["scriptPubKey"].get("address")
