@@ -7,14 +7,14 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hashforge.consensus.address import p2tr_script, script_to_address
-from hashforge.consensus.params import REGTEST
+from hashforge.consensus.params import REGTEST, PowAlgorithm, get_params
 from hashforge.pool.config import (
     AccountingConfig,
     ConnectorConfig,
@@ -27,6 +27,7 @@ from hashforge.pool.connector import Connector
 from hashforge.pool.db import make_engine, migrate
 from hashforge.pool.recorder import ShareRecorder
 from hashforge.pool.records import BlockFound
+from hashforge.pool.service import pow_function
 from hashforge.pool.stratifier import Stratifier
 from hashforge.pool.template import Template
 from hashforge.stratum import Job, difficulty_to_target
@@ -57,12 +58,22 @@ class FakeNode:
 
 
 async def validate(address: str) -> bytes | None:
+    return await validator("regtest")(address)
+
+
+def validator(network: str) -> Callable[[str], Awaitable[bytes | None]]:
+    """The pool's local address check for `network`."""
     from hashforge.consensus.address import address_to_script
 
-    try:
-        return address_to_script(address, REGTEST)
-    except ValueError:
-        return None
+    params = get_params(network)
+
+    async def check(address: str) -> bytes | None:
+        try:
+            return address_to_script(address, params)
+        except ValueError:
+            return None
+
+    return check
 
 
 @dataclass
@@ -96,7 +107,10 @@ def pool_config(tmp: Path, scheme: Scheme = Scheme.PPLNS, **connector: Any) -> P
 
 @asynccontextmanager
 async def running_pool(tmp: Path, cfg: PoolConfig | None = None, tmpl: Template | None = None) -> AsyncIterator[Harness]:
+    """A pool for `cfg.network` (regtest by default): its addresses, its proof of work."""
     cfg = cfg or pool_config(tmp)
+    params = get_params(cfg.network)
+    scrypt = params.pow_algorithm is PowAlgorithm.SCRYPT
     engine = make_engine(cfg.database_url)
     await asyncio.to_thread(migrate, engine)
     recorder = ShareRecorder(engine, cfg.recorder, tmp / "spill.jsonl")
@@ -107,7 +121,8 @@ async def running_pool(tmp: Path, cfg: PoolConfig | None = None, tmpl: Template 
     async def on_block(b: BlockFound) -> None:
         found.append(b)
 
-    strat = Stratifier(cfg, recorder, node, validate, on_block, pool_script=POOL.p2wpkh)
+    strat = Stratifier(cfg, recorder, node, validator(cfg.network), on_block, pool_script=POOL.p2wpkh,
+                       pow_fn=pow_function(params), scrypt=scrypt)
     strat.set_template(tmpl or template())
     conn = Connector(cfg.connector, strat)
     await conn.start()

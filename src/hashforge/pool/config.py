@@ -47,7 +47,7 @@ class VardiffConfig:
                       many seconds (re-suggesting a low difficulty cannot undo vardiff)
     flood_raise_after a connection whose shares are valid but arrive faster than the submit
                       budget has its difficulty raised by `max_step`, at most once per this many
-                      seconds, instead of being treated as a flood
+                      seconds, instead of being treated as a flood (ConnectorConfig.submit_rate)
     """
 
     start_difficulty: float = 1.0
@@ -95,7 +95,9 @@ class ConnectorConfig:
     max_connections_per_ip  further connections from that address are refused at accept
     submit_rate, submit_burst  token bucket for mining.submit per connection (flood policy:
                        over the budget a submit is answered with error 20 "rate limited" and not
-                       validated; `max_rate_violations` such answers in a row disconnect)
+                       validated; `max_rate_violations` such answers in a row disconnect). A
+                       connection whose last share was valid is not limited: its difficulty rises
+                       instead (VardiffConfig.flood_raise_after)
     max_invalid_shares consecutive invalid shares after which the connection is closed
     max_protocol_errors malformed lines (non-JSON, wrong shape) tolerated before disconnecting
     ws_port, ws_host   Stratum over WebSocket for browser miners (websocket.py; same limits);

@@ -16,8 +16,9 @@ Share difficulty stays within [operator minimum, ceiling] (vardiff.py) whoever a
 mining.suggest_difficulty (honoured once per `suggest_interval`), the password's d= and
 mining.configure's minimum-difficulty. One connection holds at most
 `max_workers_per_connection` workers. A miner whose shares are valid but come faster than the
-submit budget gets a higher difficulty, not a flood disconnect: the flood guard is for clients
-sending what the pool did not ask for.
+submit budget gets a higher difficulty, not "rate limited" or a flood disconnect: the flood
+guard (token bucket, unchecked "rate limited" replies, disconnect) is for clients whose last
+share was invalid, i.e. sending what the pool did not ask for.
 
 Block candidates (a share under the network target) go to the node one at a time per previous
 block, as ckpool and Core-based pools do: while one submitblock for a tip is in flight, later
@@ -463,17 +464,19 @@ class Stratifier:
             return error_reply(msg_id, StratumErrorCode.NOT_SUBSCRIBED, "not subscribed")
         now_m = time.monotonic()
         if not s.bucket.take(now_m):
-            self.metrics.rejected.labels("rate").inc()
-            if s.invalid_streak == 0 and s.accepted > 0 and s.vardiff.can_rise(self.network_difficulty):
-                # valid shares too fast: the difficulty is too low, the miner is doing as told
+            if s.invalid_streak == 0 and s.accepted > 0:
+                # Over the budget, but every share so far was valid: the difficulty the pool gave is
+                # too low, the miner does as told. Checked as usual (each costs the miner the work
+                # of a share, at least the operator's minimum) and the difficulty goes up.
                 new = s.vardiff.on_flood(now_m, self.network_difficulty)
                 if new is not None:
                     self._set_difficulty(s, new, now_m)
             else:
                 s.rate_violations += 1
+                self.metrics.rejected.labels("rate").inc()
                 if s.rate_violations >= self.cfg.connector.max_rate_violations:
                     s.close("share flood")
-            return error_reply(msg_id, StratumErrorCode.OTHER, "rate limited")
+                return error_reply(msg_id, StratumErrorCode.OTHER, "rate limited")
         s.rate_violations = 0
         try:
             return self._check_and_record(s, msg_id, params, now_m)
@@ -538,9 +541,12 @@ class Stratifier:
             self._block_candidate(pj, s.extranonce1, share.extranonce2, share.header, record, durable)
         s.invalid_streak = 0
         s.accepted += 1
-        new = s.vardiff.on_share(required, now_m, self.network_difficulty)
-        if new is not None:
-            self._set_difficulty(s, new, now_m)
+        # Shares of jobs sent before a raise measure the old difficulty: a fast miner has many in
+        # flight, and counted they would retarget again and again, past every job still kept.
+        if sj.difficulty >= s.difficulty:
+            new = s.vardiff.on_share(required, now_m, self.network_difficulty)
+            if new is not None:
+                self._set_difficulty(s, new, now_m)
         return out
 
     # --- block candidates ----------------------------------------------------------------

@@ -75,9 +75,6 @@ class Vardiff:
         self.reset(new, now)
         return new
 
-    def can_rise(self, network_difficulty: float | None) -> bool:
-        return self.difficulty < self.ceiling(network_difficulty)
-
     def on_share(self, difficulty: float, now: float, network_difficulty: float | None) -> float | None:
         """Records an accepted share; returns the new difficulty when it should change."""
         self._sum += difficulty
