@@ -56,9 +56,15 @@ class Snapshot:
             raise
         self.tip_hash: bytes | None = None if row is None else bytes(row[0])
 
+    def batches(self, size: int) -> Iterator[list[Row]]:
+        """Every coin, in batches of `size` (SQLite gives BLOBs as bytes: rows need no conversion)."""
+        cursor = self.conn.execute(ALL_COINS)
+        while batch := cursor.fetchmany(size):
+            yield batch
+
     def rows(self) -> Iterator[Row]:
-        for txid, n, value, script, height, coinbase in self.conn.execute(ALL_COINS):
-            yield bytes(txid), n, value, bytes(script), height, coinbase
+        for batch in self.batches(TICK_ROWS):
+            yield from batch
 
     def close(self) -> None:
         self.conn.close()  # ends the read transaction: the WAL may be checkpointed past it again
@@ -147,11 +153,10 @@ class UTXOScanner:
     def rows(self, snapshot: Snapshot, state: ScanState) -> Iterator[Row]:
         """The snapshot's coins, reporting progress and stopping (ScanAborted) when told to."""
         self._report(state, 0)
-        for i, row in enumerate(snapshot.rows(), 1):
-            if i % TICK_ROWS == 0:
-                # Coins come in txid order, so the txid's first two bytes say how far the scan is.
-                self._report(state, int.from_bytes(row[0][:2], "big") * 100 >> 16)
-            yield row
+        for batch in snapshot.batches(TICK_ROWS):
+            yield from batch
+            # Coins come in txid order, so the txid's first two bytes say how far the scan is.
+            self._report(state, int.from_bytes(batch[-1][0][:2], "big") * 100 >> 16)
 
     def _report(self, state: ScanState, progress: int) -> None:
         state.progress = progress

@@ -41,8 +41,9 @@ def _open_snapshot(node: Node) -> tuple[Snapshot, BlockIndex]:
     """On the chain thread: the snapshot and the block index entry of its tip."""
     c = chain_of(node)
     # The chainstate's write-back cache goes to disk first (as Core's gettxoutsetinfo flushes):
-    # the snapshot then holds the UTXO set of the current tip.
-    snapshot = take_snapshot(c.db.path, c.db.flush)
+    # the snapshot then holds the UTXO set of the current tip. Nothing pending, no flush (each
+    # one fsyncs the block files and commits with synchronous=FULL).
+    snapshot = take_snapshot(c.db.path, c.db.flush if c.db.dirty else None)
     tip = c.index.get(snapshot.tip_hash) if snapshot.tip_hash is not None else None
     if tip is None:
         snapshot.close()
