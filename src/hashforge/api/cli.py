@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +15,7 @@ import typer
 
 from hashforge.cli.errors import fail
 from hashforge.consensus.params import UnknownNetworkError, get_params
+from hashforge.logs import setup_logging
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -104,8 +104,11 @@ def api(
     except ValidationError as e:
         _fail(_settings_error(e))
         return
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        setup_logging(log_level)
+    except ValueError as e:
+        _fail(f"--log-level: {e}")
+        return
     try:
         rpc = AsyncRPCClient(settings.node_rpc_url, user=settings.node_user, password=settings.node_password,
                              cookie=settings.node_cookie, timeout=settings.node_timeout_s)

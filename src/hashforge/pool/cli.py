@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
+from hashforge.logs import setup_logging
+
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
 from .config import PoolConfig, load_config
@@ -74,7 +76,12 @@ async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: as
         typer.echo(f"pool websocket on ws://{service.websocket.host}:{service.websocket.bound_port}", err=True)
     await stop.wait()
     if api_task is not None:
-        api_task.cancel()
+        # uvicorn's own shutdown, not a cancel: a cancelled lifespan logs a CancelledError traceback
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(api_task, 5.0)
+        except TimeoutError:
+            log.warning("the pool API did not stop within 5 s")
     await service.stop()
 
 
@@ -132,7 +139,11 @@ def pool(
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
 ) -> None:
     """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        setup_logging(log_level)
+    except ValueError as e:
+        typer.echo(f"error: --log-level: {e}", err=True)
+        raise typer.Exit(2) from None
     url, user, password = split_rpc_url(node_rpc)
     try:
         cfg = load_config(
