@@ -12,13 +12,14 @@ import random
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from hashforge.consensus.block import Block, BlockHeader
+from hashforge.consensus.block import Block, BlockHeader, merkle_root
 from hashforge.consensus.params import REGTEST, TESTNET4
-from hashforge.consensus.pow import HeaderInfo, get_compact, get_next_work_required
+from hashforge.consensus.pow import HeaderInfo, get_compact, get_next_work_required, mine_header
 from hashforge.consensus.tx import OutPoint, Transaction, TxIn, TxOut
 from hashforge.node.chain import DEFAULT_ASSUME_VALID, ChainManager, parse_assume_valid
 from tests.helpers.chainbuild import (
@@ -263,3 +264,30 @@ def test_assumevalid_defaults_per_network() -> None:
     assert parse_assume_valid(None, "testnet4") is not None and parse_assume_valid(None, "signet") is not None
     with pytest.raises(ValueError, match="64-digit block hash or 0"):
         parse_assume_valid("abc", "mainnet")
+
+
+def test_bip30_lookups_come_from_one_batch_and_refuse_an_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below BIP34 height (moved up here) a block whose coinbase repeats an unspent one's txid is
+    refused (bad-txns-BIP30); its outputs are looked up with its inputs, not one query each."""
+    params = replace(REGTEST, bip34_height=1_000_000)
+    key = Key.from_int(0xB130)
+    coinbase = Transaction(1, (TxIn(OutPoint(), b"\x01\x01", 0xFFFFFFFF),), (TxOut(50 * 100_000_000, key.p2wpkh),), 0)
+
+    def on(parent: Block) -> Block:
+        root, _ = merkle_root([coinbase.txid])
+        header = mine_header(BlockHeader(0x20000000, parent.hash, root, parent.header.time + 600, parent.header.bits, 0), params)
+        assert header is not None
+        return Block(header, (coinbase,))
+
+    chain = ChainManager(params, tmp_path, dbcache_mib=0)  # every block written through, the cache emptied
+    try:
+        first = on(params.genesis)
+        assert chain.process_block(first) is None
+        lookups: list[object] = []
+        monkeypatch.setattr(chain.db, "get_coin", lambda op: lookups.append(op))
+        second = on(first)
+        chain.process_block(second)
+        assert chain.height == 1 and chain.index[second.hash].failed
+        assert lookups == []  # answered by the batch (PrefetchedCoins), not coin by coin
+    finally:
+        chain.close()

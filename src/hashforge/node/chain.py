@@ -603,7 +603,11 @@ class ChainManager:
         def mtp_at(height: int) -> int:
             return active[height].median_time_past()
 
-        view = PrefetchedCoins(self.db, (txin.prevout for tx in block.vtx[1:] for txin in tx.vin))
+        wanted = [txin.prevout for tx in block.vtx[1:] for txin in tx.vin]
+        if entry.height < self.params.bip34_height:
+            # BIP30 looks up every output the block creates: in the same batch as the inputs
+            wanted += [OutPoint(tx.txid, n) for tx in block.vtx for n in range(len(tx.vout))]
+        view = PrefetchedCoins(self.db, wanted)
         result = connect_block(block, entry.height, view, self.params, mtp_at, prev.median_time_past())
         if not self._scripts_assumed_valid(entry):
             run_script_checks(result.script_checks, self.script_map)
