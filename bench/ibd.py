@@ -11,7 +11,8 @@ after the other. Each sync is timed from process start; the parts are the spend 
 base height to the last spend block) and the empty blocks (from there to the tip), found by polling
 the syncing node's block count. Peak RSS is VmHWM of the node process (and its children). Without
 bitcoind a second hashforge node serves the chain and only hashforge's figures are printed.
-The defaults are the issue's shape; pass smaller sizes for a quick run.
+The defaults are the issue's shape; pass smaller sizes for a quick run. `--rate-at 1000,10000,100000`
+adds blocks/s around those heights (with `--spend-blocks 0 --empty 101000`: does the rate hold?).
 """
 
 from __future__ import annotations
@@ -102,12 +103,17 @@ def peak_rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def time_sync(call: Callable[..., Any], t_start: float, base: int, spends_end: int, tip: int, timeout: float) -> dict[str, float]:
-    """Polls the syncing node's height; times (from `t_start`) at which it reached each mark."""
-    marks: dict[str, float] = {}
+RATE_WINDOW = 1000  # blocks/s at height h: over the blocks h-500 .. h+500
+
+
+def time_sync(call: Callable[..., Any], t_start: float, base: int, spends_end: int, tip: int, timeout: float) -> dict[str, Any]:
+    """Polls the syncing node's height; times (from `t_start`) at which it reached each mark, and
+    every (time, height) seen, under "samples"."""
+    marks: dict[str, Any] = {"samples": []}
     while True:
         now = time.perf_counter()
         height = call("getblockcount")
+        marks["samples"].append((now - t_start, height))
         for name, h in (("base", base), ("spends", spends_end), ("tip", tip)):
             if name not in marks and height >= h:
                 marks[name] = now - t_start
@@ -118,9 +124,21 @@ def time_sync(call: Callable[..., Any], t_start: float, base: int, spends_end: i
         time.sleep(POLL_S)
 
 
-def figures(marks: dict[str, float], spend_blocks: int, spends: int, empty: int, rss: float) -> dict[str, Any]:
+def rate_at(samples: list[tuple[float, int]], height: int) -> float | None:
+    """Blocks/s over the window around `height`, from the first samples at or past its ends."""
+    lo, hi = height - RATE_WINDOW // 2, height + RATE_WINDOW // 2
+    t_lo = next((t for t, h in samples if h >= lo), None)
+    end = next(((t, h) for t, h in samples if h >= hi), None)
+    start = next(((t, h) for t, h in samples if h >= lo), None)
+    if t_lo is None or end is None or start is None or end[0] <= start[0]:
+        return None
+    return round((end[1] - start[1]) / (end[0] - start[0]), 1)
+
+
+def figures(marks: dict[str, Any], spend_blocks: int, spends: int, empty: int, rss: float, rate_heights: list[int]) -> dict[str, Any]:
     spends_s = marks["spends"] - marks["base"]
     empty_s = marks["tip"] - marks["spends"]
+    rates = {str(h): rate_at(marks["samples"], h) for h in rate_heights}
     return {
         "whole_s": round(marks["tip"], 3),
         "to_base_s": round(marks["base"], 3),
@@ -129,6 +147,7 @@ def figures(marks: dict[str, float], spend_blocks: int, spends: int, empty: int,
         "empty_s": round(empty_s, 3),
         "empty_blocks_per_s": round(empty / empty_s, 1) if empty_s > 0 else None,
         "peak_rss_mb": rss,
+        **({"blocks_per_s_at": rates} if rates else {}),
     }
 
 
@@ -144,7 +163,7 @@ def sync_hashforge(root: Path, server_addr: str, args: argparse.Namespace, marks
         utxo = node.call("gettxoutsetinfo")["hash_serialized_3"]
     finally:
         node.stop(timeout=300)
-    return figures(marks, args.spend_blocks, args.spends, args.empty, rss), utxo
+    return figures(marks, args.spend_blocks, args.spends, args.empty, rss, args.rate_at), utxo
 
 
 def main() -> None:
@@ -156,6 +175,10 @@ def main() -> None:
     ap.add_argument("--hashforge-only", action="store_true", help="serve from a hashforge node even if bitcoind is here")
     ap.add_argument("--hashforge-arg", action="append", default=[], help="extra flag for the syncing hashforge node (repeatable)")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument(
+        "--rate-at", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
+        help="heights (comma-separated) to report blocks/s at, over 1,000 blocks around each",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     use_core = BITCOIND is not None and not args.hashforge_only
@@ -207,7 +230,7 @@ def main() -> None:
                 utxos["core"] = core.call("gettxoutsetinfo")["hash_serialized_3"]
             finally:
                 core.stop()
-            results["core"] = figures(marks, args.spend_blocks, args.spends, args.empty, rss)
+            results["core"] = figures(marks, args.spend_blocks, args.spends, args.empty, rss, args.rate_at)
         results["hashforge"], utxos["hashforge"] = sync_hashforge(root, server_addr, args, marks_at)
     finally:
         server.stop()
