@@ -271,6 +271,6 @@ async def submit_block(rpc: AsyncRPCClient, block_hex: str, backoff: tuple[float
                 raise
             tries += 1
             if tries == 1 or tries % 10 == 0:
-                log.warning("submitblock: %s; retrying until the node answers (try %d)", e, tries)
+                log.warning("%s; retrying until the node answers (try %d)", e, tries)
         await sleep(delay)
         delay = min(delay * 2, backoff[1])
