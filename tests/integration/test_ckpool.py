@@ -49,7 +49,7 @@ RPC_USER, RPC_PASSWORD = "ckpool", "ckpool-test-password"
 GRIND_LIMIT_S = 900
 # ckpool turns a share into a block when its difficulty >= 0.999 * max(1, network difficulty).
 BLOCK_TARGET = DIFF1_TARGET * 99 // 100
-# lowdiff: pool difficulty 1 is real difficulty 2^-20 (a thousandth of a second of a CPU core)
+# lowdiff: pool difficulty 1 is real difficulty 2^-20 (4,096 hashes); clients start at 1024 (4M)
 DIFF_SCALE = 1 << 20
 
 
