@@ -27,7 +27,13 @@ from hashforge.consensus.block import BlockHeader, merkle_root
 from hashforge.consensus.hashes import hash256
 from hashforge.consensus.headerchain import HeaderChainError, verify_headers
 from hashforge.consensus.params import DOGECOIN, DOGECOIN_REGTEST, DOGECOIN_TESTNET, get_params
-from hashforge.consensus.pow import HeaderInfo, block_subsidy, dogecoin_calculate_next_work
+from hashforge.consensus.pow import (
+    HeaderInfo,
+    block_subsidy,
+    dogecoin_calculate_next_work,
+    get_compact,
+    get_next_work_required,
+)
 from hashforge.consensus.serialize import deser_compact_size
 from hashforge.consensus.subsidy import boost_uniform_int, mt19937_outputs
 from hashforge.consensus.tx import OutPoint, Transaction, TxIn, TxOut
@@ -366,3 +372,26 @@ def test_cli_verifies_across_the_auxpow_start_and_refuses_tampered(tmp_path: Pat
     assert_one_line_error(
         hashforge("headers", "verify", bad, "--network", "dogecoin", "--height", "371335"), 2, "header 2"
     )
+
+
+def test_testnet_headers_0_to_1200_with_min_difficulty_blocks() -> None:
+    headers = read_headers((DATA / "testnet_headers_0_1200.bin").read_bytes(), auxpow=True)
+    summary = verify_headers(headers, DOGECOIN_TESTNET, 0)
+    assert (summary.count, summary.checked_bits, summary.checked_retargets) == (1201, 1200, 5)
+    limit = get_compact(DOGECOIN_TESTNET.pow_limit)
+    h = [x.header for x in headers]
+    # Blocks mined at the limit because they came more than two minutes after their parent.
+    easy = [i for i in range(241, 1201) if h[i].bits == limit and i % 240 and h[i].time > h[i - 1].time + 120]
+    assert len(easy) > 50
+    infos = [HeaderInfo(i, x.time, x.bits) for i, x in enumerate(h)]
+    walked = 0
+    for i in easy:
+        # Had it come sooner, it would have needed the nBits of the last block not mined under
+        # the exception, or of the period's first.
+        j = i - 1
+        while j % 240 and h[j].bits == limit:
+            j -= 1
+        prompt = get_next_work_required(DOGECOIN_TESTNET, infos[i - 1], h[i - 1].time + 120, infos.__getitem__)
+        assert prompt == h[j].bits
+        walked += prompt != limit
+    assert walked > 10
