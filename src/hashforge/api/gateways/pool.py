@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from hashforge.logs import Repeated
+
 from ..errors import APIError, ComponentFailed, ComponentUnavailable, Conflict, NotFound, Rejected
 from ..events import AlertEvent, EventBus, PayoutEvent, ShareEvent
 
@@ -91,6 +93,7 @@ class PoolGateway:
         self.cookie = cookie
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
                                        auth=CookieAuth(cookie) if cookie is not None else None)
+        self._repeated = Repeated(log)  # the watcher asks every 2 s: counted lines while the pool is away
 
     def _refused(self, path: str, status: int) -> APIError:
         """The pool's guard said no: a setup problem the operator must see plainly."""
@@ -111,8 +114,9 @@ class PoolGateway:
         try:
             r = await self._http.get(path, params=params)
         except httpx.HTTPError as e:
-            log.warning("pool API %s failed: %s", path, e)
+            self._repeated.warning("unreachable", "pool API unreachable: %s", e or type(e).__name__)
             raise ComponentUnavailable("The pool's API did not answer; the pool may be starting or stopped.") from None
+        self._repeated.clear("unreachable", "pool API reachable again")
         if r.status_code == 404 and not_found is not None:
             raise NotFound(not_found)
         if r.status_code in (401, 403, 421):
@@ -232,6 +236,7 @@ class PoolWatcher:
         self._blocks: dict[int, str] = {}
         self._payments: dict[int, str] = {}
         self._rejected: dict[str, float] = {}
+        self._repeated = Repeated(log)
 
     async def run(self) -> None:
         while True:
@@ -239,8 +244,8 @@ class PoolWatcher:
                 await self.poll()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("pool watcher poll failed")
+            except Exception as e:
+                self._repeated.failure("poll", "pool watcher poll failed", e)
             await asyncio.sleep(self.interval)
 
     async def poll(self) -> None:
