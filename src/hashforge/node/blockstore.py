@@ -15,7 +15,7 @@ T = TypeVar("T")
 MAX_FILE_SIZE = 128 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlockPos:
     file_no: int
     offset: int  # of the block bytes, after the 8-byte frame header
