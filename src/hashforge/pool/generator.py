@@ -66,7 +66,12 @@ class Generator:
     async def submit_block(self, block_hex: str) -> Any:
         """The node's answer; waits for a node that is down or restarting (a found block is never
         given up for a transport or auth failure). RPCClientError: the node's own rejection."""
-        result = await submit_block(self.rpc, block_hex)
+        try:
+            result = await submit_block(self.rpc, block_hex)
+        except asyncio.CancelledError:  # the pool stops while the node is away: say so, loudly
+            log.error("a found block was not submitted (the pool is stopping and the node did not answer); "
+                      "header %s", block_hex[:160])
+            raise
         self.submitted.append((block_hex[:160], result))
         log.info("submitblock: %s", "accepted" if result is None else result)
         # the tip moved: new work at once rather than at the next poll
