@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,8 @@ from hashforge.consensus.pow import HeaderInfo, get_compact, get_next_work_requi
 from hashforge.consensus.tx import OutPoint, Transaction, TxIn, TxOut
 from hashforge.node.chain import DEFAULT_ASSUME_VALID, ChainManager, parse_assume_valid
 from tests.helpers.chainbuild import (
+    BASE_HEIGHT,
+    OTHER_KEY,
     BuiltChain,
     Snapshot,
     build_spending_chain,
@@ -31,7 +34,8 @@ from tests.helpers.chainbuild import (
     utxo_snapshot,
 )
 from tests.helpers.nodeproc import NodeProcess
-from tests.helpers.txbuilder import Key, Utxo, sign_tx
+from tests.helpers.regtest import RegtestEnv
+from tests.helpers.txbuilder import Key, Utxo, sign_tx, spend
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +295,30 @@ def test_bip30_lookups_come_from_one_batch_and_refuse_an_overwrite(tmp_path: Pat
         assert lookups == []  # answered by the batch (PrefetchedCoins), not coin by coin
     finally:
         chain.close()
+
+
+def test_scripts_checked_at_mempool_acceptance_are_not_run_again_in_the_block(tmp_path: Path) -> None:
+    env = RegtestEnv.create(tmp_path / "env", BASE_HEIGHT)
+    try:
+        chain = env.chain
+        ran: list[bytes] = []
+
+        def counting_map(fn: Any, checks: Any) -> Any:
+            checks = list(checks)
+            ran.extend(c.tx.txid for c in checks)
+            return map(fn, checks)
+
+        chain.script_map = counting_map
+        via_mempool = spend(env.coinbase_utxo(1), OTHER_KEY, fee=2_000)
+        assert env.mempool.accept(via_mempool).allowed
+        assert len(chain.script_cache) == 1
+        (block,) = env.mine()
+        assert via_mempool.txid in {t.txid for t in block.vtx}
+        assert ran == [] and chain.script_cache.hits == 1 and len(chain.script_cache) == 0
+        # a transaction the mempool never saw is checked when its block connects
+        direct = spend(env.coinbase_utxo(2), OTHER_KEY, fee=2_000)
+        tip = chain.get_block(chain.tip)
+        assert chain.process_block(make_block(tip, chain.height + 1, [direct], time_offset=1)) is None
+        assert ran == [direct.txid]
+    finally:
+        env.close()

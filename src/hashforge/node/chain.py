@@ -165,6 +165,33 @@ class PrefetchedCoins:
         return self.base.get_coin(outpoint)
 
 
+class ScriptCache:
+    """Core's script execution cache: transactions (by wtxid) whose every input script passed
+    under some flags. Mempool acceptance fills it; connecting a block skips the checks of its
+    transactions found here under flags that include the block's (a flag only adds rules, so
+    passing more flags implies passing fewer). Bounded; the oldest entries fall out first."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._passed: dict[bytes, tuple[int, ...]] = {}
+        self.hits = 0
+
+    def add(self, wtxid: bytes, flags: int) -> None:
+        known = self._passed.pop(wtxid, ())
+        self._passed[wtxid] = (*known, int(flags))
+        while len(self._passed) > self.max_entries:
+            del self._passed[next(iter(self._passed))]
+
+    def passed(self, wtxid: bytes, flags: int) -> bool:
+        return any(int(flags) & ~f == 0 for f in self._passed.get(wtxid, ()))
+
+    def discard(self, wtxid: bytes) -> None:
+        self._passed.pop(wtxid, None)
+
+    def __len__(self) -> int:
+        return len(self._passed)
+
+
 # Blocks accepted but not yet connected, kept in memory so connecting them right after (the usual
 # case) neither reads them back from disk nor recomputes their txids. Bounded: side-branch blocks
 # that are never connected fall out.
@@ -229,6 +256,7 @@ class ChainManager:
         self._precious_seq = 0  # preciousblock hands out ever lower sequence numbers
         self._progress = progress
         self._pending: OrderedDict[bytes, Block] = OrderedDict()
+        self.script_cache = ScriptCache()
         self._txs_connected = 0
         self._pow_limit_bits = get_compact(params.pow_limit)
         self._bits_memo: dict[bytes, int] = {}
@@ -631,7 +659,12 @@ class ChainManager:
         view = PrefetchedCoins(self.db, wanted)
         result = connect_block(block, entry.height, view, self.params, mtp_at, prev.median_time_past())
         if not self._scripts_assumed_valid(entry):
-            run_script_checks(result.script_checks, self.script_map)
+            cache = self.script_cache
+            checks = [c for c in result.script_checks if not cache.passed(c.tx.wtxid, c.flags)]
+            cache.hits += len(result.script_checks) - len(checks)
+            run_script_checks(checks, self.script_map)
+            for c in result.script_checks:
+                cache.discard(c.tx.wtxid)  # confirmed: not needed again
         changes: dict[OutPoint, Coin | None] = {}
         for tx in block.vtx:
             if not tx.is_coinbase():

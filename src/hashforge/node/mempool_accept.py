@@ -395,6 +395,9 @@ def script_checks(pool: Mempool, ws: Workspace) -> None:
             err = verify_input(tx, i, prev, consensus, txdata=txdata)
             if err is not None:
                 raise Reject(TxResult.CONSENSUS, f"mandatory-script-verify-flag-failed ({err.message})")
+        pool.chain.script_cache.add(tx.wtxid, consensus)
+    # the block that confirms it need not run these scripts again (ChainManager.script_cache)
+    pool.chain.script_cache.add(tx.wtxid, flags)
 
 
 def format_money(sats: int) -> str:
