@@ -121,6 +121,11 @@ class CkPool:
         """(share difficulty in pool units, share hash) of every share ckpool's log says it accepted."""
         return [(float(m[1]), m[3]) for m in _ACCEPTED.finditer(self.log())]
 
+    def below_target(self) -> list[str]:
+        """Accepted shares under the difficulty ckpool had set for the client (a miner that
+        ignores mining.set_difficulty; some ckpool forks accept these as "low" shares)."""
+        return [m[0] for m in _ACCEPTED.finditer(self.log()) if float(m[1]) < float(m[2]) or " low share " in m[0]]
+
     def rejected(self) -> list[str]:
         return [line for line in self.log().splitlines() if _REJECTED.search(line)]
 
