@@ -1,5 +1,6 @@
-"""The pool's REST routes for contracts (`/pool/contracts`, mounted by pool/api.py; loopback, no
-auth: the public `/v1/pool/contracts` API in front of it checks keys and customer bindings).
+"""The pool's REST routes for contracts (`/pool/contracts`, mounted by pool/api.py behind its guard:
+the pool's cookie, loopback Host, no foreign Origin, JSON writes; the public `/v1/pool/contracts` API
+in front of it checks keys and customer bindings). Numbers are bounded here (422, never a 500).
 
 GET  /pool/contracts                         all contracts (or ?customer=ID)
 POST /pool/contracts                         sell one (400 bad input, 409 over capacity/no farm)
