@@ -104,7 +104,7 @@ class PoolGateway:
             fix = "reach it as 127.0.0.1 or localhost, or name this host with the pool's --api-host-name"
         else:
             fix = "see the pool's log"
-        log.warning("pool API %s answered %s: %s", path, status, fix)
+        self._repeated.warning(f"refused {status}", "pool API refused this API (HTTP %s): %s", status, fix)
         return ComponentFailed(f"The pool's API refused this API (HTTP {status}): {fix}.")
 
     async def aclose(self) -> None:
