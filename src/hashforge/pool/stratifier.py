@@ -181,6 +181,7 @@ class Stratifier:
             if not s.workers:
                 continue
             if clean:
+                s.stale_jobs = {job_id: sj.difficulty for job_id, sj in s.jobs.items()}
                 s.jobs.clear()
             self._clamp_to_network(s)
             if pooled is not None and line is not None:
@@ -495,6 +496,7 @@ class Stratifier:
             raise ShareRejected(StratumErrorCode.UNAUTHORIZED_WORKER, "unauthorized worker")
         sj = s.jobs.get(sub.job_id)
         if sj is None:
+            self._count_stale(s, sub.job_id, now_m)
             raise ShareRejected(StratumErrorCode.JOB_NOT_FOUND, "job not found (stale)")
         required = min(sj.difficulty, s.difficulty)
         pj = sj.pool_job
@@ -548,6 +550,18 @@ class Stratifier:
             if new is not None:
                 self._set_difficulty(s, new, now_m)
         return out
+
+    def _count_stale(self, s: Session, job_id: str, now: float) -> None:
+        """A share of a job dropped by the last new tip still measures the miner's rate. Where
+        each share is a block (a test network below the share difficulty), every accepted share
+        is a new tip and a fast miner's next few are stale: counted, it ramps up at once instead
+        of sending stale shares until enough accepted ones add up. Unchecked, so counting it can
+        only raise the sender's own difficulty."""
+        d = s.stale_jobs.get(job_id)
+        if d is not None and d >= s.difficulty:
+            new = s.vardiff.on_share(d, now, self.network_difficulty)
+            if new is not None:
+                self._set_difficulty(s, new, now)
 
     # --- block candidates ----------------------------------------------------------------
 

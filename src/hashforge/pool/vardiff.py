@@ -3,7 +3,8 @@
 Each accepted share adds its difficulty to a window. When the window is `retarget_window`
 seconds old, or holds `retarget_shares` shares (so a fast miner ramps up in seconds), the rate
 in difficulty units per second is measured and the ideal difficulty is
-`rate x target_interval`. If it differs from the current one by more than `variance`
+`rate x target_interval` (after only FAST_RAMP_SHARES shares when that is a whole `max_step`
+above the current difficulty). If it differs from the current one by more than `variance`
 (relative), the difficulty moves there, by at most a factor `max_step`, clamped to
 [floor, ceiling]: the floor is the operator's minimum share difficulty, the ceiling
 `max_difficulty` and, on real networks, the network difficulty (so no block is withheld; the
@@ -18,6 +19,8 @@ significant digits so the numbers miners see stay readable.
 from __future__ import annotations
 
 from .config import VardiffConfig
+
+FAST_RAMP_SHARES = 4  # shares enough to see a rate `max_step` times too fast
 
 
 def _round(d: float) -> float:
@@ -82,7 +85,11 @@ class Vardiff:
         self.last_share = now
         self._decayed_at = now
         elapsed = now - self._window_start
-        if elapsed < self.cfg.retarget_window and self._count < self.cfg.retarget_shares:
+        # a few shares far too fast already tell: a whole step up at once (a fast miner on a test
+        # network, where each share may be a block and a new tip, ramps in milliseconds)
+        too_fast = self._count >= FAST_RAMP_SHARES and \
+            self._sum / max(elapsed, 1e-3) * self.cfg.target_interval >= self.difficulty * self.cfg.max_step
+        if elapsed < self.cfg.retarget_window and self._count < self.cfg.retarget_shares and not too_fast:
             return None
         elapsed = max(elapsed, 1e-3)
         ideal = self._sum / elapsed * self.cfg.target_interval
