@@ -158,3 +158,18 @@ def test_restart_policy_rejects_nonsense() -> None:
         RestartPolicy(max_crashes=0)
     with pytest.raises(ValueError):
         RestartPolicy(window_s=0)
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--restart-max", "0", "--restart-max must be at least 1"),
+    ("--restart-window", "0", "--restart-window must be more than 0 and at most a year (seconds)"),
+    ("--log-max-mb", "0", "--log-max-mb must be between 0.01 and 1048576"),
+    ("--log-backups", "-1", "--log-backups must be 0..1000"),
+])
+def test_up_refuses_a_bad_budget_or_log_size(tmp_path: Path, flag: str, value: str, message: str) -> None:
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "hashforge", "up", "--datadir", str(tmp_path / "up"), flag, value],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (2, f"error: {message}\n")
+    assert not (tmp_path / "up").exists()
