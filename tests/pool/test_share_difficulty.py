@@ -8,6 +8,8 @@ import asyncio
 import hashlib
 import json
 import logging
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -362,3 +364,15 @@ def test_vardiff_ceiling_is_the_network_difficulty_only_on_real_networks() -> No
     assert v.on_flood(0.6, None) == 0.064 and v.on_flood(0.7, None) is None and v.on_flood(1.2, None) == 4.096
     capped = Vardiff(cfg, 5.0, 0.0, floor=1e-3)
     assert capped.on_flood(10.0, 5.0) is None  # at the network difficulty of a real network
+
+
+def test_cli_min_difficulty_flag_and_a_start_below_the_floor(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "hashforge", "pool", "--network", "regtest", "--scheme", "solo",
+            "--datadir", str(tmp_path), "--node-rpc", "http://u:p@127.0.0.1:9/", "--stratum-port", "0"]
+    r = subprocess.run([*base, "--start-difficulty", "1e-9"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: vardiff needs 0 < min (1e-05) <= start (1e-09) <= max (2.81475e+14)"], r.stderr
+    # with the floor lowered the same start is accepted: the pool goes on to ask the node (absent)
+    r = subprocess.run([*base, "--start-difficulty", "1e-9", "--min-difficulty", "1e-9"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == "error: the node gave no block template", r.stderr

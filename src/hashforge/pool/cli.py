@@ -132,7 +132,8 @@ def pool(
     network: Annotated[str | None, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, mainnet, ...")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (postgresql://...); default SQLite in the datadir.")] = None,
     instance_id: Annotated[int | None, typer.Option("--instance-id", help="0-255, unique per pool process sharing a database.")] = None,
-    start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty.")] = None,
+    start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty (at most the network's).")] = None,
+    min_difficulty: Annotated[float | None, typer.Option("--min-difficulty", help="Operator's minimum share difficulty: vardiff and miners' suggestions never go below it (default per network: 1e-5 regtest/devnet, 1e-3 scryptnet and real networks).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
@@ -154,6 +155,7 @@ def pool(
                "accounting.scheme": scheme, "accounting.pool_address": pool_address,
                "accounting.fee_percent": fee, "recorder.database_url": database_url,
                "stratifier.instance_id": instance_id, "vardiff.start_difficulty": start_difficulty,
+               "vardiff.min_difficulty": min_difficulty,
                "connector.ws_port": ws_port, "connector.ws_host": ws_host,
                "connector.ws_origins": tuple(ws_origin) if ws_origin else None},
         )
