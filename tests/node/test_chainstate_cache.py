@@ -157,7 +157,7 @@ def test_dbcache_must_not_be_negative(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_min_difficulty_walk_shortcut_equals_the_consensus_rule(tmp_path: Path) -> None:
+def test_min_difficulty_walk_and_median_time_shortcuts_equal_the_consensus_rule(tmp_path: Path) -> None:
     """next_bits remembers testnet's walk back over min-difficulty blocks; on a testnet4 header
     tree (index entries only, made up bits and times) it answers as get_next_work_required does."""
     chain = ChainManager(TESTNET4, tmp_path)
@@ -178,6 +178,9 @@ def test_min_difficulty_walk_shortcut_equals_the_consensus_rule(tmp_path: Path) 
 
                 expected = get_next_work_required(TESTNET4, HeaderInfo.from_header(prev.header, prev.height), t, info)
                 assert chain.next_bits(prev, t) == expected
+        # the remembered median time past too, asked in any order
+        for e in rng.sample(entries, 300) + entries[-50:]:
+            assert chain.median_time_past(e) == e.median_time_past()
     finally:
         chain.close()
 

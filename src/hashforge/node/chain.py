@@ -260,6 +260,7 @@ class ChainManager:
         self._txs_connected = 0
         self._pow_limit_bits = get_compact(params.pow_limit)
         self._bits_memo: dict[bytes, int] = {}
+        self._times_memo: dict[bytes, tuple[int, ...]] = {}  # block hash -> its and its ancestors' last 11 times
         self._load()
         self._progress = None  # only startup reports progress
 
@@ -448,6 +449,27 @@ class ChainManager:
             raise LookupError(f"no ancestor at height {height}")
         return node
 
+    def median_time_past(self, entry: BlockIndex) -> int:
+        """`entry.median_time_past()`, from the last 11 times remembered per recent block (each
+        header and block asks it of its parent; walking 11 ancestors each time was header sync's
+        biggest cost)."""
+        memo = self._times_memo
+        prev = entry.prev
+        before = memo.get(prev.hash) if prev is not None else ()
+        if before is None:
+            times: list[int] = []
+            node: BlockIndex | None = entry
+            while node is not None and len(times) < 11:
+                times.append(node.time)
+                node = node.prev
+            last = tuple(times)
+        else:
+            last = (entry.time, *before[:10])
+        if len(memo) > 4096:
+            memo.clear()
+        memo[entry.hash] = last
+        return sorted(last)[len(last) // 2]
+
     def next_bits(self, prev: BlockIndex, block_time: int) -> int:
         """The nBits a block on top of `prev` must carry."""
         p = self.params
@@ -525,7 +547,7 @@ class ChainManager:
             header,
             prev.height + 1,
             self.next_bits(prev, header.time),
-            prev.median_time_past(),
+            self.median_time_past(prev),
             int(self.clock()),
             self.params,
         )
@@ -564,7 +586,7 @@ class ChainManager:
         entry = self.accept_header(block.header)
         try:
             check_block(block, self.params)
-            check_block_context(block, entry.height, entry.prev.median_time_past() if entry.prev else 0, self.params)
+            check_block_context(block, entry.height, self.median_time_past(entry.prev) if entry.prev else 0, self.params)
         except BlockValidationError as e:
             # A mutated copy (valid header, tampered transactions) says nothing about the real block.
             if not e.mutated:
@@ -650,14 +672,14 @@ class ChainManager:
         active = self.active
 
         def mtp_at(height: int) -> int:
-            return active[height].median_time_past()
+            return self.median_time_past(active[height])
 
         wanted = [txin.prevout for tx in block.vtx[1:] for txin in tx.vin]
         if entry.height < self.params.bip34_height:
             # BIP30 looks up every output the block creates: in the same batch as the inputs
             wanted += [OutPoint(tx.txid, n) for tx in block.vtx for n in range(len(tx.vout))]
         view = PrefetchedCoins(self.db, wanted)
-        result = connect_block(block, entry.height, view, self.params, mtp_at, prev.median_time_past())
+        result = connect_block(block, entry.height, view, self.params, mtp_at, self.median_time_past(prev))
         if not self._scripts_assumed_valid(entry):
             cache = self.script_cache
             checks = [c for c in result.script_checks if not cache.passed(c.tx.wtxid, c.flags)]

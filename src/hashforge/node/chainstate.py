@@ -69,6 +69,8 @@ class IndexRow:
 
 
 class HasRow(Protocol):
+    hash: bytes
+
     def row(self) -> IndexRow: ...
 
 
@@ -265,7 +267,7 @@ class ChainStateDB:
     def put_index(self, entries: Iterable[HasRow]) -> None:
         """Block index entries to write (their row as of the next flush)."""
         for e in entries:
-            self._index[e.row().hash] = e
+            self._index[e.hash] = e
 
     def _write_index(self, rows: Iterable[IndexRow], conn: sqlite3.Connection | None = None) -> None:
         with self._lock:
