@@ -33,10 +33,17 @@ from typing import Any
 
 import httpx
 
+from hashforge.consensus.address import script_to_address
+from hashforge.consensus.params import DEVNET
 from hashforge.rpcclient import RPCClient, RPCClientError
 from tests.helpers.nodeproc import free_port
 from tests.helpers.stratumclient import Disconnected, Share, StratumClient, StratumError
+from tests.helpers.txbuilder import Key
 
+PREMINE = 101
+# Our own Stratum client mines for a customer of the pool (not the operator's address, which the
+# pool never pays out to itself), so its PPLNS credits are paid out during the run.
+CUSTOMER_ADDRESS = script_to_address(Key.from_int(0xC4A05).p2wpkh, DEVNET)
 PARTS = ("node", "pool", "mine", "api")  # the `hashforge <command>` of each part `up` runs
 PART_NAMES = {"node": "node", "pool": "pool", "mine": "miner", "api": "api"}
 # Transport and auth failures are never a node's verdict on a block.
@@ -156,6 +163,21 @@ class UpProcess:
                 self.proc.wait()
         self.stderr.close()
         return self.proc.returncode
+
+
+def part_ready(up: UpProcess, part: str) -> bool:
+    """Whether a part answers on its own port (what `up` itself waits for when it starts one)."""
+    if part == "node":
+        client = up.rpc()
+        try:
+            return int(client.call("getblockcount")) >= 0
+        finally:
+            client.close()
+    if part == "api":
+        return httpx.get(f"http://127.0.0.1:{up.port('--api-port')}/v1/health", timeout=2).status_code == 200
+    port = up.port("--stratum-port" if part == "pool" else "--miner-api-port")
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        return True
 
 
 def rss_kb(pid: int) -> int:
@@ -288,7 +310,7 @@ def run_chaos(root: Path, seconds: float, seed: int = 1, kill_every: tuple[float
     losing nothing across crashes, not about up giving up)."""
     rng = random.Random(seed)
     report = ChaosReport()
-    pool_toml = "[accounting]\npayout_interval = 15\npayout_threshold = 10000\n"
+    pool_toml = "[accounting]\npayout_interval = 15\npayout_threshold = 10000\nmaturity = 3\n"
     up = UpProcess(root, pool_toml=pool_toml)
     stop = threading.Event()
     miner: ShareMiner | None = None
@@ -296,13 +318,23 @@ def run_chaos(root: Path, seconds: float, seed: int = 1, kill_every: tuple[float
     try:
         ready = up.wait_event("ready", 180)
         address = ready["address"]
+        # Mature coins in the pool's wallet from the start, so payouts (of credits that mature after
+        # `maturity` blocks, pool.toml) happen within minutes rather than after 100 devnet blocks.
+        client = up.rpc()
+        try:
+            # in steps: devnet's difficulty doubles every 20 blocks mined ahead of its 30 s schedule
+            while int(client.call("getblockcount")) < PREMINE:
+                client.call("generatetoaddress", 5, address, 10**9)
+        finally:
+            client.close()
         start_parts = up.parts()
         report.rss_kb = {PART_NAMES[p]: {"start": rss_kb(pid)} for p, pid in start_parts.items()}
-        miner = ShareMiner(up.port("--stratum-port"), f"{address}.chaos", stop)
+        assert CUSTOMER_ADDRESS is not None
+        miner = ShareMiner(up.port("--stratum-port"), f"{CUSTOMER_ADDRESS}.chaos", stop)
         miner.start()
         kills: dict[str, list[float]] = {p: [] for p in PARTS}
         attack_names = list(ATTACKS)
-        deadline = started + seconds
+        deadline = time.monotonic() + seconds  # the chaos itself, after start-up and the premine
         while time.monotonic() < deadline:
             time.sleep(min(rng.uniform(*kill_every), max(0.0, deadline - time.monotonic())))
             if time.monotonic() >= deadline:
@@ -319,6 +351,7 @@ def run_chaos(root: Path, seconds: float, seed: int = 1, kill_every: tuple[float
                 kills[victim].append(now)
                 report.kills[PART_NAMES[victim]] = report.kills.get(PART_NAMES[victim], 0) + 1
                 wait_for(f"up to restart {victim}", lambda v=victim, o=old: up.parts().get(v, o) != o, 120)  # type: ignore[misc]
+                wait_for(f"the restarted {victim} to answer", lambda v=victim: part_ready(up, v), 120)  # type: ignore[misc]
             name = attack_names[len(report.attacks) % len(attack_names)] if len(report.attacks) < len(attack_names) else None
             if name is not None:
                 try:
