@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from hashforge.pool.cli import split_rpc_url
+from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
+from hashforge.rpcclient import split_rpc_url
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.vectorfiles import REPO_ROOT
 
@@ -39,14 +40,16 @@ def test_pool_command_runs_serves_and_shuts_down(node: NodeProcess, tmp_path: Pa
         while True:
             assert proc.poll() is None, (tmp_path / "pool.log").read_text()
             try:
-                r = httpx.get(f"http://127.0.0.1:{aport}/v1/pool/stats", timeout=2)
+                r = httpx.get(f"http://127.0.0.1:{aport}/v1/pool/stats", timeout=2,
+                              auth=read_cookie(tmp_path / "pool" / COOKIE_FILE))
                 if r.status_code == 200:
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):  # not listening, or the cookie not written yet
                 pass
             assert time.monotonic() < deadline, (tmp_path / "pool.log").read_text()
             time.sleep(0.2)
         stats = r.json()
+        assert httpx.get(f"http://127.0.0.1:{aport}/v1/pool/stats", timeout=2).status_code == 401  # no cookie
         assert stats["scheme"] == "solo" and stats["network"] == "regtest" and stats["height"] >= 1
 
         async def session() -> str:

@@ -16,11 +16,11 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
 from hashforge.logs import setup_logging
+from hashforge.rpcclient import split_rpc_url
 
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
@@ -30,18 +30,6 @@ from .payouts import PayoutWallet
 from .service import PoolService
 
 log = logging.getLogger(__name__)
-
-
-def split_rpc_url(url: str) -> tuple[str, str | None, str | None]:
-    """http://USER:PASS@HOST:PORT/ -> (http://HOST:PORT/, USER, PASS)."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    host = parts.hostname or "127.0.0.1"
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme or "http", netloc, parts.path or "/", "", "")), user, password
 
 
 async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None, *,
