@@ -91,6 +91,16 @@ class Transaction:
     # --- serialization -------------------------------------------------------------------
 
     def serialize_without_witness(self) -> bytes:
+        return self._stripped
+
+    def serialize_with_witness(self) -> bytes:
+        """BIP144 extended format (marker 0x00, flag 0x01) if any input has a witness."""
+        return self._full
+
+    # Both forms are asked for several times per transaction while a block is checked and
+    # connected (txid, wtxid, size and weight limits, sighashes); the object is immutable.
+    @cached_property
+    def _stripped(self) -> bytes:
         return (
             ser_i32(self.version)
             + ser_compact_size(len(self.vin))
@@ -100,10 +110,10 @@ class Transaction:
             + ser_u32(self.locktime)
         )
 
-    def serialize_with_witness(self) -> bytes:
-        """BIP144 extended format (marker 0x00, flag 0x01) if any input has a witness."""
+    @cached_property
+    def _full(self) -> bytes:
         if not self.has_witness:
-            return self.serialize_without_witness()
+            return self._stripped
         return (
             ser_i32(self.version)
             + b"\x00\x01"
