@@ -55,7 +55,8 @@ def config(node: NodeProcess, datadir: Path, scheme: Scheme, pool_address: str |
     return PoolConfig(
         network="regtest", datadir=datadir, node_url=node.url, node_cookie=node.datadir / ".cookie",
         connector=ConnectorConfig(port=0),
-        stratifier=StratifierConfig(instance_id=instance, tip_poll_interval=0.1),
+        # no grace for shares of the previous tip: mine() counts every accepted share as a block
+        stratifier=StratifierConfig(instance_id=instance, tip_poll_interval=0.1, previous_tip_grace=0.0),
         vardiff=VardiffConfig(start_difficulty=1.0, min_difficulty=1e-10),  # starts at the network difficulty
         accounting=AccountingConfig(scheme=scheme, pool_address=pool_address, fee_percent=1.0, payout_threshold=1000),
     )

@@ -376,3 +376,36 @@ def test_cli_min_difficulty_flag_and_a_start_below_the_floor(tmp_path: Path) -> 
     r = subprocess.run([*base, "--start-difficulty", "1e-9", "--min-difficulty", "1e-9"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == "error: the node gave no block template", r.stderr
+
+
+@pytest.mark.parametrize("network", ["regtest", "testnet4"])
+def test_a_share_of_the_previous_tip_in_flight(tmp_path: Path, network: str) -> None:
+    """Sent before the miner could see the new tip: on a test network (each share may be a block
+    and a new tip) it is still a share for `previous_tip_grace`, never a block; on a real network
+    it is stale."""
+    cfg = config(tmp_path, network, start_difficulty=1e-8, min_difficulty=1e-8, retarget_shares=1 << 30)
+
+    async def main() -> None:
+        async with running_pool(tmp_path, cfg, template()) as h:
+            u = user(network)
+            c = await Client.connect(h.port)
+            await c.login(u)
+            old = c.job
+            assert old is not None
+            en2 = (5).to_bytes(8, "big")
+            (nonce,) = find_shares(old, c.en1, en2, c.difficulty, 1)
+            h.stratifier.set_template(template(height=201, prev=b"\x22" * 32))
+            await c.wait_note("mining.notify")
+            r = await c.call("mining.submit", submit_params(u, old, en2, old.time, nonce))
+            if network == "regtest":
+                assert r["result"] is True, r
+                r = await c.call("mining.submit", submit_params(u, old, en2, old.time, nonce))
+                assert r["error"][0] == StratumErrorCode.DUPLICATE_SHARE, r
+                with h.engine.connect() as conn:
+                    height, block = conn.exec_driver_sql("SELECT height, is_block FROM shares").one()
+                assert height == 200 and not block and not h.node.blocks
+            else:
+                assert r["error"][0] == StratumErrorCode.JOB_NOT_FOUND, r
+            c.close()
+
+    run(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hashforge.stratum import StratumErrorCode
@@ -79,8 +80,11 @@ def test_subscribe_authorize_configure_submit_accepted(tmp_path: Path) -> None:
 
 
 def test_stale_after_new_tip_and_difficulty_in_force_per_job(tmp_path: Path) -> None:
+    cfg = pool_config(tmp_path)  # no grace for the previous tip (tests/pool/test_share_difficulty.py has it)
+    cfg = replace(cfg, stratifier=replace(cfg.stratifier, previous_tip_grace=0.0))
+
     async def main() -> None:
-        async with running_pool(tmp_path) as h:
+        async with running_pool(tmp_path, cfg) as h:
             c = await Client.connect(h.port)
             await c.login()
             old = c.job

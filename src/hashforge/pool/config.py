@@ -141,6 +141,10 @@ class StratifierConfig:
     coinbase_tag       bytes put in every coinbase scriptSig after the extranonce
     validate_with_node check mining.authorize addresses with the node's validateaddress (as
                        ckpool does) instead of locally against the network's parameters
+    previous_tip_grace on test networks only: for this many seconds after a new tip, a share of a
+                       job it dropped is still accepted (as a share, never a block). There each
+                       share may be a block and a new tip, and a fast miner's shares in flight
+                       would otherwise all come back stale; on real networks they are stale
     """
 
     instance_id: int = 0
@@ -152,6 +156,7 @@ class StratifierConfig:
     jobs_kept: int = 16
     coinbase_tag: bytes = b"/hashforge/"
     validate_with_node: bool = False
+    previous_tip_grace: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class Session:
     version_mask: int = 0
     extranonce_subscribed: bool = False
     jobs: OrderedDict[str, SessionJob] = field(default_factory=OrderedDict)
-    stale_jobs: dict[str, float] = field(default_factory=dict)  # jobs the last new tip dropped: difficulty
+    stale_jobs: dict[str, SessionJob] = field(default_factory=dict)  # the jobs the last new tip dropped
     job_alias: int = 0
     invalid_streak: int = 0
     rate_violations: int = 0
