@@ -85,6 +85,7 @@ def test_verify_alt_mainnet_headers_json() -> None:
         "retargets": 1,
         "median_time_past": 2016,
         "timewarp": 0,
+        "auxpow": 0,  # always present (a stable schema); non-zero only on merge-mined networks
     }
 
 
