@@ -45,7 +45,7 @@ def mine(
     no_version_rolling: Annotated[bool, typer.Option("--no-version-rolling", help="Do not ask for BIP310 version rolling.")] = False,
     tls_insecure: Annotated[bool, typer.Option("--tls-insecure", help="stratum+ssl: do not verify the pool's certificate.")] = False,
     api_listen: Annotated[str | None, typer.Option("--api-listen", help="cgminer API address (default 127.0.0.1:4028).")] = None,
-    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR[/BITS] every command, R:ADDR (or bare) read-only, G:ADDR group G (default: loopback, read-only).")] = None,
+    api_allow: Annotated[list[str] | None, typer.Option("--api-allow", help="cgminer syntax: W:ADDR (or W:ADDR/BITS) every command, R:ADDR (or bare) read-only, G:ADDR group G (default: loopback, read-only).")] = None,
     api_groups: Annotated[list[str] | None, typer.Option("--api-groups", help="cgminer syntax: G:command:command[:*] ('*': the reports), for G:ADDR in --api-allow.")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not serve the cgminer API.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view; warnings and errors only.")] = False,
