@@ -67,9 +67,12 @@ def node(
     from hashforge.node.service import run_node
 
     try:
-        get_params(network)
+        params = get_params(network)
     except UnknownNetworkError as e:
         fail(str(e))
+    if params.coin != "BTC":
+        fail(f"hashforge node is a Bitcoin node; for {params.name} run its own node ({params.coin}: "
+             f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC")
     if rpc_port is not None and not 0 <= rpc_port <= 65535:
         fail(f"--rpc-port must be 0..65535, not {rpc_port}")
     if script_workers is not None and script_workers not in ("thread", "process"):

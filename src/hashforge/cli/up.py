@@ -92,6 +92,9 @@ def up(
     if show:
         _show(params, json_output)
         return
+    if params.coin != "BTC":
+        fail(f"hashforge up runs hashforge's own (Bitcoin) node; {params.name} needs its own node "
+             f"({'litecoind' if params.coin == 'LTC' else 'dogecoind'}), which up cannot run yet")
     if threads is not None and threads < 1:
         fail("--threads must be at least 1")
     if scheme not in ("solo", "pplns", "pps", "prop"):
