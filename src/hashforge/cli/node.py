@@ -11,6 +11,7 @@ import typer
 
 from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.logs import setup_logging
+from hashforge.schema import SchemaError
 
 from .errors import fail
 
@@ -145,6 +146,8 @@ def node(
         asyncio.run(run_node(cfg, started, progress))
     except OSError as e:
         fail(f"cannot start node: {e}")
+    except SchemaError as e:  # a chainstate a newer hashforge wrote
+        fail(str(e))
     except KeyboardInterrupt:
         sys.exit(0)
     finally:

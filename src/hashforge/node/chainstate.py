@@ -20,11 +20,10 @@ from typing import Protocol
 from hashforge.consensus.coins import Coin
 from hashforge.consensus.serialize import deser_compact_size, ser_compact_size
 from hashforge.consensus.tx import OutPoint, TxOut
+from hashforge.schema import Schema, migrate, table_columns
 
 from . import utxoscan
 from .blockstore import BlockPos
-
-SCHEMA_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -52,6 +51,19 @@ CREATE TABLE IF NOT EXISTS utxo (
 CREATE TABLE IF NOT EXISTS undo (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS txindex (txid BLOB PRIMARY KEY, block_hash BLOB NOT NULL) WITHOUT ROWID;
 """
+
+
+def _adopt(conn: sqlite3.Connection) -> int | None:
+    """A chainstate from before user_version (meta schema_version 1, the only one written) is
+    adopted at 0: step 1 is all IF NOT EXISTS and adds what an early file lacks (txindex)."""
+    if not table_columns(conn, "meta"):
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return 0 if row is not None and bytes(row[0]) == b"1" else None
+
+
+# Version 1 is SCHEMA as it stands; a change to the tables is a new step (hashforge/schema.py).
+CHAINSTATE_SCHEMA = Schema("chainstate", (SCHEMA,), _adopt)
 
 
 @dataclass
@@ -134,11 +146,10 @@ class ChainStateDB:
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache: the UTXO set is hot
         with self._lock:
-            self.conn.executescript(SCHEMA)
+            migrate(self.conn, CHAINSTATE_SCHEMA, path)  # NewerSchema: a newer hashforge wrote it
             stored = self.get_meta("network")
             if stored is None:
                 self.set_meta("network", network.encode())
-                self.set_meta("schema_version", str(SCHEMA_VERSION).encode())
             elif stored.decode() != network:
                 raise ValueError(f"datadir belongs to network {stored.decode()!r}, not {network!r}")
 
