@@ -18,13 +18,12 @@ from hashforge.consensus.params import ChainParams
 from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, submit_block
 
+from .coins import gbt_request
 from .config import StratifierConfig
 from .errors import BackendError
 from .template import Template
 
 log = logging.getLogger(__name__)
-
-GBT_REQUEST = {"rules": ["segwit"]}
 
 
 class Generator:
@@ -34,6 +33,7 @@ class Generator:
         self.longpoll_rpc = longpoll_rpc
         self.cfg = cfg
         self.params = params
+        self.gbt_request = gbt_request(params)
         self.on_template: Callable[[Template], object] | None = None
         self._best: str | None = None
         self._longpollid: str | None = None
@@ -44,7 +44,7 @@ class Generator:
 
     async def template(self) -> Template:
         try:
-            gbt = await self.rpc.call("getblocktemplate", GBT_REQUEST)
+            gbt = await self.rpc.call("getblocktemplate", self.gbt_request)
         except (RPCClientError, RPCTransportError) as e:
             raise BackendError(f"getblocktemplate: {e}") from e
         return Template.from_gbt(gbt)
@@ -128,7 +128,7 @@ class Generator:
         while True:
             try:
                 gbt = await self.longpoll_rpc.call(
-                    "getblocktemplate", {**GBT_REQUEST, "longpollid": self._longpollid or ""}, timeout=600.0)
+                    "getblocktemplate", {**self.gbt_request, "longpollid": self._longpollid or ""}, timeout=600.0)
                 t = Template.from_gbt(gbt)
             except (RPCClientError, RPCTransportError, BackendError) as e:
                 log.debug("longpoll: %s", e)

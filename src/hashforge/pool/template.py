@@ -27,6 +27,7 @@ from hashforge.consensus.pow import bip34_height_script, difficulty
 from hashforge.consensus.serialize import ser_compact_size
 from hashforge.stratum import Job
 
+from .coins import mweb_tail
 from .errors import BackendError
 
 EXTRANONCE1_SIZE = 4
@@ -55,6 +56,7 @@ class Template:
     segwit: bool
     coinbase_flags: bytes
     longpollid: str | None
+    mweb: bytes | None = None  # Litecoin: the MWEB block that follows the transactions (coins.py)
 
     @classmethod
     def from_gbt(cls, gbt: Any) -> Template:
@@ -74,6 +76,7 @@ class Template:
                 segwit="segwit" in gbt.get("rules", []) or "!segwit" in gbt.get("rules", []),
                 coinbase_flags=bytes.fromhex(gbt.get("coinbaseaux", {}).get("flags", "")),
                 longpollid=gbt.get("longpollid"),
+                mweb=bytes.fromhex(gbt["mweb"]) if gbt.get("mweb") else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise BackendError(f"bad getblocktemplate reply: {e!r}") from None
@@ -112,6 +115,7 @@ class PoolJob:
             + ser_compact_size(1 + len(txs))
             + self.coinbase_with_witness(extranonce1, extranonce2)
             + b"".join(txs)
+            + mweb_tail(self.template.mweb)
         )
 
 
