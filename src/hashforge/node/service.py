@@ -59,6 +59,7 @@ class Node:
         # Longpoll: bumped whenever the tip changes or the mempool gains transactions.
         self.work_id = 0
         self._work_changed: asyncio.Condition | None = None
+        self._bump_pending = False  # a bump is scheduled on the loop and has not run yet
 
     # --- running on the chain thread ------------------------------------------------------
 
@@ -103,8 +104,14 @@ class Node:
         if loop is None or self._work_changed is None:
             return
         cond = self._work_changed
+        # During initial sync the tip moves hundreds of times a second: one wake-up of the loop
+        # covers every change made before it runs.
+        if self._bump_pending:
+            return
+        self._bump_pending = True
 
         async def bump() -> None:
+            self._bump_pending = False
             async with cond:
                 self.work_id += 1
                 cond.notify_all()
