@@ -30,9 +30,9 @@ class NewerSchema(SchemaError):
     """The store was written by a newer hashforge."""
 
 
-def newer_message(where: str | Path, found: object, known: object) -> str:
+def newer_message(where: str | Path, found: object, known: object, elsewhere: str = "another datadir") -> str:
     return (f"{where} was written by a newer hashforge (schema {found}, this version knows up to {known}): "
-            "upgrade hashforge or use another datadir")
+            f"upgrade hashforge or use {elsewhere}")
 
 
 def _no_adoption(_conn: sqlite3.Connection) -> int | None:

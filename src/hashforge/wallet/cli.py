@@ -27,6 +27,7 @@ import typer
 
 from hashforge.cli.errors import fail
 from hashforge.consensus.params import COIN, ChainParams, UnknownNetworkError, get_params
+from hashforge.schema import SchemaError
 
 from .amounts import parse_amount
 from .errors import AmountError, BadInputError, WalletError
@@ -74,7 +75,7 @@ def _errors() -> Iterator[None]:
     """Turns wallet errors into one line on stderr and the exit code for their kind."""
     try:
         yield
-    except BadInputError as e:
+    except (BadInputError, SchemaError) as e:  # SchemaError: a wallet a newer hashforge wrote
         fail(str(e), EXIT_USAGE)
     except WalletError as e:
         fail(str(e), EXIT_ERROR)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from hashforge.schema import Schema, SchemaError, migrate, table_columns
 
 
 class TxStatus(StrEnum):
@@ -67,6 +67,19 @@ CREATE TABLE IF NOT EXISTS requests(
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, txid TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS mempool_seen(txid TEXT PRIMARY KEY);
 """
+
+
+def _adopt(conn: sqlite3.Connection) -> int | None:
+    """A wallet from before user_version has meta schema_version 1; step 1 (all IF NOT EXISTS)
+    runs again over it."""
+    if not table_columns(conn, "meta"):
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return 0 if row is not None and row[0] == "1" else None
+
+
+# Version 1 is _SCHEMA as it stands; a change to the tables is a new step (hashforge/schema.py).
+WALLET_SCHEMA = Schema("wallet", (_SCHEMA,), _adopt)
 
 
 @dataclass(frozen=True)
@@ -122,15 +135,14 @@ class WalletDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(_SCHEMA)  # idempotent (IF NOT EXISTS)
-        self._check_version()
-
-    def _check_version(self) -> None:
-        v = self.get_meta("schema_version")
-        if v is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(v) != SCHEMA_VERSION:
-            raise RuntimeError(f"wallet database schema {v} is not supported (expected {SCHEMA_VERSION})")
+        try:
+            migrate(self.conn, WALLET_SCHEMA, path)
+        except SchemaError:  # NewerSchema: a newer hashforge wrote it
+            self.conn.close()
+            raise
+        # Kept for hashforge before user_version, which refuses a wallet whose meta version is not its own.
+        if self.get_meta("schema_version") != str(WALLET_SCHEMA.version):
+            self.set_meta("schema_version", str(WALLET_SCHEMA.version))
 
     def close(self) -> None:
         with self.lock:

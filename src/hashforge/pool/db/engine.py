@@ -8,8 +8,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from hashforge.schema import NewerSchema, newer_message
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,5 +50,28 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
         cfg = alembic_config(engine)
+        check_revision(conn, cfg)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def database_name(engine: Engine) -> str:
+    """The SQLite file, or the URL without its password: what a refusal names."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_revision(conn: Connection, cfg: Config) -> None:
+    """NewerSchema when the database is at a revision this code has no script for: a newer
+    hashforge migrated it (Alembic alone would fail with "Can't locate revision"). Reads the
+    version table itself: Alembic's MigrationContext logs two INFO lines before any refusal."""
+    scripts = ScriptDirectory.from_config(cfg)
+    known = {s.revision for s in scripts.walk_revisions()}
+    current = ([r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+               if inspect(conn).has_table("alembic_version") else [])
+    unknown = [r for r in current if r not in known]
+    if unknown:
+        sqlite = conn.dialect.name == "sqlite"
+        raise NewerSchema(newer_message(database_name(conn.engine), ", ".join(sorted(unknown)), scripts.get_current_head(),
+                                        "another datadir" if sqlite else "another database"))
