@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
 from hashforge.rpcclient import split_rpc_url
@@ -67,3 +68,12 @@ def test_pool_command_runs_serves_and_shuts_down(node: NodeProcess, tmp_path: Pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("args", [["--node-rpc", "http://127.0.0.1:9/"], ["--node-cookie", "/nonexistent/.cookie"]])
+def test_pool_without_node_credentials_is_one_line(args: list[str], tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "hashforge", "pool", *args, "--network", "regtest", "--scheme",
+                           "solo", "--datadir", str(tmp_path / "pool")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -21,7 +21,6 @@ import typer
 
 from hashforge.logs import setup_logging
 from hashforge.rpcclient import split_rpc_url
-from hashforge.schema import SchemaError
 
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
@@ -135,6 +134,13 @@ def pool(
         typer.echo(f"error: --log-level: {e}", err=True)
         raise typer.Exit(2) from None
     url, user, password = split_rpc_url(node_rpc)
+    if (user is None or password is None) and node_cookie is None:
+        typer.echo("error: the pool needs the node's RPC credentials: http://USER:PASS@HOST:PORT in --node-rpc, "
+                   "or --node-cookie FILE", err=True)
+        raise typer.Exit(2)
+    if node_cookie is not None and not node_cookie.is_file():
+        typer.echo(f"error: --node-cookie: {node_cookie}: no such file (is the node running?)", err=True)
+        raise typer.Exit(2)
     try:
         cfg = load_config(
             config,
@@ -156,9 +162,6 @@ def pool(
         wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
     try:
         _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ())))
-    except SchemaError as e:  # a database a newer hashforge migrated
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
