@@ -22,8 +22,9 @@ from pathlib import Path
 Step = str | Callable[[sqlite3.Connection], None]
 
 
-class SchemaError(Exception):
-    """A store cannot be used by this version of hashforge (one line, fit for `error: ...`)."""
+class SchemaError(ValueError):
+    """A store cannot be used by this version of hashforge (one line, fit for `error: ...`). A
+    ValueError: CLIs already turn a bad value at start into their one-line error."""
 
 
 class NewerSchema(SchemaError):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import DB_FILE
+from .schema import check_ops
 
 if TYPE_CHECKING:
     from hashforge.api.registry import Components
@@ -20,6 +21,7 @@ T = TypeVar("T")
 class OpsGateway:
     def __init__(self, ops_dir: Path, params: ChainParams, components: Components) -> None:
         self.dir = ops_dir
+        check_ops(ops_dir / DB_FILE)  # at start: a file a newer hashforge wrote is refused (a ValueError)
         self.params = params
         self.components = components
         self._services: dict[str, Any] = {}

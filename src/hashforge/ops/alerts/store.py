@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..schema import migrate_ops
 from .errors import AlertsError, UnknownItem
 from .rules import Rule, validate_rule
 
@@ -26,33 +27,6 @@ DEFAULT_POLL_S = 30.0
 DEFAULT_QUIET_S = 3600.0
 SAMPLE_KEEP_S = 86400.0
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_rules (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, threshold REAL, subject TEXT, level TEXT NOT NULL,
-    quiet_s REAL, enabled INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS alert_channels (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, config TEXT NOT NULL,
-    enabled INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS alert_alerts (
-    id INTEGER PRIMARY KEY, rule_id INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
-    level TEXT NOT NULL, message TEXT NOT NULL, state TEXT NOT NULL, fired_at REAL NOT NULL,
-    resolved_at REAL, last_notified_at REAL, notify_count INTEGER NOT NULL DEFAULT 0);
-CREATE UNIQUE INDEX IF NOT EXISTS alert_alerts_open ON alert_alerts(rule_id, subject) WHERE state = 'open';
-CREATE TABLE IF NOT EXISTS alert_history (
-    id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, ts REAL NOT NULL, action TEXT NOT NULL,
-    channel_id INTEGER, detail TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS alert_history_alert ON alert_history(alert_id);
-CREATE TABLE IF NOT EXISTS alert_samples (subject TEXT NOT NULL, ts REAL NOT NULL, hashrate REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS alert_samples_subject ON alert_samples(subject, ts);
-CREATE TABLE IF NOT EXISTS alert_settings (key TEXT PRIMARY KEY, value REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS alert_inbox (
-    id INTEGER PRIMARY KEY, ts REAL NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS maint_notes (
-    id INTEGER PRIMARY KEY, subject TEXT NOT NULL, ts REAL NOT NULL, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS maint_windows (
-    id INTEGER PRIMARY KEY, subject TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
-    reason TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL);
-"""
 
 
 @dataclass(frozen=True)
@@ -134,7 +108,7 @@ class AlertStore:
         self.secrets_path = ops_dir / SECRETS_FILE
         ops_dir.mkdir(parents=True, exist_ok=True)
         with self._db() as c:
-            c.executescript(SCHEMA)
+            migrate_ops(c, self.path)  # the tables live in ops/schema.py
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

@@ -8,27 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_prices(
-  day TEXT NOT NULL, currency TEXT NOT NULL, price TEXT NOT NULL, PRIMARY KEY(day, currency));
-CREATE TABLE IF NOT EXISTS ledger_income(
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, amount_sat INTEGER NOT NULL CHECK(amount_sat > 0),
-  source TEXT NOT NULL CHECK(source IN ('block', 'pool')), txid TEXT, vout INTEGER,
-  fmv_manual TEXT, origin TEXT NOT NULL, description TEXT NOT NULL DEFAULT '');
-CREATE UNIQUE INDEX IF NOT EXISTS ledger_income_outpoint ON ledger_income(txid, vout);
-CREATE TABLE IF NOT EXISTS ledger_expenses(
-  id INTEGER PRIMARY KEY, day TEXT NOT NULL,
-  category TEXT NOT NULL CHECK(category IN ('electricity', 'pool_fee', 'other')),
-  amount TEXT, amount_sat INTEGER, description TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',
-  CHECK(amount IS NOT NULL OR amount_sat IS NOT NULL));
-CREATE TABLE IF NOT EXISTS ledger_hardware(
-  id INTEGER PRIMARY KEY, name TEXT NOT NULL, cost TEXT NOT NULL, salvage TEXT NOT NULL,
-  life_months INTEGER NOT NULL CHECK(life_months > 0), in_service TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_disposals(
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, amount_sat INTEGER NOT NULL CHECK(amount_sat > 0),
-  proceeds TEXT NOT NULL, fee TEXT NOT NULL, txid TEXT, description TEXT NOT NULL DEFAULT '');
-"""
+from ..schema import migrate_ops
 
 
 class LedgerDB:
@@ -36,7 +16,7 @@ class LedgerDB:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as c:
-            c.executescript(SCHEMA)
+            migrate_ops(c, self.path)  # the tables live in ops/schema.py
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
