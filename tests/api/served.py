@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hashforge.api import ApiServer, ApiSettings, ComponentAPI, Components, EventBus, NodeGateway
-from hashforge.api.keys import KeyStore
 from hashforge.rpcclient import AsyncRPCClient
+from hashforge.services.keys import KeyStore
 from tests.helpers.nodeproc import NodeProcess
 
 

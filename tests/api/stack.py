@@ -18,12 +18,12 @@ import httpx
 
 from hashforge.api import ComponentAPI, EventBus
 from hashforge.api.attach import miner_component, pool_component, wallet_component
-from hashforge.api.gateways.miner import MinerGateway
-from hashforge.api.gateways.pool import PoolGateway
-from hashforge.api.gateways.wallet import WalletGateway
 from hashforge.consensus.params import REGTEST
 from hashforge.pool.apiguard import COOKIE_FILE
 from hashforge.rpcclient import RPCClient
+from hashforge.services.gateways.miner import MinerGateway
+from hashforge.services.gateways.pool import PoolGateway
+from hashforge.services.gateways.wallet import WalletGateway
 from hashforge.up.operation import MINER_CONTROLS
 from hashforge.wallet import ScryptParams, Wallet
 from tests.api.served import ServedApi

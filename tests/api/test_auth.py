@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from hashforge.api import ComponentAPI, ControlAccess, SpendAccess, problem_responses
-from hashforge.api.keys import Scope
+from hashforge.services.keys import Scope
 from tests.api.conftest import Chain
 from tests.api.served import ServedApi, serve
 from tests.api.test_chain import problem

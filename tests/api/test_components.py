@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hashforge.api.keys import Scope
+from hashforge.services.keys import Scope
 from tests.api.served import ServedApi
 from tests.api.stack import Stack, wait_for
 from tests.api.test_chain import problem

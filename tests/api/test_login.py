@@ -13,8 +13,8 @@ import pytest
 from fastapi import APIRouter
 
 from hashforge.api import ComponentAPI, ControlAccess
-from hashforge.api.keys import Scope
 from hashforge.api.middleware import SESSION_COOKIE
+from hashforge.services.keys import Scope
 from tests.api.conftest import ADDRESS, Chain
 from tests.api.served import ServedApi, serve
 from tests.api.test_chain import problem

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hashforge.api.errors import BadCursor
-from hashforge.api.keys import KeyStore, KeyStoreError, Scope, parse_scopes
-from hashforge.api.node import to_sat
-from hashforge.api.pagination import cursor_int, decode_cursor, encode_cursor
 from hashforge.api.ratelimit import TokenBuckets, retry_after_header
 from hashforge.api.settings import ApiSettings, is_loopback
+from hashforge.services.errors import BadCursor
+from hashforge.services.keys import KeyStore, KeyStoreError, Scope, parse_scopes
+from hashforge.services.node import to_sat
+from hashforge.services.paging import cursor_int, decode_cursor, encode_cursor
 from hashforge.web import fmt
 from hashforge.web.charts import line_chart
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import uvicorn
 
 from hashforge.api.attach import pool_component
-from hashforge.api.gateways.pool import PoolGateway
-from hashforge.api.keys import Scope
 from hashforge.pool.api import create_app, pool_router
 from hashforge.pool.apiguard import COOKIE_FILE, ensure_cookie
 from hashforge.pool.metrics import PoolMetrics
+from hashforge.services.gateways.pool import PoolGateway
+from hashforge.services.keys import Scope
 from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess, free_port
 

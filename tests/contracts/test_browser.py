@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hashforge.api.keys import Scope
+from hashforge.services.keys import Scope
 from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 
 from .served import Site

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hashforge.api.keys import KEYS_FILE, KeyStore, Scope
 from hashforge.cli import app
 from hashforge.pool.contracts.cli import parse_hashrate
+from hashforge.services.keys import KEYS_FILE, KeyStore, Scope
 
 from .books import CUST_A, FARM_HPS, OP
 from .served import scripted

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hashforge.api.keys import Scope
+from hashforge.services.keys import Scope
 
 from .served import Site
 

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from hashforge.api.errors import ComponentFailed
-from hashforge.api.gateways.pool import PoolGateway
 from hashforge.pool.api import create_app, pool_router
 from hashforge.pool.apiguard import COOKIE_FILE, ensure_cookie, read_cookie
 from hashforge.pool.metrics import PoolMetrics
+from hashforge.services.errors import ComponentFailed
+from hashforge.services.gateways.pool import PoolGateway
 
 from .books import CUST_A, FARM_HPS, OP
 from .served import PoolApi, Site, scripted

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from hashforge.api import ComponentAPI, EventBus
-from hashforge.api.keys import Scope
 from hashforge.ops.alerts import AlertStore
+from hashforge.services.keys import Scope
 from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess
 

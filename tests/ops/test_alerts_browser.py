@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from hashforge.api.events import ShareEvent
 from hashforge.ops.alerts import AlertStore
+from hashforge.services.events import ShareEvent
 from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 from tests.helpers.nodeproc import NodeProcess
 from tests.ops.test_alerts_api import serve_with_ops

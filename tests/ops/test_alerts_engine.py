@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hashforge.api.events import EventBus, PayoutEvent, Published, ShareEvent
 from hashforge.ops.alerts import (
     AlertEngine,
     AlertsError,
@@ -18,6 +17,7 @@ from hashforge.ops.alerts import (
     WorkerState,
 )
 from hashforge.ops.alerts.store import subject_matches
+from hashforge.services.events import EventBus, PayoutEvent, Published, ShareEvent
 
 W = "bcrt1qexampleaddress0000.rig1"
 T0 = 1_800_000_000.0

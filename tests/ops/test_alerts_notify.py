@@ -19,7 +19,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from hashforge.api.events import EventBus
 from hashforge.ops.alerts import (
     AlertEngine,
     AlertsError,
@@ -29,6 +28,7 @@ from hashforge.ops.alerts import (
     WorkerState,
 )
 from hashforge.ops.alerts.store import SECRETS_FILE
+from hashforge.services.events import EventBus
 
 W = "bcrt1qexampleaddress0000.rig1"
 T0 = 1_800_000_000.0

@@ -15,10 +15,10 @@ import pytest
 
 from hashforge.api import ApiServer, ApiSettings, Components, EventBus, NodeGateway
 from hashforge.api.attach import ops_component
-from hashforge.api.keys import KeyStore, Scope
 from hashforge.consensus.params import REGTEST
 from hashforge.ops.gateway import OpsGateway
 from hashforge.rpcclient import AsyncRPCClient
+from hashforge.services.keys import KeyStore, Scope
 from tests.api.served import ServedApi
 from tests.helpers.nodeproc import NodeProcess
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hashforge.api.attach import miner_component
-from hashforge.api.gateways.miner import MinerGateway
+from hashforge.services.gateways.miner import MinerGateway
 from tests.api.served import ServedApi
 from tests.api.stack import MINE, wait_for
 from tests.helpers.nodeproc import NodeProcess, free_port

@@ -1,5 +1,5 @@
 """Every component's CLI module imports on its own (a fresh interpreter each): `hashforge.cli`'s
-initializer must not import the components, or `hashforge.cli.errors` makes a cycle."""
+initializer must not import the components (tests/test_architecture.py keeps them from importing it)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hashforge.api.events import EventBus
 from hashforge.ops.alerts import AlertEngine, AlertStore, Snapshot
+from hashforge.services.events import EventBus
 from hashforge.up.supervisor import Part, PartFailed, Restart, RestartPolicy, Supervisor
 
 SLEEPER = "import sys, time; print('part up', flush=True); time.sleep(600)"

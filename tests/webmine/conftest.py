@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from hashforge.api.attach import pool_component
-from hashforge.api.gateways.pool import PoolGateway
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import get_params
 from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
+from hashforge.services.gateways.pool import PoolGateway
 from tests.api.served import ServedApi, serve
 from tests.api.stack import wait_for
 from tests.helpers.nodeproc import NodeProcess, free_port

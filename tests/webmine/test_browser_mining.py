@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hashforge.api.earnings import next_reward, sat_per_day
 from hashforge.consensus.params import DEVNET
 from hashforge.kernels.wasm.build import DEFAULT_OUT, build
+from hashforge.services.earnings import next_reward, sat_per_day
 from tests.helpers.browser import ARTIFACTS, open_page, playwright_or_skip
 
 from .conftest import Operation

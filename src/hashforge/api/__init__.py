@@ -17,39 +17,41 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hashforge.services.events import AlertEvent, BlockEvent, EventBus, PayoutEvent, ShareEvent
+    from hashforge.services.node import NodeGateway
+    from hashforge.services.paging import Page, decode_cursor, encode_cursor
+    from hashforge.services.registry import ComponentAPI, Components
+
     from .app import create_app
     from .deps import ControlAccess, ReadAccess, SpendAccess
     from .errors import APIError, NotFound, problem_responses
-    from .events import AlertEvent, BlockEvent, EventBus, PayoutEvent, ShareEvent
-    from .node import NodeGateway
-    from .pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-    from .registry import ComponentAPI, Components
+    from .pagination import Cursor, Limit
     from .server import ApiServer
     from .settings import ApiSettings
 
 _EXPORTS = {
-    "create_app": "app",
-    "ControlAccess": "deps",
-    "ReadAccess": "deps",
-    "SpendAccess": "deps",
-    "APIError": "errors",
-    "NotFound": "errors",
-    "problem_responses": "errors",
-    "AlertEvent": "events",
-    "BlockEvent": "events",
-    "EventBus": "events",
-    "PayoutEvent": "events",
-    "ShareEvent": "events",
-    "NodeGateway": "node",
-    "Cursor": "pagination",
-    "Limit": "pagination",
-    "Page": "pagination",
-    "decode_cursor": "pagination",
-    "encode_cursor": "pagination",
-    "ComponentAPI": "registry",
-    "Components": "registry",
-    "ApiServer": "server",
-    "ApiSettings": "settings",
+    "create_app": "hashforge.api.app",
+    "ControlAccess": "hashforge.api.deps",
+    "ReadAccess": "hashforge.api.deps",
+    "SpendAccess": "hashforge.api.deps",
+    "APIError": "hashforge.api.errors",
+    "NotFound": "hashforge.api.errors",
+    "problem_responses": "hashforge.api.errors",
+    "AlertEvent": "hashforge.services.events",
+    "BlockEvent": "hashforge.services.events",
+    "EventBus": "hashforge.services.events",
+    "PayoutEvent": "hashforge.services.events",
+    "ShareEvent": "hashforge.services.events",
+    "NodeGateway": "hashforge.services.node",
+    "Cursor": "hashforge.api.pagination",
+    "Limit": "hashforge.api.pagination",
+    "Page": "hashforge.services.paging",
+    "decode_cursor": "hashforge.services.paging",
+    "encode_cursor": "hashforge.services.paging",
+    "ComponentAPI": "hashforge.services.registry",
+    "Components": "hashforge.services.registry",
+    "ApiServer": "hashforge.api.server",
+    "ApiSettings": "hashforge.api.settings",
 }
 
 
@@ -58,7 +60,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -20,15 +20,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from hashforge.services.events import Published
+from hashforge.services.keys import KeyStore
+from hashforge.services.node import TipWatcher
+from hashforge.services.registry import Components
+
 from .deps import require_read
 from .errors import Problem, install_handlers
-from .events import Published
-from .keys import KeyStore
 from .middleware import GuardMiddleware
-from .node import TipWatcher
 from .openapi import build_openapi
 from .ratelimit import TokenBuckets
-from .registry import Components
 from .routers import chain, events, system
 from .settings import ApiSettings
 

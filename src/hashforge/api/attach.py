@@ -13,23 +13,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .events import EventBus
-from .gateways.miner import MinerGateway
-from .gateways.pool import PoolGateway, PoolWatcher
-from .gateways.wallet import WalletGateway
-from .registry import ComponentAPI
+from hashforge.services.events import EventBus
+from hashforge.services.gateways.miner import MinerGateway
+from hashforge.services.gateways.pool import PoolGateway, PoolWatcher
+from hashforge.services.gateways.wallet import WalletGateway
+from hashforge.services.registry import ComponentAPI
 
 if TYPE_CHECKING:
     from hashforge.ops.gateway import OpsGateway
 
 
 def pool_component(gateway: PoolGateway, bus: EventBus, poll_s: float = 2.0) -> ComponentAPI:
+    from hashforge.services.pool import to_stats
+
     from .routers import pool
 
     watcher = PoolWatcher(gateway, bus, poll_s)
 
     async def summary() -> dict[str, Any]:
-        s = pool.to_stats(await gateway.stats())
+        s = to_stats(await gateway.stats())
         return {"hashrate_hps": s.hashrate_hps, "workers": s.workers, "miners": s.miners,
                 "blocks_found": s.blocks.pending + s.blocks.confirmed + s.blocks.orphaned,
                 "effort": s.effort, "scheme": s.scheme}
@@ -38,10 +40,12 @@ def pool_component(gateway: PoolGateway, bus: EventBus, poll_s: float = 2.0) -> 
 
 
 def miner_component(gateway: MinerGateway) -> ComponentAPI:
+    from hashforge.services.miner import to_summary
+
     from .routers import miner
 
     async def summary() -> dict[str, Any]:
-        s = miner.to_summary(await gateway.summary())
+        s = to_summary(await gateway.summary())
         return {"hashrate_hps": s.hashrate.last_1m_hps or s.hashrate.last_5s_hps, "accepted": s.accepted,
                 "rejected": s.rejected, "hardware_errors": s.hardware_errors}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hashforge.cli.errors import fail
+from hashforge.cliutil import fail
 from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.logs import setup_logging
 
@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from hashforge.consensus.params import ChainParams
+    from hashforge.services.registry import Components
 
-    from .registry import Components
     from .settings import ApiSettings
 
-from .keys import KEYS_FILE, KeyStore, KeyStoreError, parse_scopes
+from hashforge.services.keys import KEYS_FILE, KeyStore, KeyStoreError, parse_scopes
 
 api_key_app = typer.Typer(help="Mint, list and revoke API keys (stored hashed in the datadir).", no_args_is_help=True)
 
@@ -80,10 +80,10 @@ def api(
     from pydantic import ValidationError
 
     from hashforge.rpcclient import AsyncRPCClient
+    from hashforge.services.events import EventBus
+    from hashforge.services.node import NodeGateway
+    from hashforge.services.registry import Components
 
-    from .events import EventBus
-    from .node import NodeGateway
-    from .registry import Components
     from .server import ApiServer
     from .settings import ApiSettings
 
@@ -164,9 +164,10 @@ def _attach(components: Components, settings: ApiSettings, params: ChainParams, 
             miner_api: str | None, wallet_dir: Path | None, passphrase_file: Path | None,
             pool_cookie: Path | None = None) -> None:
     """Adds the components given on the command line (ValueError: a one-line reason)."""
+    from hashforge.services.gateways.miner import MinerGateway, parse_listen
+    from hashforge.services.gateways.pool import PoolGateway, pool_base_url
+
     from .attach import miner_component, pool_component, wallet_component
-    from .gateways.miner import MinerGateway, parse_listen
-    from .gateways.pool import PoolGateway, pool_base_url
 
     if pool_api is not None:
         pool_base_url(pool_api)  # a bad URL is the first thing to say
@@ -181,8 +182,7 @@ def _attach(components: Components, settings: ApiSettings, params: ChainParams, 
             raise ValueError("--wallet-passphrase-file needs --wallet-dir")
         return
     from hashforge.rpcclient import RPCClient
-
-    from .gateways.wallet import WalletGateway
+    from hashforge.services.gateways.wallet import WalletGateway
 
     passphrase = None
     if passphrase_file is not None:

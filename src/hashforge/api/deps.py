@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
+from hashforge.services.events import EventBus
+from hashforge.services.keys import ApiKey, Scope
+from hashforge.services.node import NodeGateway
+from hashforge.services.registry import Components
+
 from .errors import Forbidden, Unauthorized
-from .events import EventBus
-from .keys import ApiKey, Scope
-from .node import NodeGateway
-from .registry import Components
 from .settings import ApiSettings, is_loopback
 
 

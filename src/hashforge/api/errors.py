@@ -16,7 +16,25 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hashforge.services.errors import (
+    BadCursor,
+    ComponentFailed,
+    ComponentUnavailable,
+    Conflict,
+    NodeFailed,
+    NodeUnavailable,
+    NotFound,
+    Rejected,
+    ServiceError,
+)
+
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "PROBLEM_JSON", "APIError", "BadCursor", "ComponentFailed", "ComponentUnavailable", "Conflict", "FieldError",
+    "Forbidden", "NodeFailed", "NodeUnavailable", "NotFound", "PayloadTooLarge", "Problem", "RateLimited",
+    "Rejected", "ServiceError", "Unauthorized", "install_handlers", "problem_response", "problem_responses",
+]
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:hashforge:problem:"
@@ -43,25 +61,8 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = Field(default=None, description="Validation errors, one per bad field.")
 
 
-class APIError(Exception):
-    """Base of the API's own errors; each subclass is one problem type."""
-
-    status = 500
-    kind = "internal"
-    title = "Internal Server Error"
-
-    def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail
-        self.headers = headers or {}
-
-
-class NotFound(APIError):
-    status, kind, title = 404, "not-found", "Not Found"
-
-
-class BadCursor(APIError):
-    status, kind, title = 400, "bad-cursor", "Invalid cursor"
+# The errors services raise are the API's too: `APIError` is their base, and the HTTP-only ones below.
+APIError = ServiceError
 
 
 class Unauthorized(APIError):
@@ -79,39 +80,8 @@ class RateLimited(APIError):
     status, kind, title = 429, "rate-limited", "Too Many Requests"
 
 
-class NodeUnavailable(APIError):
-    status, kind, title = 503, "node-unavailable", "The node cannot be reached"
-
-
-class NodeFailed(APIError):
-    status, kind, title = 502, "node-error", "The node answered with an error"
-
-
 class PayloadTooLarge(APIError):
     status, kind, title = 413, "payload-too-large", "Request body too large"
-
-
-class Conflict(APIError):
-    status, kind, title = 409, "conflict", "The component's state does not allow this now"
-
-
-class Rejected(APIError):
-    """The component understood the request and refused it (the detail says why, in its words)."""
-
-    status, kind, title = 422, "rejected", "The component refused the request"
-
-    def __init__(self, detail: str, kind: str | None = None) -> None:
-        super().__init__(detail)
-        if kind is not None:
-            self.kind = kind
-
-
-class ComponentUnavailable(APIError):
-    status, kind, title = 503, "component-unavailable", "The component cannot be reached"
-
-
-class ComponentFailed(APIError):
-    status, kind, title = 502, "component-error", "The component answered with an error"
 
 
 def problem_response(

@@ -15,9 +15,10 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hashforge.services.keys import KeyStore
+from hashforge.services.metrics import ApiMetrics
+
 from .errors import problem_response
-from .keys import KeyStore
-from .metrics import ApiMetrics
 from .ratelimit import TokenBuckets, retry_after_header
 
 SECURITY_HEADERS = [

@@ -13,8 +13,9 @@ from typing import Any
 
 import uvicorn
 
-from .keys import KeyStore
-from .registry import Components
+from hashforge.services.keys import KeyStore
+from hashforge.services.registry import Components
+
 from .settings import ApiSettings
 
 

@@ -1,6 +1,6 @@
 """The `hashforge` command line. The app itself is assembled in `commands.py`; this package's
-initializer stays empty of components, so that any component's CLI can import
-`hashforge.cli.errors` (the one-line error and exit codes) without an import cycle.
+initializer stays empty of components (importing `hashforge.cli` loads none of them). Component
+CLIs take the one-line error and exit codes from `hashforge.cliutil`, never from here.
 """
 
 from __future__ import annotations

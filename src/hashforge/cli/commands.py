@@ -6,6 +6,7 @@ Errors of our own print one line to stderr and exit 2 for bad input (as Typer's 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,13 @@ from hashforge.ops.alerts.cli import alerts_app
 from hashforge.ops.ledger.cli import tax_app
 from hashforge.ops.profit.cli import calc_app
 from hashforge.pool.cli import pool
-from hashforge.pool.contracts.cli import contracts_app
+from hashforge.pool.contracts.cli import (
+    KeyMintRefused,
+    KeyMintUnavailable,
+    contracts_app,
+    use_key_minter,
+)
+from hashforge.services.keys import KeyStoreError, KeyStoreUnavailable, mint_customer_key
 from hashforge.wallet.cli import wallet_app
 
 from .headers import headers_app
@@ -67,6 +74,20 @@ app.add_typer(calc_app, name="calc")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(tax_app, name="tax")
 app.add_typer(contracts_app, name="contracts")
+
+
+def _mint_customer_key(api_datadir: Path, customer: str, name: str | None) -> tuple[str, str]:
+    """`hashforge contracts customer-key`: the pool's CLI checks the customer, the API's key store mints."""
+    try:
+        key, token = mint_customer_key(api_datadir, customer, name)
+    except KeyStoreUnavailable as e:
+        raise KeyMintUnavailable(str(e)) from e
+    except KeyStoreError as e:
+        raise KeyMintRefused(str(e)) from e
+    return key.name, token
+
+
+use_key_minter(_mint_customer_key)
 
 
 def main() -> None:

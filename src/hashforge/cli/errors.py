@@ -1,17 +1,5 @@
-"""Exit codes and the one-line error the CLI prints instead of a traceback."""
+"""The one-line error and exit codes: hashforge.cliutil (kept here for hashforge.cli's own modules)."""
 
-from __future__ import annotations
+from hashforge.cliutil import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
 
-from typing import NoReturn
-
-import typer
-
-EXIT_OK = 0
-EXIT_INVALID = 1  # the input was read and breaks a rule
-EXIT_USAGE = 2  # bad input: missing/unreadable file, bad size, unknown network, bad option value
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Prints `error: message` on one line to stderr and exits with `code`."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "fail"]

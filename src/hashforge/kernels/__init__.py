@@ -141,14 +141,14 @@ def _native_lanes(algo: str) -> dict[str, int]:
     return {name: lanes for a, name, lanes in _native.backends() if a == algo}
 
 
-def _check_algo(algo: str) -> None:
+def check_algo(algo: str) -> None:
     if algo not in ALGORITHMS:
         raise UnknownBackendError(f"unknown algorithm {algo!r} (choose from {', '.join(ALGORITHMS)})")
 
 
 def available_backends(algo: str = "sha256d") -> tuple[str, ...]:
     """Backends this machine can run for `algo`, fastest first (always ends with 'python')."""
-    _check_algo(algo)
+    check_algo(algo)
     lanes = _native_lanes(algo)
     return tuple(n for n in _PREFERENCE if n == "python" or n in lanes)
 
@@ -167,7 +167,7 @@ class Backend:
 
     def scan(self, header: bytes, target: int, start: int = 0, end: int = NONCE_LIMIT) -> ScanResult:
         """Every nonce in [start, end) whose hash <= target, with the header's own version."""
-        header = _header80(header)
+        header = header80(header)
         version = int.from_bytes(header[:4], "little")
         return self.scan_versions(header, [version], target, start, end)
 
@@ -180,9 +180,9 @@ class Backend:
         end: int = NONCE_LIMIT,
     ) -> ScanResult:
         """Every (version, nonce) in versions x [start, end) whose hash <= target."""
-        header = _header80(header)
+        header = header80(header)
         versions = list(versions)
-        _check_scan_args(versions, target, start, end)
+        check_scan_args(versions, target, start, end)
         if self.name == "python":
             pairs = _reference.scan(self.algo, header, versions, target, start, end)
             hashes = (end - start) * len(versions)
@@ -199,7 +199,7 @@ def get_backend(algo: str = "sha256d", name: str = "auto") -> Backend:
     Raises UnknownBackendError for a name that does not exist for `algo`, and
     BackendUnavailableError for one this CPU (or a build without the extension) lacks.
     """
-    _check_algo(algo)
+    check_algo(algo)
     if name.partition(":")[0] in ("opencl", "cuda"):  # GPU backends: hashforge.kernels.gpu
         from hashforge.kernels.gpu import get_gpu_backend
 
@@ -244,7 +244,7 @@ def rolled_versions(version: int, mask: int, count: int, first: int = 0) -> list
     return out
 
 
-def _header80(header: bytes) -> bytes:
+def header80(header: bytes) -> bytes:
     header = bytes(header)
     if len(header) == 76:
         return header + b"\x00\x00\x00\x00"
@@ -253,7 +253,7 @@ def _header80(header: bytes) -> bytes:
     return header
 
 
-def _check_scan_args(versions: list[int], target: int, start: int, end: int) -> None:
+def check_scan_args(versions: list[int], target: int, start: int, end: int) -> None:
     if not versions:
         raise ValueError("versions must not be empty")
     if any(not 0 <= v < NONCE_LIMIT for v in versions):

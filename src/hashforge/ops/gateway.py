@@ -12,8 +12,8 @@ from . import DB_FILE
 from .schema import check_ops
 
 if TYPE_CHECKING:
-    from hashforge.api.registry import Components
     from hashforge.consensus.params import ChainParams
+    from hashforge.services.registry import Components
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashforge.cli.errors import fail
+from hashforge.cliutil import fail
 from hashforge.consensus.params import COIN, ChainParams, UnknownNetworkError, get_params
 from hashforge.schema import SchemaError
 

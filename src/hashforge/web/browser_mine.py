@@ -16,8 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hashforge.api.deps import NodeDep, ReadAccess
-from hashforge.api.earnings import chain_params, hashes_per_difficulty, next_reward, sat_per_day
 from hashforge.consensus.params import PowAlgorithm
+from hashforge.services.earnings import (
+    chain_params,
+    hashes_per_difficulty,
+    next_reward,
+    sat_per_day,
+)
 
 from .render import page, safe
 
@@ -53,7 +58,7 @@ async def mine(request: Request, _: ReadAccess, node: NodeDep) -> HTMLResponse:
     settings = request.app.state.settings
     ws = ws_url(settings.stratum_ws, request)
     mining = await safe(node.mining_info())
-    params = await safe(chain_params(settings, node))
+    params = await safe(chain_params(settings.network, node))
     net: dict[str, Any] | None = None
     if mining is not None and params is not None:
         difficulty = float(mining["difficulty"])

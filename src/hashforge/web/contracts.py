@@ -12,8 +12,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from hashforge.api.deps import CUSTOMER_ROUTE, ComponentsDep, CustomerAccess, ReadAccess
-from hashforge.api.errors import APIError, NotFound
-from hashforge.api.gateways.pool import PoolGateway
+from hashforge.services.errors import NotFound, ServiceError
+from hashforge.services.gateways.pool import PoolGateway
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,7 @@ async def _get(pool: PoolGateway, path: str, params: dict[str, Any] | None = Non
         return await pool.contracts("GET", path, params)
     except NotFound:
         raise
-    except APIError:
+    except ServiceError:
         return None
 
 
@@ -44,7 +44,7 @@ async def operator(request: Request, _: ReadAccess, components: ComponentsDep) -
 async def _safe_stats(pool: PoolGateway) -> dict[str, Any] | None:
     try:
         return await pool.stats()
-    except APIError:
+    except ServiceError:
         return None
 
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hashforge.api.deps import ReadAccess
-from hashforge.api.errors import APIError, NodeFailed, NodeUnavailable
-from hashforge.api.routers.ops_profit import BadCalcInput, load_presets, report
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.profit import units
 from hashforge.ops.profit.calc import profit_at_electricity, sig
 from hashforge.ops.profit.service import CalcRequest, Report, compare
+from hashforge.services.errors import NodeFailed, NodeUnavailable, ServiceError
+from hashforge.services.ops_profit import BadCalcInput, load_presets, report
 
 from .charts import line_chart
 
@@ -91,7 +91,7 @@ async def profit_page(
         return page(request, "profit.html", **ctx)
     try:
         presets = load_presets(ops)
-    except APIError as e:
+    except ServiceError as e:
         ctx["error"] = e.detail
         return page(request, "profit.html", 500, **ctx)
     ctx["presets"] = presets

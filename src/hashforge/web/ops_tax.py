@@ -11,12 +11,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from hashforge.api.deps import ReadAccess
-from hashforge.api.routers.ops_tax import ledger_of
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.ledger import NOTE, LedgerError
 from hashforge.ops.ledger.export import charts, money
 from hashforge.ops.ledger.lots import METHODS
 from hashforge.ops.ledger.money import sat_to_coins
+from hashforge.services.ops_tax import ledger_of
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from hashforge.api.errors import APIError
-from hashforge.api.registry import KNOWN_COMPONENTS, Components
+from hashforge.services.errors import ServiceError
+from hashforge.services.registry import KNOWN_COMPONENTS, Components
 
 from . import fmt
 
@@ -55,6 +55,6 @@ async def safe(coro: Any) -> Any:
     """The awaited result, or None (logged) when the component answered with an API error."""
     try:
         return await coro
-    except APIError as e:
+    except ServiceError as e:
         log.info("dashboard: %s", e)
         return None

@@ -16,20 +16,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from hashforge.api.deps import ComponentsDep, NodeDep, ReadAccess
-from hashforge.api.earnings import chain_params, next_reward, sat_per_day
-from hashforge.api.errors import APIError, BadCursor, NotFound
-from hashforge.api.gateways.miner import MinerGateway
-from hashforge.api.gateways.pool import PoolGateway
-from hashforge.api.gateways.wallet import WalletGateway
-from hashforge.api.keys import KeyStore, Scope
 from hashforge.api.middleware import SESSION_COOKIE
-from hashforge.api.node import Header, NodeGateway
-from hashforge.api.pagination import cursor_int, decode_cursor, encode_cursor
-from hashforge.api.registry import ComponentName, Components
-from hashforge.api.routers import miner as miner_api
-from hashforge.api.routers import pool as pool_api
-from hashforge.api.routers.chain import history_points
-from hashforge.api.routers.pool_models import PoolBlock
+from hashforge.services import miner as miner_svc
+from hashforge.services import pool as pool_svc
+from hashforge.services.chain import history_points
+from hashforge.services.earnings import chain_params, next_reward, sat_per_day
+from hashforge.services.errors import BadCursor, NotFound, ServiceError
+from hashforge.services.gateways.miner import MinerGateway
+from hashforge.services.gateways.pool import PoolGateway
+from hashforge.services.gateways.wallet import WalletGateway
+from hashforge.services.keys import KeyStore, Scope
+from hashforge.services.node import Header, NodeGateway
+from hashforge.services.paging import cursor_int, decode_cursor, encode_cursor
+from hashforge.services.pool_models import PoolBlock
+from hashforge.services.registry import ComponentName, Components
 
 from . import fmt
 from .charts import line_chart
@@ -78,10 +78,10 @@ async def overview(request: Request, _: ReadAccess, node: NodeDep, components: C
     pool_stats = workers = found = None
     if pool is not None:
         pool_stats, workers, found = await asyncio.gather(
-            safe(pool_api.stats(pool)), safe(pool_api.all_workers(pool, 600)), safe(_found(pool, 10)))
+            safe(pool_svc.stats(pool)), safe(pool_svc.all_workers(pool, 600)), safe(_found(pool, 10)))
         if workers is not None:
             workers = sorted(workers, key=lambda w: (-w.hashrate_hps, w.name))[:10]
-    farm = None if miner is None else await safe(miner_api.summary(miner))
+    farm = None if miner is None else await safe(miner_svc.summary(miner))
     balance = None if wallet is None else await safe(wallet.balance())
     summaries = {n: await _summary(components, n) for n in ("pool", "miner", "wallet")
                  if components.has(n) and components.gateway(n) is None}
@@ -98,7 +98,7 @@ async def overview(request: Request, _: ReadAccess, node: NodeDep, components: C
 
 async def _found(pool: PoolGateway, limit: int) -> list[PoolBlock]:
     rows = await pool.blocks(limit)
-    return [pool_api.to_block(b) for b in rows]
+    return [pool_svc.to_block(b) for b in rows]
 
 
 async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] | None,
@@ -106,7 +106,7 @@ async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] 
     """coins/day = H x 86400 x R / (D x 2^32) at the pool's (else the farm's) hash rate."""
     if rate is None or mining is None:
         return None
-    params = await safe(chain_params(request.app.state.settings, node))
+    params = await safe(chain_params(request.app.state.settings.network, node))
     nxt = mining.get("next")
     difficulty = float(nxt["difficulty"]) if isinstance(nxt, dict) and "difficulty" in nxt else float(mining["difficulty"])
     if params is None or difficulty <= 0:
@@ -117,7 +117,7 @@ async def _earnings(request: Request, node: NodeGateway, mining: dict[str, Any] 
 
 
 async def _pool_chart(pool: PoolGateway, address: str | None = None) -> str:
-    points, _ = await safe(pool_api.history_page(pool, 60, CHART_POINTS, None, address)) or ([], None)
+    points, _ = await safe(pool_svc.history_page(pool, 60, CHART_POINTS, None, address)) or ([], None)
     data = [(float(p.time), p.hashrate_hps) for p in reversed(points)]
     title = "Pool hash rate per minute, last hour" if address is None else "This address's hash rate per minute, last hour"
     return line_chart(data, title, fmt.hashrate, x_format=lambda x: fmt.clock(int(x)),
@@ -179,9 +179,9 @@ async def blocks(
     pool_page = None
     if pool is not None:
         try:
-            pool_page = await safe(pool_api.blocks(pool, found, 10))
+            pool_page = await safe(pool_svc.blocks(pool, found, 10))
         except BadCursor:
-            pool_page = await safe(pool_api.blocks(pool, None, 10))
+            pool_page = await safe(pool_svc.blocks(pool, None, 10))
     return page(request, "blocks.html", tip=tip, blocks=headers, next_cursor=next_cursor,
                  first_page=cursor is None, pool_page=pool_page, found_first=found is None, nav="blocks")
 
@@ -206,9 +206,9 @@ async def workers(
     listing = None
     if pool is not None:
         try:
-            listing = await safe(pool_api.workers(pool, cursor, PAGE_SIZE))
+            listing = await safe(pool_svc.workers(pool, cursor, PAGE_SIZE))
         except BadCursor:
-            listing = await safe(pool_api.workers(pool, None, PAGE_SIZE))
+            listing = await safe(pool_svc.workers(pool, None, PAGE_SIZE))
     return page(request, "workers.html", page=listing, first_page=cursor is None, nav="workers")
 
 
@@ -220,11 +220,11 @@ async def worker(request: Request, name: str, _: ReadAccess, components: Compone
     if not WORKER_NAME.match(name):
         return page(request, "missing.html", 404, what="That is not a worker name (ADDRESS.worker).", nav="workers")
     try:
-        detail = await pool_api.worker(pool, name, 600)
+        detail = await pool_svc.worker(pool, name, 600)
     except NotFound:
         return page(request, "missing.html", 404, what=f"The pool has seen no share from {name} in the last day.",
                      nav="workers")
-    except APIError:
+    except ServiceError:
         detail = None
     chart = await _pool_chart(pool, name.partition(".")[0])
     return page(request, "worker.html", worker=detail, worker_name=name, chart=chart, nav="workers")
@@ -239,9 +239,9 @@ async def payouts(
     listing = None
     if pool is not None:
         try:
-            listing = await safe(pool_api.payments(pool, cursor, PAGE_SIZE))
+            listing = await safe(pool_svc.payments(pool, cursor, PAGE_SIZE))
         except BadCursor:
-            listing = await safe(pool_api.payments(pool, None, PAGE_SIZE))
+            listing = await safe(pool_svc.payments(pool, None, PAGE_SIZE))
     return page(request, "payouts.html", page=listing, first_page=cursor is None, nav="payouts")
 
 

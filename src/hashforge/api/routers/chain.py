@@ -6,11 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from ..deps import NodeDep, ReadAccess, SettingsDep
-from ..errors import BadCursor, problem_responses
-from ..node import Header, NodeGateway, to_sat
-from ..pagination import Cursor, Limit, Page, cursor_int, cursor_str, decode_cursor, encode_cursor
-from .chain_models import (
+from hashforge.services.chain import history_points
+from hashforge.services.chain_models import (
     Block,
     BlockSummary,
     HistoryPoint,
@@ -23,6 +20,12 @@ from .chain_models import (
     TxOutput,
     TxRef,
 )
+from hashforge.services.node import Header, to_sat
+from hashforge.services.paging import Page, cursor_int, cursor_str, decode_cursor, encode_cursor
+
+from ..deps import NodeDep, ReadAccess, SettingsDep
+from ..errors import BadCursor, problem_responses
+from ..pagination import Cursor, Limit
 
 router = APIRouter(prefix="/chain", tags=["chain"], responses=problem_responses(502, 503))
 
@@ -32,7 +35,6 @@ BlockRef = Annotated[
 ]
 TxId = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$", description="Transaction id (64 hex).")]
 Window = Annotated[int, Query(ge=2, le=720, description="Blocks each hash-rate estimate spans.")]
-MAX_HISTORY_WINDOW = 720
 
 
 def _summary(h: Header) -> BlockSummary:
@@ -201,25 +203,3 @@ async def history(
         items=points, limit=limit,
         next_cursor=encode_cursor("history", h=nxt) if nxt >= 0 and len(points) == limit else None,
     )
-
-
-async def history_points(node: NodeGateway, start: int, count: int, window: int) -> list[HistoryPoint]:
-    """`count` points from `start` down; each hash rate is chain work over the `window` blocks before it
-    divided by their time span (as getnetworkhashps does: the window shrinks near genesis)."""
-    if start < 0:
-        return []
-    window = min(window, MAX_HISTORY_WINDOW)
-    headers = await node.headers_down(start, count + window)
-    points = []
-    for i, h in enumerate(headers[:count]):
-        back = min(window, h.height)
-        rate: float | None = None
-        if back > 0 and i + back < len(headers):
-            span = headers[i:i + back + 1]
-            times = [x.time for x in span]
-            dt = max(times) - min(times)
-            if dt > 0:
-                rate = (h.chainwork - headers[i + back].chainwork) / dt
-        points.append(HistoryPoint(height=h.height, hash=h.hash, time=h.time, difficulty=h.difficulty,
-                                   network_hashrate_hps=rate))
-    return points

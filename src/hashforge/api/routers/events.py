@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from hashforge.services.events import EVENT_TYPES, Published
+
 from ..deps import BusDep, ComponentsDep, ReadAccess, SettingsDep
 from ..errors import problem_responses
-from ..events import EVENT_TYPES, Published
 
 router = APIRouter(tags=["events"])
 

@@ -17,10 +17,11 @@ from fastapi.concurrency import run_in_threadpool
 from hashforge.ops.alerts import AlertsError, AlertStore, DeliveryError, UnknownItem, alert_engine
 from hashforge.ops.alerts.store import Alert, Channel, Note, Window
 from hashforge.ops.gateway import OpsGateway
+from hashforge.services.paging import Page, cursor_int, decode_cursor, encode_cursor
 
 from ..deps import ControlAccess
 from ..errors import ComponentFailed, ComponentUnavailable, NotFound, Rejected, problem_responses
-from ..pagination import Cursor, Limit, Page, cursor_int, decode_cursor, encode_cursor
+from ..pagination import Cursor, Limit
 from .ops_alerts_models import (
     AlertDetail,
     AlertOut,

@@ -5,94 +5,25 @@ miner's measured hash rate). Bad input is a 400 problem naming the parameter."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hashforge.ops.gateway import OpsGateway
-from hashforge.ops.profit import presets as presets_mod
 from hashforge.ops.profit import units
 from hashforge.ops.profit.jsonview import compare_json, presets_json, report_json
-from hashforge.ops.profit.presets import PresetError, Presets
-from hashforge.ops.profit.service import (
-    CalcRequest,
-    LiveInputs,
-    Report,
-    bench_hashrate,
-    build,
-    compare,
-    comparison_machine,
-    live_inputs,
-    measured_hashrate,
-)
+from hashforge.ops.profit.service import CalcRequest, compare, comparison_machine, measured_hashrate
 from hashforge.ops.profit.units import InputError
-from hashforge.rpcclient import RPCClientError, RPCTransportError
+from hashforge.services.ops_profit import BENCH_SECONDS, bad_input, load_presets, node_live, report
 
 from ..deps import ReadAccess
-from ..errors import APIError, NodeFailed, NodeUnavailable, problem_responses
+from ..errors import problem_responses
 from .ops_deps import OpsDep
 from .ops_profit_models import Comparison, PresetList, ProfitReport
 from .ops_profit_models import LiveInputs as LiveModel
 
 router = APIRouter(tags=["ops"], responses=problem_responses(400, 422))
-QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees"}
-BENCH_SECONDS = 1.0
-
 Text = Annotated[str | None, Query(max_length=64)]
 Months = Annotated[int, Query(ge=1, le=240, description="Projection length in months.")]
-
-
-class BadCalcInput(APIError):
-    status, kind, title = 400, "bad-calculator-input", "Invalid calculator input"
-
-
-class BadPresets(APIError):
-    status, kind, title = 500, "bad-presets", "The presets file is invalid"
-
-
-def bad_input(e: InputError) -> BadCalcInput:
-    return BadCalcInput(f"{QUERY_NAME.get(e.field, e.field)}: {e.message}")
-
-
-@dataclass
-class _LiveCache:
-    best: str | None = None
-    value: LiveInputs | None = None
-
-
-def load_presets(ops: OpsGateway) -> Presets:
-    try:
-        return presets_mod.load_for_ops_dir(ops.dir)
-    except PresetError as e:
-        raise BadPresets(str(e)) from None
-
-
-async def node_live(ops: OpsGateway) -> LiveInputs:
-    """Live inputs from the API's node, recomputed only when the tip changes."""
-    rpc = ops.components.node.rpc
-    cache = ops.service("profit-live", lambda _: _LiveCache())
-    try:
-        best = await rpc.call("getbestblockhash")
-        if cache.best != best or cache.value is None:
-            cache.value, cache.best = await live_inputs(rpc.call, "node"), best
-    except RPCTransportError:
-        raise NodeUnavailable("The node did not answer; it may be starting or stopped.") from None
-    except RPCClientError as e:
-        raise NodeFailed(f"The node refused {e.method} (code {e.code}).") from None
-    return cache.value
-
-
-async def report(ops: OpsGateway, req: CalcRequest, *, live: bool, measured: bool) -> Report:
-    """The calculation the API and the dashboard serve (raises BadCalcInput, node problems)."""
-    presets = load_presets(ops)
-    live_in = await node_live(ops) if live else None
-    rate = await measured_hashrate(ops.components) if measured and not req.hashrate else None
-    try:
-        return await asyncio.to_thread(build, req, presets, live_in, rate,
-                                       lambda algo: bench_hashrate(algo, BENCH_SECONDS))
-    except InputError as e:
-        raise bad_input(e) from None
 
 
 @router.get("", summary="Profitability of a machine: coins/day, revenue, cost, profit, break-even, projection",

@@ -15,15 +15,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from hashforge.ops.gateway import OpsGateway
-from hashforge.ops.ledger import CSVError, Ledger, LedgerError, NotFoundError, OverDisposalError
+from hashforge.ops.ledger import CSVError, LedgerError, NotFoundError, OverDisposalError
 from hashforge.ops.ledger import export as exports
 from hashforge.ops.ledger.expenses import parse_life
 from hashforge.ops.ledger.money import parse_when
+from hashforge.services.gateways.wallet import WalletGateway
+from hashforge.services.ops_tax import ledger_of
 
 from ..deps import ControlAccess
 from ..errors import NotFound, Rejected, problem_responses
-from ..gateways.wallet import WalletGateway
 from .ops_deps import OpsDep
 from .ops_tax_models import (
     CsvImport,
@@ -50,10 +50,6 @@ T = TypeVar("T")
 YearQ = Annotated[int, Query(ge=1970, le=9999, description="Tax year.")]
 OptYearQ = Annotated[int | None, Query(ge=1970, le=9999, description="Only this tax year.")]
 MethodQ = Annotated[Literal["fifo", "lifo", "hifo"], Query(description="Lot matching for gains.")]
-
-
-def ledger_of(ops: OpsGateway) -> Ledger:
-    return ops.service("ledger", lambda g: Ledger(g.dir))
 
 
 async def _call(fn: Callable[[], T]) -> T:

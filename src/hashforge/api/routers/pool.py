@@ -1,27 +1,19 @@
 """`/v1/pool`: the pool, read over its own REST API (`hashforge pool --api-port`), reshaped to our
 conventions (cursor pages, declared models, problem+json). Mounted only when `--pool-api` is given.
 
-The pool pages blocks and payments by offset, newest first; our cursors remember the offset *and*
-the last id served, so blocks found between two page requests neither repeat nor get skipped.
+The reads themselves are hashforge.services.pool (the dashboard shows the same); here: HTTP only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ..deps import NodeDep, SettingsDep, get_components
-from ..earnings import chain_params, next_reward, sat_per_day
-from ..errors import BadCursor, ComponentFailed, NotFound, problem_responses
-from ..gateways.pool import MAX_WINDOW, PoolGateway
-from ..pagination import Cursor, Limit, Page, cursor_int, cursor_str, decode_cursor, encode_cursor
-from . import contracts
-from .pool_models import (
-    AddressBalance,
-    BlockCounts,
+from hashforge.services import pool as service
+from hashforge.services.gateways.pool import MAX_WINDOW, PoolGateway
+from hashforge.services.paging import Page
+from hashforge.services.pool_models import (
     Earnings,
     HashratePoint,
     MinerStats,
@@ -32,9 +24,10 @@ from .pool_models import (
     WorkerDetail,
 )
 
-ONLINE_S = 300
-SEEN_S = 86400
-SLACK = 50  # extra rows asked of the pool per page, to absorb rows added since the last page
+from ..deps import NodeDep, SettingsDep, get_components
+from ..errors import NotFound, problem_responses
+from ..pagination import Cursor, Limit
+from . import contracts
 
 router = APIRouter(responses=problem_responses(502, 503))
 router.include_router(contracts.router)  # /v1/pool/contracts
@@ -56,183 +49,36 @@ def get_pool(request: Request) -> PoolGateway:
 PoolDep = Annotated[PoolGateway, Depends(get_pool)]
 
 
-def _int(v: Any) -> int:
-    return int(float(v))
-
-
-def to_stats(s: dict[str, Any]) -> PoolStats:
-    counts = s.get("blocks") or {}
-    return PoolStats(
-        hashrate_hps=max(0.0, float(s["hashrate"])), window_s=int(s["window_seconds"]), miners=int(s["miners"]),
-        workers=int(s["workers"]),
-        blocks=BlockCounts(**{k: int(counts.get(k, 0)) for k in ("pending", "confirmed", "orphaned", "rejected")}),
-        round_difficulty=max(0.0, float(s.get("round_difficulty") or 0.0)),
-        effort=None if s.get("effort") is None else max(0.0, float(s["effort"])),
-        scheme=str(s.get("scheme", "")), fee_percent=float(s.get("fee_percent") or 0.0),
-        connections=None if s.get("connections") is None else int(s["connections"]),
-        network=None if s.get("network") is None else str(s["network"]),
-        height=None if s.get("height") is None else int(s["height"]),
-        network_difficulty=None if s.get("network_difficulty") is None else float(s["network_difficulty"]),
-    )
-
-
-def to_block(b: dict[str, Any]) -> PoolBlock:
-    return PoolBlock(
-        id=int(b["id"]), height=int(b["height"]), hash=str(b["hash"]).lower(), status=str(b["status"]),
-        worker=f"{b['address']}.{b['worker']}", address=str(b["address"]), reward_sat=int(b["reward"]),
-        network_difficulty=float(b["network_difficulty"]),
-        effort=None if b.get("effort") is None else max(0.0, float(b["effort"])),
-        found_at=_int(b["found_at"]), settled_at=None if b.get("settled_at") is None else _int(b["settled_at"]),
-    )
-
-
-def to_payment(p: dict[str, Any]) -> Payment:
-    amount = p["amount"] if "amount" in p else p["total"]
-    return Payment(id=int(p["id"]), txid=str(p["txid"]).lower(), status=str(p["status"]), amount_sat=int(amount),
-                   created_at=_int(p["created_at"]))
-
-
-def to_workers(rate_rows: list[dict[str, Any]], seen_rows: list[dict[str, Any]], window: int) -> list[Worker]:
-    """Workers seen in the last day, with their hash rate over `window` (0 when they sent nothing in it)."""
-    now = time.time()
-    rates = {(r["address"], r["worker"]): float(r["hashrate"]) for r in rate_rows}
-    out = []
-    for r in seen_rows:
-        last = _int(r["last_share"] or 0)
-        out.append(Worker(
-            name=f"{r['address']}.{r['worker']}", address=str(r["address"]), worker=str(r["worker"]),
-            status="online" if now - last <= ONLINE_S else "idle",
-            hashrate_hps=max(0.0, rates.get((r["address"], r["worker"]), 0.0)), window_s=window,
-            shares=int(r["shares"]), last_share=last,
-        ))
-    out.sort(key=lambda w: w.name)
-    return out
-
-
-def _shape(what: str, fn: Any) -> Any:
-    try:
-        return fn()
-    except (KeyError, TypeError, ValueError):
-        raise ComponentFailed(f"The pool's API answered {what} in an unexpected shape.") from None
-
-
-async def all_workers(pool: PoolGateway, window: int) -> list[Worker]:
-    rate_rows, seen_rows = await asyncio.gather(pool.workers(window), pool.workers(max(window, SEEN_S)))
-    return cast(list[Worker], _shape("workers", lambda: to_workers(rate_rows, seen_rows, window)))
-
-
 @router.get("/stats", summary="Pool hash rate, miners, workers, blocks, round effort")
 async def stats(pool: PoolDep, window: Window = 600) -> PoolStats:
-    raw = await pool.stats(window)
-    return cast(PoolStats, _shape("stats", lambda: to_stats(raw)))
+    return await service.stats(pool, window)
 
 
 @router.get("/workers", summary="Workers seen in the last day, by name", responses=problem_responses(400))
 async def workers(pool: PoolDep, cursor: Cursor = None, limit: Limit = 20, window: Window = 600) -> Page[Worker]:
-    rows = await all_workers(pool, window)
-    if cursor is not None:
-        after = cursor_str(decode_cursor("pool-workers", cursor), "n", 200)
-        rows = [w for w in rows if w.name > after]
-    page = rows[:limit]
-    return Page[Worker](
-        items=page, limit=limit,
-        next_cursor=encode_cursor("pool-workers", n=page[-1].name) if len(rows) > limit else None,
-    )
+    return await service.workers(pool, cursor, limit, window)
 
 
 @router.get("/workers/{name}", summary="One worker: rate, status, its address's balance, its blocks",
             responses=problem_responses(404))
 async def worker(pool: PoolDep, name: WorkerPath, window: Window = 600) -> WorkerDetail:
-    address, _, worker_name = name.partition(".")
-    rows, miner = await asyncio.gather(all_workers(pool, window), pool.miner(address, window))
-    found = next((w for w in rows if w.name == name), None)
-    if found is None:
-        raise NotFound(f"The pool has seen no share from {name} in the last day.")
-
-    def detail() -> WorkerDetail:
-        bal = miner["balance"]
-        blocks = [to_block(b) for b in miner.get("blocks", []) if str(b.get("worker")) == worker_name]
-        return WorkerDetail(**found.model_dump(), balance=AddressBalance(
-            payable_sat=int(bal["payable"]), immature_sat=int(bal["immature"]), paid_sat=int(bal["paid"])),
-            blocks=blocks)
-
-    return cast(WorkerDetail, _shape("miners", detail))
+    return await service.worker(pool, name, window)
 
 
 @router.get("/miners/{address}", summary="One payout address: rate, balance, workers, recent blocks and payments",
             responses=problem_responses(404))
 async def miner(pool: PoolDep, address: AddressPath, window: Window = 600) -> MinerStats:
-    raw, rows = await asyncio.gather(pool.miner(address, window), all_workers(pool, window))
-    mine = [w for w in rows if w.address == address]
-
-    def build() -> MinerStats:
-        bal = raw["balance"]
-        return MinerStats(
-            address=address, hashrate_hps=max(0.0, float(raw["hashrate"])), window_s=int(raw["window_seconds"]),
-            balance=AddressBalance(payable_sat=int(bal["payable"]), immature_sat=int(bal["immature"]),
-                                   paid_sat=int(bal["paid"])),
-            workers=mine, recent_blocks=[to_block(b) for b in raw.get("blocks", [])],
-            recent_payments=[to_payment(p) for p in raw.get("payments", [])],
-        )
-
-    stats_ = cast(MinerStats, _shape("miners", build))
-    if not (stats_.workers or stats_.recent_blocks or stats_.recent_payments or stats_.balance.payable_sat
-            or stats_.balance.immature_sat or stats_.balance.paid_sat):
-        raise NotFound(f"The pool has no record of {address}.")
-    return stats_
-
-
-async def id_page(fetch: Any, collection: str, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-    """A newest-first page of rows with increasing ids from an offset-paged source (see the module doc)."""
-    offset, below = 0, 2**62
-    if cursor is not None:
-        pos = decode_cursor(collection, cursor)
-        offset, below = cursor_int(pos, "o"), cursor_int(pos, "i", 0, 2**62)
-    ask = min(500, limit + SLACK)
-    rows = await fetch(ask, offset)
-    page: list[dict[str, Any]] = []
-    used = 0
-    for i, row in enumerate(rows):
-        used = i + 1
-        if int(row["id"]) >= below:
-            continue
-        page.append(row)
-        if len(page) == limit:
-            break
-    more = len(rows) == ask or (len(page) == limit and used < len(rows))
-    last_id = int(page[-1]["id"]) if page else below
-    return page, encode_cursor(collection, o=offset + used, i=last_id) if more else None
+    return await service.miner(pool, address, window)
 
 
 @router.get("/blocks", summary="Blocks the pool found, newest first", responses=problem_responses(400))
 async def blocks(pool: PoolDep, cursor: Cursor = None, limit: Limit = 20) -> Page[PoolBlock]:
-    rows, nxt = await id_page(pool.blocks, "pool-blocks", cursor, limit)
-    items = cast(list[PoolBlock], _shape("blocks", lambda: [to_block(b) for b in rows]))
-    return Page[PoolBlock](items=items, limit=limit, next_cursor=nxt)
+    return await service.blocks(pool, cursor, limit)
 
 
 @router.get("/payments", summary="Payout transactions, newest first", responses=problem_responses(400))
 async def payments(pool: PoolDep, cursor: Cursor = None, limit: Limit = 20) -> Page[Payment]:
-    rows, nxt = await id_page(pool.payments, "pool-payments", cursor, limit)
-    items = cast(list[Payment], _shape("payments", lambda: [to_payment(p) for p in rows]))
-    return Page[Payment](items=items, limit=limit, next_cursor=nxt)
-
-
-async def history_page(pool: PoolGateway, bucket: int, count: int, end: int | None = None,
-                       address: str | None = None) -> tuple[list[HashratePoint], int | None]:
-    """`count` buckets ending before `end` (default: the bucket after now), newest first, zero where
-    no share was accepted; and the end of the next (older) page, None past the pool's 30 days."""
-    now = int(time.time())
-    if end is None:
-        end = (now // bucket + 1) * bucket
-    oldest = now - MAX_WINDOW
-    start = max(end - count * bucket, (oldest // bucket + 1) * bucket)
-    if start >= end:
-        return [], None
-    rows = dict(await pool.history(now - start, bucket, address))
-    points = [HashratePoint(time=t, hashrate_hps=max(0.0, rows.get(t, 0.0)))
-              for t in range(end - bucket, start - 1, -bucket)]
-    return points, start if start - bucket > oldest else None
+    return await service.payments(pool, cursor, limit)
 
 
 @router.get("/hashrate", summary="Pool (or one address's) hash rate per bucket, newest first",
@@ -242,15 +88,7 @@ async def hashrate(
     bucket: Annotated[int, Query(ge=10, le=86400, description="Seconds per point.")] = 600,
     address: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{14,128}$", description="Only this address.")] = None,
 ) -> Page[HashratePoint]:
-    end = None
-    if cursor is not None:
-        pos = decode_cursor("pool-hashrate", cursor)
-        end = cursor_int(pos, "e", 0, 2**40)
-        if cursor_int(pos, "b", 10, 86400) != bucket or pos.get("a") != address:
-            raise BadCursor("The cursor belongs to another bucket size or address; start again without it.")
-    points, older = await history_page(pool, bucket, limit, end, address)
-    nxt = encode_cursor("pool-hashrate", e=older, b=bucket, a=address) if older is not None else None
-    return Page[HashratePoint](items=points, limit=limit, next_cursor=nxt)
+    return await service.hashrate(pool, cursor, limit, bucket, address)
 
 
 @router.get("/earnings", summary="Estimated earnings at the pool's hash rate (or a given one)")
@@ -258,16 +96,4 @@ async def earnings(
     pool: PoolDep, node: NodeDep, settings: SettingsDep, window: Window = 600,
     hashrate_hps: Annotated[float | None, Query(ge=0, le=1e24, description="Estimate for this rate instead.")] = None,
 ) -> Earnings:
-    rate = hashrate_hps
-    if rate is None:
-        rate = (await stats(pool, window)).hashrate_hps
-    params = await chain_params(settings, node)
-    info = await node.mining_info()
-    nxt = info.get("next")
-    difficulty = float(nxt["difficulty"]) if isinstance(nxt, dict) and "difficulty" in nxt else float(info["difficulty"])
-    if params is None or difficulty <= 0:
-        raise ComponentFailed("The node's network or difficulty is unknown; no estimate.")
-    reward = next_reward(int(info["blocks"]), params)
-    sats = sat_per_day(rate, difficulty, reward, params)
-    return Earnings(hashrate_hps=rate, network_difficulty=difficulty, block_reward_sat=reward,
-                    coins_per_day=sats / 100_000_000, sat_per_day=sats)
+    return await service.earnings(pool, node, settings.network, window, hashrate_hps)

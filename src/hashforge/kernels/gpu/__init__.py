@@ -33,9 +33,9 @@ from hashforge.kernels import (
     Backend,
     ScanResult,
     UnknownBackendError,
-    _check_algo,
-    _check_scan_args,
-    _header80,
+    check_algo,
+    check_scan_args,
+    header80,
 )
 from hashforge.kernels import Found as _Found
 
@@ -119,7 +119,7 @@ def get_gpu_backend(
     UnknownBackendError for a malformed name and BackendUnavailableError when the runtime
     or the device is missing (the message lists the devices there are).
     """
-    _check_algo(algo)
+    check_algo(algo)
     kind, index = _parse(name)
     engine = _open_engine(kind, index, lookup_gap)
     if intensity is not None:
@@ -175,9 +175,9 @@ class GPUBackend(Backend):
         start: int = 0,
         end: int = NONCE_LIMIT,
     ) -> ScanResult:
-        header = _header80(header)
+        header = header80(header)
         versions = list(versions)
-        _check_scan_args(versions, target, start, end)
+        check_scan_args(versions, target, start, end)
         # the engine returns nonce-major, then in `versions` order, each hit re-checked by hashlib
         pairs = self.engine.scan(self.algo, header, versions, target, start, end)
         return ScanResult(tuple(_Found(v, n) for v, n in pairs), (end - start) * len(versions))

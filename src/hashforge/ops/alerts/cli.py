@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashforge.cli.errors import fail
+from hashforge.cliutil import fail
 
 from .errors import AlertsError, DeliveryError
 from .rules import KINDS, LEVELS

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hashforge.api.events import AlertEvent, EventBus, PayoutEvent, Published, ShareEvent
+from hashforge.services.events import AlertEvent, EventBus, PayoutEvent, Published, ShareEvent
 
 from . import rules as R
 from .errors import AlertsError, DeliveryError
@@ -99,7 +99,7 @@ class AlertEngine:
 
     async def collect(self, ops: OpsGateway) -> Snapshot:
         """What the pool and the miner show now (each absent or silent one contributes nothing)."""
-        from hashforge.api.errors import APIError
+        from hashforge.services.errors import ServiceError
 
         pool = ops.components.gateway("pool")
         miner = ops.components.gateway("miner")
@@ -117,7 +117,7 @@ class AlertEngine:
                 shares = pool_share_counts(metrics)
                 if shares is not None:  # the pool's reject rate, as a "device" named pool
                     devices.append(DeviceState("pool", None, *shares))
-            except APIError as e:
+            except ServiceError as e:
                 log.info("alerts: pool unreachable: %s", e)
                 pool_up = False
             except (KeyError, TypeError, ValueError) as e:
@@ -130,7 +130,7 @@ class AlertEngine:
                         devices.append(_device(i, d))
                     except (TypeError, ValueError):
                         log.warning("alerts: miner device %d in an unexpected shape", i)
-            except APIError as e:
+            except ServiceError as e:
                 log.info("alerts: miner unreachable: %s", e)
         return Snapshot(pool_up, tuple(workers), tuple(devices))
 
@@ -294,7 +294,7 @@ def pool_share_counts(metrics: str) -> tuple[int, int] | None:
     """(accepted, rejected) shares from the pool's Prometheus text; None if it has no accepted counter."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    from hashforge.api.gateways.pool import rejected_counts
+    from hashforge.services.gateways.pool import rejected_counts
 
     accepted = None
     try:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashforge.cli.errors import fail
+from hashforge.cliutil import fail
 from hashforge.ops import default_ops_dir
 
 from . import export as exports

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from hashforge.cli.errors import fail
+from hashforge.cliutil import fail
 
 from . import presets as presets_mod
 from . import units

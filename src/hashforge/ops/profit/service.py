@@ -19,7 +19,7 @@ from .presets import Coin, Hardware, Presets
 from .units import InputError
 
 if TYPE_CHECKING:
-    from hashforge.api.registry import Components
+    from hashforge.services.registry import Components
 
 CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
 DEFAULT_ELECTRICITY = Decimal("0.10")

@@ -22,7 +22,7 @@ import typer
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from hashforge.cli.errors import EXIT_INVALID, fail
+from hashforge.cliutil import EXIT_INVALID, fail
 from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import PowAlgorithm, get_params
 
@@ -264,6 +264,25 @@ def allocations(
            f"{a['share']:>9.4%} {a['gross']:>12,} {a['fee']:>10,} {a['net']:>12,}" for a in rows]))
 
 
+class KeyMintUnavailable(Exception):
+    """The key store cannot be opened (exit 2)."""
+
+
+class KeyMintRefused(Exception):
+    """The key store refused the key, e.g. a name in use (exit 1)."""
+
+
+# Who mints customer keys: the API's key store (hashforge.services.keys), wired by hashforge.cli, which
+# assembles the app; the pool knows no API. (api_datadir, customer, name or None) -> (key name, token)
+KeyMinter = Callable[[Path, str, str | None], tuple[str, str]]
+_key_minter: KeyMinter | None = None
+
+
+def use_key_minter(minter: KeyMinter) -> None:
+    global _key_minter
+    _key_minter = minter
+
+
 @contracts_app.command("customer-key")
 def customer_key(
     ctx: typer.Context,
@@ -273,21 +292,15 @@ def customer_key(
     as_json: JsonOpt = False,
 ) -> None:
     """Mint an API key that reads only this customer's contracts (shown once)."""
-    import secrets
-
-    from hashforge.api.keys import KEYS_FILE, KeyStore, KeyStoreError, Scope
-
+    if _key_minter is None:
+        fail("customer keys are minted by the API's key store: run this as `hashforge contracts customer-key`")
+    minter = _key_minter
     _run(ctx, lambda conn: book.customer(conn, customer))  # must exist
     try:
-        store = KeyStore(api_datadir / KEYS_FILE)
-    except (OSError, KeyStoreError) as e:
-        fail(f"cannot open the API key table in {api_datadir}: {e}")
-    try:
-        key, token = store.create(name or f"customer-{customer}-{secrets.token_hex(3)}",
-                                  frozenset({Scope.CUSTOMER}), customer=customer)
-    except KeyStoreError as e:
+        key_name, token = minter(api_datadir, customer, name)
+    except KeyMintRefused as e:
         fail(str(e), EXIT_INVALID)
-    finally:
-        store.close()
-    _out({"name": key.name, "customer_id": customer, "token": token}, as_json,
-         lambda: f"key {key.name} for customer {customer} (shown once):\n{token}")
+    except KeyMintUnavailable as e:
+        fail(str(e))
+    _out({"name": key_name, "customer_id": customer, "token": token}, as_json,
+         lambda: f"key {key_name} for customer {customer} (shown once):\n{token}")

@@ -83,7 +83,7 @@ class MinerGateway:
                 await writer.wait_closed()
 
     async def command(self, command: str, parameter: str = "", section: str | None = None) -> MinerReply:
-        """Runs one cgminer command; errors (STATUS E) become API errors, I/W/S replies are returned."""
+        """Runs one cgminer command; errors (STATUS E) become service errors, I/W/S replies are returned."""
         raw = await self._exchange(json.dumps({"command": command, "parameter": parameter}).encode())
         try:
             reply = jsonlimits.loads(raw.rstrip(b"\x00").decode("utf-8", "replace"))

@@ -13,7 +13,6 @@ from hashforge.consensus.pow import block_subsidy
 from hashforge.ops.profit.calc import hashes_per_block
 
 from .node import COIN, NodeGateway
-from .settings import ApiSettings
 
 log = logging.getLogger(__name__)
 CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
@@ -34,9 +33,9 @@ def coins(sat: int) -> float:
     return sat / COIN
 
 
-async def chain_params(settings: ApiSettings, node: NodeGateway) -> ChainParams | None:
-    """The network's parameters: from the settings, else by the node's chain name (None if unknown)."""
-    name = settings.network
+async def chain_params(network: str | None, node: NodeGateway) -> ChainParams | None:
+    """The network's parameters: `network` when configured, else by the node's chain name (None if unknown)."""
+    name = network
     try:
         if name is None:
             chain = await node.chain_name()

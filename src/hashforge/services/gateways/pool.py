@@ -25,7 +25,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hashforge.logs import Repeated
 
-from ..errors import APIError, ComponentFailed, ComponentUnavailable, Conflict, NotFound, Rejected
+from ..errors import (
+    ComponentFailed,
+    ComponentUnavailable,
+    Conflict,
+    NotFound,
+    Rejected,
+    ServiceError,
+)
 from ..events import AlertEvent, EventBus, PayoutEvent, ShareEvent
 
 log = logging.getLogger(__name__)
@@ -95,7 +102,7 @@ class PoolGateway:
                                        auth=CookieAuth(cookie) if cookie is not None else None)
         self._repeated = Repeated(log)  # the watcher asks every 2 s: counted lines while the pool is away
 
-    def _refused(self, path: str, status: int) -> APIError:
+    def _refused(self, path: str, status: int) -> ServiceError:
         """The pool's guard said no: a setup problem the operator must see plainly."""
         if status == 401:
             fix = (f"check its cookie file {self.cookie}" if self.cookie is not None
@@ -193,7 +200,7 @@ class PoolGateway:
             msg = str(first.get("msg", "invalid")) if isinstance(first, dict) else "invalid"
             raise Rejected(f"The pool refused the request: {where}: {msg}"[:500])
         detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
-        errors: dict[int, type[APIError]] = {400: Rejected, 404: NotFound, 409: Conflict}
+        errors: dict[int, type[ServiceError]] = {400: Rejected, 404: NotFound, 409: Conflict}
         if r.status_code in errors and detail:
             raise errors[r.status_code](detail[:500])
         log.warning("pool API %s answered %s: %s", url, r.status_code, r.text[:200])

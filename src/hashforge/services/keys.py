@@ -175,3 +175,24 @@ class KeyStore:
             r[0]: (bytes(r[3]), ApiKey(r[0], r[1], parse_scopes(r[2]), int(r[4]), bool(r[5]), r[6])) for r in rows
         }
         self._version = (version, total)
+
+
+class KeyStoreUnavailable(KeyStoreError):
+    """The key table in an API datadir cannot be opened."""
+
+
+def mint_customer_key(api_datadir: Path, customer: str, name: str | None = None) -> tuple[ApiKey, str]:
+    """A key that reads only `customer`'s contracts, in the key table of `api_datadir` (the token is shown once).
+
+    The one place customer keys are minted outside a running API (`hashforge contracts customer-key`);
+    KeyStoreUnavailable when the table cannot be opened, KeyStoreError when the key is refused.
+    """
+    try:
+        store = KeyStore(api_datadir / KEYS_FILE)
+    except (OSError, KeyStoreError) as e:
+        raise KeyStoreUnavailable(f"cannot open the API key table in {api_datadir}: {e}") from e
+    try:
+        return store.create(name or f"customer-{customer}-{secrets.token_hex(3)}", frozenset({Scope.CUSTOMER}),
+                            customer=customer)
+    finally:
+        store.close()

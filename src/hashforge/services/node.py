@@ -1,6 +1,6 @@
 """The API's view of the node: Bitcoin Core-compatible JSON-RPC only (ours or bitcoind).
 
-`NodeGateway` turns RPC answers into typed records and RPC failures into API errors; headers are
+`NodeGateway` turns RPC answers into typed records and RPC failures into service errors; headers are
 immutable, so they are cached by hash. `TipWatcher` polls the best block hash and publishes a
 `BlockEvent` for every block that connects (works against any Core-compatible node: no ZMQ needed).
 """

@@ -34,13 +34,13 @@ from hashforge.wallet import (
 from hashforge.wallet.errors import BadInputError
 from hashforge.wallet.sync import NodeRPC
 
-from ..errors import APIError, ComponentFailed, ComponentUnavailable, Conflict, Rejected
+from ..errors import ComponentFailed, ComponentUnavailable, Conflict, Rejected, ServiceError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def wallet_problem(e: WalletError) -> APIError:
+def wallet_problem(e: WalletError) -> ServiceError:
     """The API error for a wallet error: the wallet's one-line reason as the detail."""
     reason = " ".join(str(e).split())[:500] or type(e).__name__
     if isinstance(e, InvalidAddressError):
@@ -89,7 +89,7 @@ class WalletGateway:
         return self._wallet
 
     async def call(self, fn: Callable[[Wallet], T]) -> T:
-        """Runs `fn(wallet)` on the wallet's thread; wallet errors become API errors."""
+        """Runs `fn(wallet)` on the wallet's thread; wallet errors become service errors."""
         def run() -> T:
             return fn(self._open())
 
@@ -158,7 +158,7 @@ class WalletGateway:
                 self.last_error = None
             except asyncio.CancelledError:
                 raise
-            except APIError as e:
+            except ServiceError as e:
                 if self.last_error != e.detail:
                     log.warning("wallet sync failed: %s", e.detail)
                 self.last_error = e.detail
