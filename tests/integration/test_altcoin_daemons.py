@@ -43,12 +43,13 @@ class Daemon:
         self.log = datadir / "stdout.log"
         self.rpc = RPCClient(f"http://127.0.0.1:{self.port}/", user="hf", password="hf-pass", timeout=120)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []  # after the defaults, so they win (e.g. -listen=1 for a peer)
 
     def start(self, timeout: float = 60) -> Daemon:
         self.datadir.mkdir(parents=True, exist_ok=True)
         args = [self.program, "-regtest", f"-datadir={self.datadir}", "-server=1", "-listen=0",
                 "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", f"-rpcport={self.port}",
-                "-rpcuser=hf", "-rpcpassword=hf-pass", "-printtoconsole=1"]
+                "-rpcuser=hf", "-rpcpassword=hf-pass", "-printtoconsole=1", *self.extra_args]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -26,6 +26,7 @@ from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
 from .config import PoolConfig, load_config
 from .errors import PoolError
+from .merged import AuxChainConfig, parse_aux_chains
 from .payouts import PayoutWallet
 from .service import PoolService
 
@@ -33,10 +34,11 @@ log = logging.getLogger(__name__)
 
 
 async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None, *,
-                   api_hosts: tuple[str, ...] = (), api_origins: tuple[str, ...] = ()) -> None:
+                   api_hosts: tuple[str, ...] = (), api_origins: tuple[str, ...] = (),
+                   aux_chains: tuple[AuxChainConfig, ...] = ()) -> None:
     """The pool until `stop`; its REST API (cfg.api_port) behind the guard: the cookie in the datadir,
-    Host names and browser origins allowed besides loopback (apiguard.py)."""
-    service = PoolService(cfg, wallet)
+    Host names and browser origins allowed besides loopback (apiguard.py); `aux_chains` merge-mined."""
+    service = PoolService(cfg, wallet, aux_chains=aux_chains)
     await service.start()
     api_task = None
     if cfg.api_port is not None:
@@ -126,6 +128,7 @@ def pool(
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
+    aux_chain: Annotated[list[str] | None, typer.Option("--aux-chain", help="Merge-mine an AuxPoW chain: NETWORK,RPC_URL,ADDRESS (e.g. dogecoin,http://u:p@127.0.0.1:22555/,D...; repeatable; scrypt parent only).")] = None,
 ) -> None:
     """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node."""
     try:
@@ -154,6 +157,7 @@ def pool(
                "connector.ws_port": ws_port, "connector.ws_host": ws_host,
                "connector.ws_origins": tuple(ws_origin) if ws_origin else None},
         )
+        aux = parse_aux_chains(aux_chain or (), cfg.network)
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -161,7 +165,8 @@ def pool(
     if wallet_dir is not None:
         wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
     try:
-        _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ())))
+        _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ()),
+                     aux_chains=aux))
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

@@ -35,6 +35,7 @@ class Generator:
         self.params = params
         self.gbt_request = gbt_request(params)
         self.on_template: Callable[[Template], object] | None = None
+        self.decorate: Callable[[Template], Template] | None = None  # e.g. merged mining's aux chains
         self._best: str | None = None
         self._longpollid: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,6 +58,8 @@ class Generator:
                 self._repeated.warning("template", "%s", e)
                 return None
             self._repeated.clear("template", "getblocktemplate: the node answers again")
+            if self.decorate is not None:
+                t = self.decorate(t)
             self._best = t.prev_hash[::-1].hex()
             self._longpollid = t.longpollid
             if self.on_template is not None:

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import resource
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from hashforge.consensus.address import address_to_script
@@ -28,12 +30,14 @@ from .contracts import allocate_pending
 from .db import make_engine, migrate
 from .fanout import PgTipBus
 from .generator import Generator
+from .merged import AuxChainConfig, MergedMining, check_parent
 from .metrics import PoolMetrics
 from .payouts import PayoutProcessor, PayoutWallet
 from .recorder import ShareRecorder
 from .records import BlockFound
-from .shares import PowFunction, sha256d
+from .shares import PowFunction, ShareCheck, sha256d
 from .stratifier import Stratifier
+from .template import PoolJob, Template
 from .websocket import WebSocketBridge
 
 log = logging.getLogger(__name__)
@@ -57,7 +61,8 @@ def pow_function(params: ChainParams) -> PowFunction:
 
 
 class PoolService:
-    def __init__(self, cfg: PoolConfig, wallet: PayoutWallet | None = None, *, maintenance_interval: float = 5.0) -> None:
+    def __init__(self, cfg: PoolConfig, wallet: PayoutWallet | None = None, *, maintenance_interval: float = 5.0,
+                 aux_chains: Sequence[AuxChainConfig] = ()) -> None:
         self.cfg = cfg.validate()
         self.params = get_params(cfg.network)
         self.metrics = PoolMetrics()
@@ -77,6 +82,7 @@ class PoolService:
             pool_script=pool_script, metrics=self.metrics, pow_fn=pow_function(self.params), scrypt=scrypt,
         )
         self.generator.on_template = self.stratifier.set_template
+        self.merged = self._merged(aux_chains) if aux_chains else None
         self.connector = Connector(cfg.connector, self.stratifier)
         c = cfg.connector
         self.websocket = (WebSocketBridge(self.connector, c.ws_host or c.host, c.ws_port, c.ws_origins)
@@ -95,6 +101,23 @@ class PoolService:
         postgres = cfg.database_url.startswith(("postgresql", "postgres:"))
         self.tip_bus = PgTipBus(cfg.database_url, cfg.stratifier.instance_id) if postgres else None
 
+    def _merged(self, aux_chains: Sequence[AuxChainConfig]) -> MergedMining:
+        check_parent(self.params)
+        merged = MergedMining(list(aux_chains))
+        self.generator.decorate = self._with_aux
+        self.stratifier.on_aux_share = self._aux_share
+        merged.on_change = self.generator.refresh
+        return merged
+
+    def _with_aux(self, t: Template) -> Template:
+        bundle = self.merged.bundle if self.merged is not None else None
+        return replace(t, aux=bundle) if bundle is not None else t
+
+    def _aux_share(self, pj: PoolJob, extranonce1: bytes, share: ShareCheck) -> None:
+        if self.merged is not None and pj.template.aux is not None:
+            self.merged.on_share(pj.template.aux, share.pow_hash, pj.job.coinbase(extranonce1, share.extranonce2),
+                                 pj.job.merkle_branch, share.header)
+
     @property
     def stratum_port(self) -> int:
         return self.connector.ports[0]
@@ -103,6 +126,8 @@ class PoolService:
         raise_fd_limit()
         await asyncio.to_thread(migrate, self.engine)
         await self.recorder.start()
+        if self.merged is not None:  # aux work first: the first job already commits to it
+            await self.merged.start()
         await self.generator.start()
         await self.connector.start()
         if self.websocket is not None:
@@ -125,6 +150,8 @@ class PoolService:
         if self.tip_bus is not None:
             await self.tip_bus.stop()
         await self.generator.stop()
+        if self.merged is not None:
+            await self.merged.stop()
         if self.websocket is not None:
             await self.websocket.stop()
         await self.connector.stop()

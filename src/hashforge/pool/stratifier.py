@@ -60,7 +60,7 @@ from .metrics import PoolMetrics
 from .pending import Pending
 from .records import BlockFound, ShareRecord
 from .session import ExtranonceAllocator, Session, SessionJob, TokenBucket, Worker
-from .shares import PowFunction, Submission, check_share, sha256d
+from .shares import PowFunction, ShareCheck, Submission, check_share, sha256d
 from .template import PoolJob, Template, make_job, payout_outputs
 from .vardiff import Vardiff
 
@@ -153,6 +153,8 @@ class Stratifier:
         self._submitting: set[bytes] = set()
         self._solved: OrderedDict[bytes, None] = OrderedDict()
         self.blocks_dropped = 0
+        # merged mining (merged.py): every checked share of a job with aux chains, to submit AuxPoWs
+        self.on_aux_share: Callable[[PoolJob, bytes, ShareCheck], None] | None = None
 
     # --- templates and jobs ----------------------------------------------------------------
 
@@ -546,6 +548,8 @@ class Stratifier:
             self.recorder.submit(record, done)
         except RecorderError as e:
             return error_reply(msg_id, StratumErrorCode.OTHER, f"share not recorded: {e}"[:200])
+        if pj.template.aux is not None and self.on_aux_share is not None:
+            self.on_aux_share(pj, s.extranonce1, share)
         if share.is_block:
             assert durable is not None
             self._block_candidate(pj, s.extranonce1, share.extranonce2, share.header, record, durable)

@@ -3,7 +3,7 @@
 Coinbase layout (non-witness serialization, what Stratum miners hash):
 
     coinb1 = version | 1 input | null prevout | scriptSig length |
-             BIP34 height push | coinbaseaux flags
+             BIP34 height push | coinbaseaux flags | merged-mining commitment (44 bytes, merged.py)
     then     extranonce1 (4 bytes: instance prefix + counter) | extranonce2 (8 bytes)
     coinb2 = coinbase tag | sequence | outputs (payouts, then the witness commitment) | locktime
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hashforge.consensus.block import (
     merkle_branch,
@@ -29,6 +29,9 @@ from hashforge.stratum import Job
 
 from .coins import mweb_tail
 from .errors import BackendError
+
+if TYPE_CHECKING:
+    from .merged import AuxBundle
 
 EXTRANONCE1_SIZE = 4
 MAX_SCRIPT_SIG = 100
@@ -57,6 +60,7 @@ class Template:
     coinbase_flags: bytes
     longpollid: str | None
     mweb: bytes | None = None  # Litecoin: the MWEB block that follows the transactions (coins.py)
+    aux: AuxBundle | None = None  # merged mining: the aux chains this work commits to (merged.py)
 
     @classmethod
     def from_gbt(cls, gbt: Any) -> Template:
@@ -86,7 +90,13 @@ class Template:
         return difficulty(self.bits)
 
     def same_work(self, other: Template) -> bool:
-        return self.prev_hash == other.prev_hash and self.txids == other.txids and self.bits == other.bits
+        return (self.prev_hash == other.prev_hash and self.txids == other.txids and self.bits == other.bits
+                and self.aux_commitment == other.aux_commitment)
+
+    @property
+    def aux_commitment(self) -> bytes:
+        """The merged-mining bytes of the coinbase scriptSig (none without aux chains)."""
+        return self.aux.commitment if self.aux is not None else b""
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,7 @@ def coinbase_parts(
     extranonce_size: int,
 ) -> tuple[bytes, bytes]:
     """(coinb1, coinb2) for `outputs` (script, value) plus the witness commitment."""
-    prefix = bip34_height_script(template.height) + template.coinbase_flags
+    prefix = bip34_height_script(template.height) + template.coinbase_flags + template.aux_commitment
     room = MAX_SCRIPT_SIG - len(prefix) - extranonce_size
     tag = tag[: max(0, room)]
     script_len = len(prefix) + extranonce_size + len(tag)

@@ -1,0 +1,284 @@
+"""Merged mining: the pool mines a parent chain (Litecoin) and commits to blocks of auxiliary
+chains (Dogecoin, chain ID 0x62) in the parent coinbase, so one Stratum job serves every chain.
+
+Per aux chain the pool asks its node for work with `createauxblock ADDRESS` (the block hash and
+target; Dogecoin's `target` is hex of the target's little-endian bytes, i.e. byte-reversed). The
+aux hashes sit in an aux merkle tree of 2^h slots, each chain at the slot Namecoin/Dogecoin's
+`getExpectedIndex(nonce, chain_id, h)` gives (the smallest h where no two chains collide; empty
+slots hold zero hashes), and the parent coinbase scriptSig carries
+
+    fabe6d6d | tree root (byte-reversed) | tree size (LE32) | nonce (LE32)
+
+(`merged_mining_script`), right after the BIP34 height. A share whose parent header hashes
+under an aux chain's target is submitted there as an AuxPoW (`submitauxblock HASH AUXPOW`),
+whether or not it also is a parent block; a parent block goes to the parent node as usual.
+
+Accounting per coin is not done here: aux blocks are logged and kept in `found`, not credited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hashforge.consensus.address import address_to_script
+from hashforge.consensus.auxpow import (
+    MAX_CHAIN_BRANCH,
+    AuxPow,
+    AuxPowError,
+    expected_chain_index,
+    merged_mining_script,
+)
+from hashforge.consensus.block import BlockHeader, merkle_branch, merkle_root
+from hashforge.consensus.params import ChainParams, PowAlgorithm, UnknownNetworkError, get_params
+from hashforge.consensus.tx import Transaction
+from hashforge.logs import Repeated
+from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, split_rpc_url
+
+from .errors import BackendError, ConfigError
+
+log = logging.getLogger(__name__)
+
+ZERO32 = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class AuxChainConfig:
+    """One auxiliary chain: its network, its node's RPC and the address its coinbase pays."""
+
+    network: str
+    node_url: str
+    address: str
+    node_user: str | None = None
+    node_password: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> AuxChainConfig:
+        """NETWORK,RPC_URL,ADDRESS (RPC_URL as http://USER:PASS@HOST:PORT/)."""
+        parts = [p.strip() for p in spec.split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(f"--aux-chain wants NETWORK,RPC_URL,ADDRESS, not {spec!r}")
+        network, url, address = parts
+        try:
+            params = get_params(network)
+        except UnknownNetworkError as e:
+            raise ConfigError(f"--aux-chain: {e}") from None
+        if params.auxpow_chain_id is None:
+            raise ConfigError(f"--aux-chain: {params.name} is not a merge-mined (AuxPoW) network")
+        try:
+            address_to_script(address, params)
+        except ValueError as e:
+            raise ConfigError(f"--aux-chain: {address!r} is not a {params.name} address: {e}") from None
+        base, user, password = split_rpc_url(url)
+        return cls(params.name, base, address, user, password)
+
+
+def check_parent(parent: ChainParams) -> None:
+    """ConfigError unless `parent` can carry AuxPoW chains (a scrypt chain that is not one itself)."""
+    if parent.pow_algorithm is not PowAlgorithm.SCRYPT or parent.auxpow_chain_id is not None:
+        raise ConfigError(f"merged mining needs a scrypt parent chain (litecoin, litecoin-testnet4, "
+                          f"litecoin-regtest), not {parent.name}")
+
+
+def parse_aux_chains(specs: list[str] | tuple[str, ...], parent_network: str) -> tuple[AuxChainConfig, ...]:
+    """--aux-chain values for a pool on `parent_network`; ConfigError (one line) on bad input."""
+    chains = tuple(AuxChainConfig.parse(spec) for spec in specs)
+    if chains:
+        try:
+            check_parent(get_params(parent_network))
+        except UnknownNetworkError as e:
+            raise ConfigError(str(e)) from None
+    ids = [get_params(c.network).auxpow_chain_id for c in chains]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("--aux-chain: two aux chains with the same chain ID (one node per aux chain)")
+    return chains
+
+
+@dataclass(frozen=True)
+class AuxWork:
+    """One aux chain's block to commit to (hash in internal byte order; target as an integer)."""
+
+    network: str
+    chain_id: int
+    block_hash: bytes
+    target: int
+    height: int
+
+    @classmethod
+    def from_createauxblock(cls, network: str, chain_id: int, reply: Any) -> AuxWork:
+        try:
+            return cls(network, int(reply.get("chainid", chain_id)), bytes.fromhex(reply["hash"])[::-1],
+                       int.from_bytes(bytes.fromhex(reply["target"]), "little"), int(reply["height"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise BackendError(f"bad createauxblock reply from {network}: {e!r}") from None
+
+    @property
+    def hash_hex(self) -> str:
+        return self.block_hash[::-1].hex()
+
+
+@dataclass(frozen=True)
+class AuxBundle:
+    """The aux chains of one job: their slots in the aux merkle tree and the coinbase commitment."""
+
+    works: tuple[AuxWork, ...]
+    tree_height: int
+    nonce: int
+    slots: tuple[int, ...]
+    branches: tuple[tuple[bytes, ...], ...]
+    commitment: bytes
+
+    @classmethod
+    def build(cls, works: tuple[AuxWork, ...], nonce: int = 0) -> AuxBundle:
+        height = 0
+        while True:
+            slots = [expected_chain_index(nonce, w.chain_id, height) for w in works]
+            if len(set(slots)) == len(slots):
+                break
+            height += 1
+            if height > MAX_CHAIN_BRANCH:
+                raise BackendError("aux chains collide in every aux merkle tree size (same chain ID twice?)")
+        leaves = [ZERO32] * (1 << height)
+        for w, slot in zip(works, slots, strict=True):
+            leaves[slot] = w.block_hash
+        root, _ = merkle_root(leaves)
+        branches = tuple(tuple(merkle_branch(leaves, slot)) for slot in slots)
+        return cls(works, height, nonce, tuple(slots), branches,
+                   merged_mining_script(root, 1 << height, nonce))
+
+    def met_by(self, pow_hash: bytes) -> list[int]:
+        """The aux chains (indexes into `works`) whose target a parent header hashing to `pow_hash`
+        meets, whatever the parent's own target."""
+        value = int.from_bytes(pow_hash, "little")
+        return [i for i, w in enumerate(self.works) if value <= w.target]
+
+    def auxpow(self, i: int, coinbase: bytes, coinbase_branch: tuple[bytes, ...], header: bytes) -> AuxPow:
+        """The AuxPoW proving `header` (80 bytes) for aux chain `i`; `coinbase` is the parent
+        coinbase without witness, `coinbase_branch` its merkle branch (the Stratum job's)."""
+        parent = BlockHeader.from_bytes(header)
+        return AuxPow(
+            coinbase_tx=Transaction.from_bytes(coinbase),
+            parent_hash=parent.hash,
+            coinbase_branch=tuple(coinbase_branch),
+            coinbase_index=0,
+            chain_branch=self.branches[i],
+            chain_index=self.slots[i],
+            parent_header=parent,
+        )
+
+
+@dataclass
+class AuxFound:
+    """An AuxPoW submitted to an aux chain and that node's answer (True: accepted)."""
+
+    network: str
+    height: int
+    block_hash: str
+    accepted: bool
+    result: Any
+
+
+@dataclass
+class _AuxChain:
+    cfg: AuxChainConfig
+    params: ChainParams
+    rpc: AsyncRPCClient
+    work: AuxWork | None = None
+    submitted: set[bytes] = field(default_factory=set)
+
+
+class MergedMining:
+    """Keeps aux work current (polling each aux node) and submits AuxPoWs for shares that meet an
+    aux chain's target. `on_change` is called when the bundle changes (new aux work: new jobs)."""
+
+    def __init__(self, chains: list[AuxChainConfig], poll_interval: float = 0.5) -> None:
+        self.chains = [
+            _AuxChain(c, get_params(c.network),
+                      AsyncRPCClient(c.node_url, c.node_user, c.node_password, None, timeout=60))
+            for c in chains
+        ]
+        self.poll_interval = poll_interval
+        self.bundle: AuxBundle | None = None
+        self.on_change: Callable[[], Any] | None = None
+        self.found: list[AuxFound] = []
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._repeated = Repeated(log)
+
+    async def poll_once(self) -> bool:
+        """Asks every aux node for work; True when the bundle changed."""
+        changed = False
+        for chain in self.chains:
+            chain_id = chain.params.auxpow_chain_id or 0
+            try:
+                reply = await chain.rpc.call("createauxblock", chain.cfg.address)
+                work = AuxWork.from_createauxblock(chain.params.name, chain_id, reply)
+            except (RPCClientError, RPCTransportError, BackendError) as e:
+                self._repeated.warning(chain.params.name, "%s: createauxblock: %s", chain.params.name, e)
+                continue
+            self._repeated.clear(chain.params.name, f"{chain.params.name}: createauxblock answers again")
+            if chain.work is None or chain.work.block_hash != work.block_hash:
+                chain.work = work
+                chain.submitted.clear()  # only the current aux block can still be submitted
+                changed = True
+        if changed:
+            works = tuple(c.work for c in self.chains if c.work is not None)
+            self.bundle = AuxBundle.build(works) if works else None
+        return changed
+
+    async def start(self) -> None:
+        await self.poll_once()
+        self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*([self._task] if self._task else []), *self._tasks, return_exceptions=True)
+        for chain in self.chains:
+            await chain.rpc.aclose()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            if await self.poll_once() and self.on_change is not None:
+                result = self.on_change()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    def on_share(self, bundle: AuxBundle, pow_hash: bytes, coinbase: bytes,
+                 coinbase_branch: tuple[bytes, ...], header: bytes) -> None:
+        """A share of a job carrying `bundle`: an AuxPoW to each aux chain whose target it meets."""
+        for i in bundle.met_by(pow_hash):
+            work = bundle.works[i]
+            chain = next((c for c in self.chains if c.params.name == work.network), None)
+            if chain is None or work.block_hash in chain.submitted:
+                continue
+            auxpow = bundle.auxpow(i, coinbase, coinbase_branch, header)
+            try:  # our own commitment, checked as dogecoind will before it goes out
+                auxpow.check(work.block_hash, work.chain_id, chain.params.auxpow_strict_chain_id)
+            except AuxPowError as e:
+                log.error("AuxPoW for %s block %s fails its own check: %s", work.network, work.hash_hex, e)
+                continue
+            chain.submitted.add(work.block_hash)
+            task = asyncio.get_running_loop().create_task(self._submit(chain, work, auxpow))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _submit(self, chain: _AuxChain, work: AuxWork, auxpow: AuxPow) -> None:
+        try:
+            result = await chain.rpc.call("submitauxblock", work.hash_hex, auxpow.serialize().hex())
+        except (RPCClientError, RPCTransportError) as e:
+            result = f"submitauxblock failed: {e}"
+        accepted = result is True  # submitauxblock answers a boolean
+        self.found.append(AuxFound(work.network, work.height, work.hash_hex, accepted, result))
+        log.info("aux block %s at height %d on %s: %s", work.hash_hex, work.height, work.network,
+                 "accepted" if accepted else result)
+        if await self.poll_once() and self.on_change is not None:  # that chain has a new tip
+            r = self.on_change()
+            if asyncio.iscoroutine(r):
+                await r
