@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hashforge.schema import Schema, SchemaError, migrate, table_columns
+
 TOKEN_PREFIX = "hfk_"
 KEYS_FILE = "api_keys.sqlite3"  # in the API's datadir
 
@@ -72,17 +74,24 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    scopes TEXT NOT NULL,
-    secret_sha256 BLOB NOT NULL,
-    created INTEGER NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0,
-    customer TEXT
-)
-"""
+def _adopt(conn: sqlite3.Connection) -> int | None:
+    """A key table from before user_version: version 2 if it has customer keys' column, else 1."""
+    columns = table_columns(conn, "api_keys")
+    return None if not columns else 2 if "customer" in columns else 1
+
+
+# A change to the table is a new step at the end (hashforge/schema.py).
+KEYS_SCHEMA = Schema("API key", (
+    """CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        secret_sha256 BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    )""",
+    "ALTER TABLE api_keys ADD COLUMN customer TEXT",  # customer keys
+), _adopt)
 
 
 class KeyStore:
@@ -94,11 +103,11 @@ class KeyStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 5000")
-        self._db.execute(_SCHEMA)
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(api_keys)")}
-        if "customer" not in columns:  # a table from before customer keys
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
-                self._db.execute("ALTER TABLE api_keys ADD COLUMN customer TEXT")
+        try:
+            migrate(self._db, KEYS_SCHEMA, path)
+        except SchemaError as e:  # NewerSchema: a newer hashforge wrote it
+            self._db.close()
+            raise KeyStoreError(str(e)) from None
         with contextlib.suppress(OSError):
             path.chmod(0o600)
         self._version: tuple[int, int] | None = None
