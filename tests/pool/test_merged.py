@@ -117,3 +117,15 @@ def test_pool_cli_refuses_bad_aux_chain_in_one_line(tmp_path: Any, network: str,
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+
+
+def test_share_difficulty_ceiling_is_the_easiest_chain() -> None:
+    from hashforge.consensus.pow import DIFF1_TARGET
+
+    t = Template.from_gbt({**_gbt(), "bits": "1b0404cb"})  # parent difficulty 16307.42
+    assert t.ceiling_difficulty == t.network_difficulty
+    easier = _work(0x62, "doge", target=DIFF1_TARGET // 1000)  # an aux chain at difficulty ~1000
+    with_aux = dataclasses.replace(t, aux=AuxBundle.build((easier,)))
+    assert with_aux.ceiling_difficulty == pytest.approx(1000, rel=1e-6)
+    harder = _work(0x62, "doge", target=DIFF1_TARGET // 10**6)
+    assert dataclasses.replace(t, aux=AuxBundle.build((harder,))).ceiling_difficulty == t.network_difficulty

@@ -34,6 +34,7 @@ from hashforge.consensus.auxpow import (
 )
 from hashforge.consensus.block import BlockHeader, merkle_branch, merkle_root
 from hashforge.consensus.params import ChainParams, PowAlgorithm, UnknownNetworkError, get_params
+from hashforge.consensus.pow import DIFF1_TARGET
 from hashforge.consensus.tx import Transaction
 from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, split_rpc_url
@@ -118,6 +119,10 @@ class AuxWork:
     @property
     def hash_hex(self) -> str:
         return self.block_hash[::-1].hex()
+
+    @property
+    def difficulty(self) -> float:
+        return DIFF1_TARGET / self.target if self.target else float("inf")
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,8 @@ class Stratifier:
         self.template = template
         self.template_seq += 1
         self.network_target = bits_to_target(template.bits)
-        self.network_difficulty = template.network_difficulty * share_scale(self.scrypt)  # share units
+        # share units; with merged mining the easiest chain's (an aux block is never withheld)
+        self.network_difficulty = template.ceiling_difficulty * share_scale(self.scrypt)
         self._solo_jobs.clear()
         self._pool_job = None
         if clean:

@@ -89,6 +89,14 @@ class Template:
     def network_difficulty(self) -> float:
         return difficulty(self.bits)
 
+    @property
+    def ceiling_difficulty(self) -> float:
+        """The lowest block difficulty this work serves (the parent's or an aux chain's): share
+        difficulty above it would withhold that chain's blocks on a real network."""
+        if self.aux is None:
+            return self.network_difficulty
+        return min(self.network_difficulty, *(w.difficulty for w in self.aux.works))
+
     def same_work(self, other: Template) -> bool:
         return (self.prev_hash == other.prev_hash and self.txids == other.txids and self.bits == other.bits
                 and self.aux_commitment == other.aux_commitment)
