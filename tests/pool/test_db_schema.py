@@ -111,3 +111,20 @@ def test_a_postgres_database_from_a_newer_hashforge_is_refused(postgres_url: str
     finally:
         engine.dispose()
         _set_revision(postgres_url, "0002")  # the cluster is shared by the session's other tests
+
+
+def test_the_contracts_cli_refuses_a_database_from_a_newer_hashforge(tmp_path: Path) -> None:
+    path = tmp_path / "pool.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    _set_revision(url, "0099")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    proc = subprocess.run([sys.executable, "-m", "hashforge", "contracts", "--datadir", str(tmp_path), "list"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {path} was written by a newer hashforge (schema 0099, this version knows up to 0002): "
+        "upgrade hashforge or use another datadir"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hashforge.consensus.params import REGTEST
 from hashforge.wallet.db import WALLET_SCHEMA, WalletDB
+from hashforge.wallet.errors import BadInputError
 from hashforge.wallet.keystore import ScryptParams
 from hashforge.wallet.wallet import DB_FILE, Wallet
 from tests.vectorfiles import REPO_ROOT
@@ -67,6 +70,8 @@ def test_the_wallet_cli_refuses_a_wallet_from_a_newer_hashforge(tmp_path: Path) 
     conn.execute(f"PRAGMA user_version = {WALLET_SCHEMA.version + 1}")
     conn.close()
     before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(BadInputError, match="was written by a newer hashforge"):  # what the API and pool handle
+        Wallet.open(tmp_path / "w", REGTEST)
     proc = subprocess.run(
         [sys.executable, "-m", "hashforge", "wallet", "info", "-n", "regtest", "--datadir", str(tmp_path / "w")],
         capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,

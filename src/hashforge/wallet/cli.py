@@ -27,7 +27,6 @@ import typer
 
 from hashforge.cliutil import fail
 from hashforge.consensus.params import COIN, ChainParams, UnknownNetworkError, get_params
-from hashforge.schema import SchemaError
 
 from .amounts import parse_amount
 from .errors import AmountError, BadInputError, WalletError
@@ -75,7 +74,7 @@ def _errors() -> Iterator[None]:
     """Turns wallet errors into one line on stderr and the exit code for their kind."""
     try:
         yield
-    except (BadInputError, SchemaError) as e:  # SchemaError: a wallet a newer hashforge wrote
+    except BadInputError as e:  # WalletSchemaError included: a wallet a newer hashforge wrote
         fail(str(e), EXIT_USAGE)
     except WalletError as e:
         fail(str(e), EXIT_ERROR)

@@ -23,6 +23,8 @@ from typing import Any
 
 from hashforge.schema import Schema, SchemaError, migrate, table_columns
 
+from .errors import WalletSchemaError
+
 
 class TxStatus(StrEnum):
     SIGNED = "signed"  # built and recorded, not yet accepted by a node (coins reserved)
@@ -137,9 +139,9 @@ class WalletDB:
         self.conn.execute("PRAGMA foreign_keys=ON")
         try:
             migrate(self.conn, WALLET_SCHEMA, path)
-        except SchemaError:  # NewerSchema: a newer hashforge wrote it
+        except SchemaError as e:  # NewerSchema: a newer hashforge wrote it
             self.conn.close()
-            raise
+            raise WalletSchemaError(str(e)) from None
         # Kept for hashforge before user_version, which refuses a wallet whose meta version is not its own.
         if self.get_meta("schema_version") != str(WALLET_SCHEMA.version):
             self.set_meta("schema_version", str(WALLET_SCHEMA.version))

@@ -6,6 +6,8 @@ written (the CLI exits 2); every other `WalletError` is a failure while doing th
 
 from __future__ import annotations
 
+from hashforge.schema import SchemaError
+
 
 class WalletError(Exception):
     """Base of every error the wallet raises on purpose."""
@@ -13,6 +15,10 @@ class WalletError(Exception):
 
 class BadInputError(WalletError):
     """Input rejected before anything changed: bad address, amount, mnemonic, PSBT, key."""
+
+
+class WalletSchemaError(BadInputError, SchemaError):
+    """The wallet database was written by a newer hashforge (or is no wallet database); unchanged."""
 
 
 class InvalidMnemonicError(BadInputError):

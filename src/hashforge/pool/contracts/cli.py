@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hashforge.cliutil import EXIT_INVALID, fail
 from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import PowAlgorithm, get_params
+from hashforge.schema import SchemaError
 
 from ..db import make_engine, migrate
 from ..hashrate import format_hashrate
@@ -103,6 +104,8 @@ def _run(ctx: typer.Context, fn: Callable[[Connection], T]) -> T:
         fail(str(e))
     except SQLAlchemyError as e:
         fail(f"cannot use the pool database {target.url}: {str(e).splitlines()[0]}")
+    except SchemaError as e:  # a database a newer hashforge migrated
+        fail(str(e))
 
 
 def _out(data: Any, as_json: bool, text: Callable[[], str]) -> None:
