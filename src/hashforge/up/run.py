@@ -51,10 +51,11 @@ def _post_alert(ops_dir: Path, r: Restart) -> None:
     """The restart as a `part_restarted` event for the alert rules (evaluated inside the API)."""
     from hashforge.ops.alerts import AlertStore
     from hashforge.ops.alerts.errors import AlertsError
+    from hashforge.schema import SchemaError
 
     try:
         AlertStore(ops_dir).post_event("part_restarted", r.part, r.message, time.time())
-    except (OSError, AlertsError, sqlite3.Error) as e:  # alerts are a report; supervising goes on
+    except (OSError, AlertsError, sqlite3.Error, SchemaError) as e:  # alerts are a report; supervising goes on
         print(f"warning: could not record the restart for alerts: {e}", file=sys.stderr, flush=True)
 
 
