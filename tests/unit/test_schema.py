@@ -102,3 +102,33 @@ def test_statements_split_only_between_complete_statements() -> None:
                                "CREATE TRIGGER g AFTER INSERT ON a BEGIN DELETE FROM a; END;"]
     with pytest.raises(ValueError, match="incomplete"):
         statements("CREATE TABLE a(x TEXT DEFAULT 'oops)")
+
+
+def test_two_processes_opening_a_new_file_at_once_run_each_step_once(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "s.sqlite3"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+    found: list[int] = []
+
+    def open_and_migrate() -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        try:
+            barrier.wait()
+            found.append(migrate(conn, SCHEMA, "s"))
+        except BaseException as e:  # reported by the assertion below
+            errors.append(e)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=open_and_migrate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(found)[0] == 0 and len(found) == 4  # one of them created the tables
+    conn = _open(path)
+    assert user_version(conn) == 2
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["t"]
