@@ -21,6 +21,7 @@ import typer
 
 from hashforge.logs import setup_logging
 from hashforge.rpcclient import split_rpc_url
+from hashforge.schema import SchemaError
 
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
@@ -167,6 +168,9 @@ def pool(
     try:
         _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ()),
                      aux_chains=aux))
+    except SchemaError as e:  # a database a newer hashforge migrated
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
