@@ -213,6 +213,18 @@ class MergedMining:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._repeated = Repeated(log)
 
+    def live(self) -> list[dict[str, Any]]:
+        """Per aux chain: its coin, the height worked on and the aux blocks found (accepted or not)."""
+        out = []
+        for c in self.chains:
+            found = [f for f in self.found if f.network == c.params.name]
+            out.append({"network": c.params.name, "coin": c.params.coin,
+                        "height": c.work.height if c.work is not None else None,
+                        "difficulty": c.work.difficulty if c.work is not None else None,
+                        "blocks_accepted": sum(f.accepted for f in found),
+                        "blocks_rejected": sum(not f.accepted for f in found)})
+        return out
+
     async def poll_once(self) -> bool:
         """Asks every aux node for work; True when the bundle changed."""
         changed = False
@@ -227,7 +239,6 @@ class MergedMining:
             self._repeated.clear(chain.params.name, f"{chain.params.name}: createauxblock answers again")
             if chain.work is None or chain.work.block_hash != work.block_hash:
                 chain.work = work
-                chain.submitted.clear()  # only the current aux block can still be submitted
                 changed = True
         if changed:
             works = tuple(c.work for c in self.chains if c.work is not None)
@@ -261,7 +272,10 @@ class MergedMining:
         for i in bundle.met_by(pow_hash):
             work = bundle.works[i]
             chain = next((c for c in self.chains if c.params.name == work.network), None)
-            if chain is None or work.block_hash in chain.submitted:
+            # only the aux block the node works on now, once: a job made before that chain's last
+            # tip change commits to a block whose parent is no longer the tip (or one already taken)
+            if chain is None or chain.work is None or chain.work.block_hash != work.block_hash \
+                    or work.block_hash in chain.submitted:
                 continue
             auxpow = bundle.auxpow(i, coinbase, coinbase_branch, header)
             try:  # our own commitment, checked as dogecoind will before it goes out
@@ -269,7 +283,7 @@ class MergedMining:
             except AuxPowError as e:
                 log.error("AuxPoW for %s block %s fails its own check: %s", work.network, work.hash_hex, e)
                 continue
-            chain.submitted.add(work.block_hash)
+            chain.submitted = {work.block_hash}  # only the current one matters (bounded)
             task = asyncio.get_running_loop().create_task(self._submit(chain, work, auxpow))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -195,4 +195,6 @@ class PoolService:
             "height": t.height if t else None,
             "network_difficulty": t.network_difficulty if t else None,
             "instance": self.cfg.stratifier.instance_id,
+            "coin": self.params.coin,
+            **({"aux_chains": self.merged.live()} if self.merged is not None else {}),
         }
