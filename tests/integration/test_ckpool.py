@@ -177,19 +177,15 @@ def _hashforge_mine(url: str, worker: str, log: Path) -> Iterator[int]:
 @requires_peer("ckpool-lowdiff", "the low-difficulty ckpool interop test")
 def test_lowdiff_ckpool_with_hashforge_mine_on_our_node(node: NodeProcess, tmp_path: Path) -> None:
     """`hashforge mine` on ckpool-lowdiff on our node: many cheap shares accepted in ckpool's log,
-    none rejected, and the miner's first share of real difficulty >= 1 lands as ckpool's block."""
+    none rejected. (A ckpool block needs a share of real difficulty >= 1 in either build, about 2^32
+    hashes: the stock test above proves that path once, so CI grinds it once.)"""
     assert CKPOOL_LOWDIFF is not None and ADDRESS is not None
-    start_height = node.call("getblockcount")
     worker = f"{ADDRESS}.lowdiff"
     with CkPool(CKPOOL_LOWDIFF, tmp_path / "ckpool", node.port, RPC_USER, RPC_PASSWORD, ADDRESS,
                 diff_scale=DIFF_SCALE, startdiff=1024) as pool:
         assert f"CKPOOL_DIFF_SCALE {DIFF_SCALE}" in pool.tail(), "the lowdiff build took the scale"
         with _hashforge_mine(f"stratum+tcp://127.0.0.1:{pool.port}", worker, tmp_path / "miner.log") as api_port:
             pool.wait_log(lambda: len(pool.accepted()) >= 5, "five accepted shares", 60)
-            block_hash = _wait_block(node, start_height, GRIND_LIMIT_S)
-            _assert_ckpool_block(node, pool, block_hash, worker)
-            # the block's own share is in the log too, at a pool difficulty >= DIFF_SCALE (real >= 1)
-            assert max(d for d, _ in pool.accepted()) >= DIFF_SCALE * 0.999
             assert pool.rejected() == [] and pool.below_target() == []
             summary = _miner_accepted(api_port, 5)
             assert summary["Rejected"] == 0 and summary["Hardware Errors"] == 0, summary
