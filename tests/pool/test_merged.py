@@ -129,3 +129,28 @@ def test_share_difficulty_ceiling_is_the_easiest_chain() -> None:
     assert with_aux.ceiling_difficulty == pytest.approx(1000, rel=1e-6)
     harder = _work(0x62, "doge", target=DIFF1_TARGET // 10**6)
     assert dataclasses.replace(t, aux=AuxBundle.build((harder,))).ceiling_difficulty == t.network_difficulty
+
+
+def test_an_unreachable_aux_node_leaves_the_parent_mining() -> None:
+    """No aux work while the aux node is away: jobs carry no commitment, nothing is raised."""
+    import asyncio
+    import socket
+
+    from hashforge.pool.merged import MergedMining
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (cfg,) = parse_aux_chains([f"dogecoin-regtest,http://u:p@127.0.0.1:{port}/,{DOGE_ADDRESS}"], "litecoin-regtest")
+
+    async def run() -> None:
+        merged = MergedMining([cfg])
+        try:
+            assert await merged.poll_once() is False
+            assert merged.bundle is None
+            assert merged.live() == [{"network": "dogecoin-regtest", "coin": "DOGE", "height": None,
+                                      "difficulty": None, "blocks_accepted": 0, "blocks_rejected": 0}]
+        finally:
+            await merged.stop()
+
+    asyncio.run(run())
