@@ -120,7 +120,7 @@ def pool(
     pool_address: Annotated[str | None, typer.Option("--pool-address", help="Address the pooled coinbase (and SOLO fee) pays.")] = None,
     fee: Annotated[float | None, typer.Option("--fee", help="Pool fee, percent.")] = None,
     datadir: Annotated[Path | None, typer.Option("--datadir", help="Pool data directory (SQLite database, spill file).")] = None,
-    network: Annotated[str | None, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, mainnet, ...")] = None,
+    network: Annotated[str | None, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, mainnet, litecoin, litecoin-testnet4, litecoin-regtest, ...")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (postgresql://...); default SQLite in the datadir.")] = None,
     instance_id: Annotated[int | None, typer.Option("--instance-id", help="0-255, unique per pool process sharing a database.")] = None,
     start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty (at most the network's).")] = None,
