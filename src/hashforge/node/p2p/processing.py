@@ -99,7 +99,11 @@ class PeerManager:
             await self.net.peer_closed(peer)
 
     async def handle_raw(self, peer: Peer, header: MessageHeader, payload: bytes) -> None:
-        if not peer.msg_bucket.take(time.monotonic()):
+        # Blocks we asked for are bounded by the download window, not by the message rate: in
+        # initial sync a peer sends more than max_msgs_per_second of them, and dropping one
+        # stalls the sync.
+        requested_block = header.command == b"block" and bool(peer.in_flight)
+        if not requested_block and not peer.msg_bucket.take(time.monotonic()):
             self.misbehaving(peer, 1, "message rate limit")
             return
         try:
