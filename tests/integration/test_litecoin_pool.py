@@ -59,7 +59,7 @@ def replay_mweb_chain(daemon: Daemon, path: Path = MWEB_CHAIN) -> int:
     return int(daemon.call("getblockcount"))
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
@@ -71,7 +71,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: flo
     raise AssertionError(f"pool did not listen on {port}:\n" + log.read_text(errors="replace")[-3000:])
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -81,7 +81,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _shares(db: Path, worker: str) -> int:
+def shares_recorded(db: Path, worker: str) -> int:
     if not db.exists():
         return 0
     with sqlite3.connect(db) as conn:
@@ -92,7 +92,7 @@ def _shares(db: Path, worker: str) -> int:
             return 0
 
 
-def _rejected_blocks(db: Path) -> list[str]:
+def rejected_blocks(db: Path) -> list[str]:
     """submitblock answers of the blocks litecoind refused (the pool records each found block)."""
     if not db.exists():
         return []
@@ -143,7 +143,7 @@ def test_pool_on_litecoind_scrypt(tmp_path: Path, litecoind: Daemon, miner: str,
                  "--stratum-port", str(stratum), "--stratum-host", "127.0.0.1", "--scheme", "solo",
                  "--datadir", str(pool_dir)],
                 stdout=f, stderr=subprocess.STDOUT, env=env))
-        _wait_port(stratum, procs[0], pool_log)
+        wait_listening(stratum, procs[0], pool_log)
         with open(miner_log, "ab") as f:
             procs.append(subprocess.Popen(_miner_command(miner, stratum, "w"), stdout=f,
                                           stderr=subprocess.STDOUT, env=env))
@@ -156,15 +156,15 @@ def test_pool_on_litecoind_scrypt(tmp_path: Path, litecoind: Daemon, miner: str,
         deadline = time.monotonic() + DEADLINE
         while True:
             assert all(p.poll() is None for p in procs), logs()
-            assert not (refused := _rejected_blocks(pool_dir / "pool.sqlite3")), f"litecoind refused: {refused}\n{logs()}"
+            assert not (refused := rejected_blocks(pool_dir / "pool.sqlite3")), f"litecoind refused: {refused}\n{logs()}"
             height = int(litecoind.call("getblockcount"))
-            if height >= start + BLOCKS_WANTED and _shares(pool_dir / "pool.sqlite3", "w") >= SHARES_WANTED:
+            if height >= start + BLOCKS_WANTED and shares_recorded(pool_dir / "pool.sqlite3", "w") >= SHARES_WANTED:
                 break
             assert time.monotonic() < deadline, f"height {height} (from {start}):\n{logs()}"
             time.sleep(0.5)
     finally:
         for p in reversed(procs):
-            _stop(p)
+            stop_process(p)
 
     # litecoind's view: the blocks it connected on top of `start` are ours, paying our address
     for h in range(start + 1, height + 1):

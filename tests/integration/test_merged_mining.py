@@ -33,11 +33,11 @@ from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import (
     MWEB_CHAIN,
     MWEB_CHAIN_HEIGHT,
-    _rejected_blocks,
-    _shares,
-    _stop,
-    _wait_port,
+    rejected_blocks,
     replay_mweb_chain,
+    shares_recorded,
+    stop_process,
+    wait_listening,
 )
 
 LTC_KEY = Key.from_int(0x17C0DE)
@@ -125,7 +125,7 @@ def test_merged_mining_litecoin_and_dogecoin(tmp_path: Path, daemons: tuple[Daem
                  "--stratum-port", str(stratum), "--stratum-host", "127.0.0.1", "--scheme", "solo",
                  "--api-port", str(api), "--datadir", str(pool_dir)],
                 stdout=f, stderr=subprocess.STDOUT, env=env))
-        _wait_port(stratum, procs[0], pool_log)
+        wait_listening(stratum, procs[0], pool_log)
         with open(miner_log, "ab") as f:
             procs.append(subprocess.Popen(_miner(miner, stratum), stdout=f, stderr=subprocess.STDOUT, env=env))
 
@@ -137,10 +137,10 @@ def test_merged_mining_litecoin_and_dogecoin(tmp_path: Path, daemons: tuple[Daem
         deadline = time.monotonic() + DEADLINE
         while True:
             assert all(p.poll() is None for p in procs), logs()
-            assert not _rejected_blocks(pool_dir / "pool.sqlite3"), logs()
+            assert not rejected_blocks(pool_dir / "pool.sqlite3"), logs()
             ltc_height, doge_height = int(litecoind.call("getblockcount")), int(dogecoind.call("getblockcount"))
             if (ltc_height >= ltc_start + BLOCKS_WANTED and doge_height >= doge_start + BLOCKS_WANTED
-                    and _shares(pool_dir / "pool.sqlite3", "w") >= 3):
+                    and shares_recorded(pool_dir / "pool.sqlite3", "w") >= 3):
                 break
             assert time.monotonic() < deadline, f"LTC {ltc_height} (from {ltc_start}), " \
                 f"DOGE {doge_height} (from {doge_start}):\n{logs()}"
@@ -156,7 +156,7 @@ def test_merged_mining_litecoin_and_dogecoin(tmp_path: Path, daemons: tuple[Daem
             time.sleep(0.2)
     finally:
         for p in reversed(procs):
-            _stop(p)
+            stop_process(p)
 
     # Litecoin: our blocks pay the LTC address and commit to the aux chain
     for h in range(ltc_start + 1, ltc_height + 1):
