@@ -38,6 +38,7 @@ from hashforge.miner import DeviceOptions, Miner, MinerConfig, build_devices
 from hashforge.miner.devices import Device
 from hashforge.miner.errors import DeviceError
 from hashforge.miner.work import Share, ShareResult, WorkUnit
+from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
 from tests.helpers.nodeproc import NodeProcess, free_port
 
 from .helpers import Running, stratum, until
@@ -65,6 +66,7 @@ class PoolProcs:
     stratum_url: str
     api_url: str
     log: Path
+    api_cookie: Path  # the pool API's secret (DATADIR/api.cookie)
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -103,7 +105,8 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoolProcs]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise AssertionError(f"pool did not start:\n{log.read_text()[-3000:]}") from None
                 time.sleep(0.2)
-        yield PoolProcs(node, f"stratum+tcp://127.0.0.1:{port}", f"http://127.0.0.1:{api}", log)
+        yield PoolProcs(node, f"stratum+tcp://127.0.0.1:{port}", f"http://127.0.0.1:{api}", log,
+                        tmp / "pool" / COOKIE_FILE)
     finally:
         _stop(proc)
         node.stop()
@@ -111,7 +114,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoolProcs]:
 
 
 def _pool_shares(pool: PoolProcs, worker: str) -> int:
-    rows = httpx.get(f"{pool.api_url}/v1/pool/workers", timeout=10).json()
+    rows = httpx.get(f"{pool.api_url}/v1/pool/workers", auth=read_cookie(pool.api_cookie), timeout=10).json()
     return sum(int(r["shares"]) for r in rows if r["address"] == ADDRESS and r["worker"] == worker)
 
 
