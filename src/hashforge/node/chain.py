@@ -343,7 +343,9 @@ class ChainManager:
                 take(pos, block)
             else:
                 waiting.setdefault(block.header.prev_hash, []).append((pos, block.hash))
-        if taken:
+        if taken and self._reindex:
+            log.info("reindex: %d block(s) found in the block files", taken)
+        elif taken:
             log.info("replayed %d block(s) from the block files written since the last flush", taken)
         return taken
 
