@@ -27,7 +27,7 @@ system-deps:
 	bash scripts/system-deps.sh test
 
 test: $(STAMP) system-deps $(WASM)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

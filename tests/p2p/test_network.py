@@ -17,9 +17,9 @@ from tests.helpers.txbuilder import Key, outputs_of, spend
 from .conftest import coinbase_utxo, connect, disconnect, mine, same_tip, start_node, wait_until
 from .rawpeer import RawPeer
 
-# The tests share one module-scoped network and build on each other's blocks: one xdist worker runs them
-# all, in order (make test uses --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("p2p_network")]
+# The tests share one module-scoped network and build on each other's blocks: one xdist worker must run
+# them all, in order (make test distributes whole files: --dist loadfile).
+pytestmark = pytest.mark.slow
 
 
 def _has_tip(node: NodeProcess, block_hash: str) -> Callable[[], bool]:
