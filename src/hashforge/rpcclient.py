@@ -100,6 +100,12 @@ class _Credentials:
         self.auth = fresh
         return changed
 
+    def refreshed(self, sent: tuple[str, str]) -> bool:
+        """After a 401 to a request sent with `sent`: whether there are other credentials to retry with.
+        A concurrent request may already have re-read the cookie, so compare with what was sent."""
+        self.reread()
+        return self.auth != sent
+
 
 def _result(method: str, response: httpx.Response) -> Any:
     if response.status_code == 401:
@@ -168,8 +174,9 @@ class RPCClient:
 
     def _post(self, payload: Any) -> httpx.Response:
         self.requests += 1
+        sent = self._creds.auth
         response = self._http.post(self.url, json=payload)
-        if response.status_code == 401 and self._creds.reread():
+        if response.status_code == 401 and self._creds.refreshed(sent):
             self._http.auth = self._creds.auth
             self.requests += 1
             response = self._http.post(self.url, json=payload)
@@ -222,8 +229,9 @@ class AsyncRPCClient:
     async def _post(self, payload: Any, timeout: float | None) -> httpx.Response:
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self.requests += 1
+        sent = self._creds.auth
         response = await self._http.post(self.url, json=payload, **kwargs)
-        if response.status_code == 401 and self._creds.reread():
+        if response.status_code == 401 and self._creds.refreshed(sent):
             self._http.auth = self._creds.auth
             self.requests += 1
             response = await self._http.post(self.url, json=payload, **kwargs)

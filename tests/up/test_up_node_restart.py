@@ -72,8 +72,14 @@ def test_up_survives_a_killed_node(tmp_path: Path) -> None:
         later = up.wait_event("block", 180)
         assert later["height"] > first["height"]
         assert (tmp_path / "up" / "node" / ".cookie").read_text() != cookie
-        tip = httpx.get(f"http://127.0.0.1:{up.api_port}/v1/chain/tip", timeout=5)
-        assert tip.status_code == 200 and tip.json()["height"] >= later["height"]
+        # the API follows the restarted node too (it may answer 503 for a moment while reconnecting)
+        deadline = time.monotonic() + 30
+        while True:
+            tip = httpx.get(f"http://127.0.0.1:{up.api_port}/v1/chain/tip", timeout=5)
+            if tip.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert tip.status_code == 200 and tip.json()["height"] >= later["height"], tip.text
     finally:
         if up.proc.poll() is None:
             up.proc.send_signal(signal.SIGTERM)

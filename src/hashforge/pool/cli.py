@@ -138,13 +138,6 @@ def pool(
         typer.echo(f"error: --log-level: {e}", err=True)
         raise typer.Exit(2) from None
     url, user, password = split_rpc_url(node_rpc)
-    if (user is None or password is None) and node_cookie is None:
-        typer.echo("error: the pool needs the node's RPC credentials: http://USER:PASS@HOST:PORT in --node-rpc, "
-                   "or --node-cookie FILE", err=True)
-        raise typer.Exit(2)
-    if node_cookie is not None and not node_cookie.is_file():
-        typer.echo(f"error: --node-cookie: {node_cookie}: no such file (is the node running?)", err=True)
-        raise typer.Exit(2)
     try:
         cfg = load_config(
             config,
@@ -162,6 +155,13 @@ def pool(
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
+    if (cfg.node_user is None or cfg.node_password is None) and cfg.node_cookie is None:
+        typer.echo("error: the pool needs the node's RPC credentials: http://USER:PASS@HOST:PORT in --node-rpc, "
+                   "or --node-cookie FILE", err=True)
+        raise typer.Exit(2)
+    if cfg.node_cookie is not None and not cfg.node_cookie.is_file():
+        typer.echo(f"error: --node-cookie: {cfg.node_cookie}: no such file (is the node running?)", err=True)
+        raise typer.Exit(2)
     wallet = None
     if wallet_dir is not None:
         wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
