@@ -92,7 +92,11 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoolProcs]:
     node = NodeProcess(tmp / "devnet", "devnet").start()
     port, api = free_port(), free_port()
     log = tmp / "pool.log"
-    proc = _spawn(["pool", "--network", "devnet", "--node-rpc", node.url, "--node-cookie", str(node.datadir / ".cookie"),
+    # This is about the hybrid miner, not vardiff: keep shares cheap enough that the slow PoCL device
+    # finds its own within seconds even after vardiff has tuned to the fast CPU device.
+    conf = tmp / "pool.toml"
+    conf.write_text(f"[vardiff]\nmax_difficulty = {float(START_DIFFICULTY) * 10}\n")
+    proc = _spawn(["pool", "--config", str(conf), "--network", "devnet", "--node-rpc", node.url, "--node-cookie", str(node.datadir / ".cookie"),
                    "--stratum-port", str(port), "--stratum-host", "127.0.0.1", "--api-port", str(api),
                    "--scheme", "solo", "--datadir", str(tmp / "pool"), "--start-difficulty", START_DIFFICULTY], log)
     try:

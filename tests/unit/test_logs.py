@@ -95,9 +95,11 @@ def test_third_party_loggers_are_quiet_unless_debug() -> None:
         logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/ 200 OK")
         logging.getLogger("uvicorn.access").info("GET /v1/health 200")
         logging.getLogger("httpx").warning("a real httpx warning")
-        logging.getLogger("hashforge.pool").info("pool listening")
+        # a logger of ours no other test has touched (an earlier test in the same worker may have set
+        # levels on, or disabled, hashforge.pool itself)
+        logging.getLogger("hashforge.logs_probe").info("pool listening")
         assert [line.split(" ", 2)[2] for line in out.getvalue().splitlines()] == [
-            "WARNING httpx: a real httpx warning", "INFO hashforge.pool: pool listening"]
+            "WARNING httpx: a real httpx warning", "INFO hashforge.logs_probe: pool listening"]
         out = io.StringIO()
         setup_logging("debug", "json", stream=out)
         logging.getLogger("httpx").info("HTTP Request")
