@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 # Libraries whose INFO is per request or per connection; at WARNING unless the level is DEBUG.
 THIRD_PARTY = ("httpx", "httpcore", "uvicorn.access", "websockets", "hpack", "multipart", "urllib3",
-               "sqlalchemy.engine")
+               "sqlalchemy.engine", "alembic")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REPEAT_WINDOW_S = 60.0
 REPEAT_ENV = "HASHFORGE_LOG_REPEAT_S"  # a shorter window for tests and demos
@@ -63,13 +63,29 @@ def quiet_third_party(level: int) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if level <= logging.DEBUG else logging.WARNING)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is when a record is emitted, not as it was at set-up: a command run
+    in-process (tests, embedding) may swap stderr and close the old one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def setup_logging(level: str | int = "INFO", fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
     """The root logger writes `fmt` lines ("text" or "json") to `stream` (stderr) at `level`;
     replaces handlers an earlier call installed. Returns the handler."""
     number = level_number(level)
     if fmt not in ("text", "json"):
         raise ValueError(f"log format must be text or json, not {fmt!r}")
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.StreamHandler[Any] = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JSONFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for h in list(root.handlers):

@@ -19,16 +19,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from hashforge.kernels import scan_sha256d
-from hashforge.stratum.work import Job
 from tests.helpers.nodeproc import free_port
 from tests.helpers.peers import find_peer
 
@@ -148,71 +145,6 @@ class CkPool:
         self.stop()
         if et is not None:
             print(f"ckpool log tail:\n{self.tail()}")
-
-
-class StratumClient:
-    """Just enough Stratum v1 for one test miner: newline-delimited JSON, a reader thread, a queue."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.settimeout(None)
-        self.replies: dict[int, dict[str, Any]] = {}
-        self.jobs: list[Job] = []
-        self.difficulty: float | None = None
-        self._next_id = 1
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        buf = b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                if not line.strip():
-                    continue
-                msg = json.loads(line)
-                with self._changed:
-                    if msg.get("method") == "mining.notify":
-                        self.jobs.append(Job.from_notify(msg["params"]))
-                    elif msg.get("method") == "mining.set_difficulty":
-                        self.difficulty = float(msg["params"][0])
-                    elif msg.get("id") is not None:
-                        self.replies[int(msg["id"])] = msg
-                    self._changed.notify_all()
-
-    def call(self, method: str, params: list[Any], timeout: float = 30) -> Any:
-        with self._lock:
-            req_id = self._next_id
-            self._next_id += 1
-        self.sock.sendall(json.dumps({"id": req_id, "method": method, "params": params}).encode() + b"\n")
-        with self._changed:
-            if not self._changed.wait_for(lambda: req_id in self.replies, timeout):
-                raise TimeoutError(f"no reply to {method}")
-            reply = self.replies.pop(req_id)
-        if reply.get("error"):
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def wait_for_job(self, predicate: Callable[[Job], bool] = lambda job: True, timeout: float = 30) -> Job:
-        with self._changed:
-            if not self._changed.wait_for(lambda: any(predicate(j) for j in self.jobs), timeout):
-                raise TimeoutError("no matching mining.notify")
-            return [j for j in self.jobs if predicate(j)][-1]
-
-    def latest_job(self) -> Job:
-        with self._lock:
-            return self.jobs[-1]
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def grind(header: bytes, target: int, deadline: float, threads: int = 2) -> int | None:

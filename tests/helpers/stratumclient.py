@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,18 +112,29 @@ class StratumClient:
         if not self.call("mining.authorize", [user, password]):
             raise StratumError(f"mining.authorize {user!r} refused")
 
-    def wait_for_job(self, timeout: float = 30) -> Job:
+    def wait_for_job(self, predicate: Callable[[Job], bool] = lambda job: True, timeout: float = 30) -> Job:
+        """The newest job matching `predicate`, once one has arrived."""
         with self._changed:
-            if not self._changed.wait_for(lambda: bool(self.jobs) and self.difficulty is not None, timeout):
-                raise TimeoutError("no mining.notify / mining.set_difficulty")
+            if not self._changed.wait_for(lambda: any(predicate(j) for j in self.jobs), timeout):
+                raise TimeoutError("no matching mining.notify")
+            return [j for j in self.jobs if predicate(j)][-1]
+
+    def latest_job(self) -> Job:
+        with self._lock:
             return self.jobs[-1]
+
+    def wait_for_difficulty(self, timeout: float = 30) -> float:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.difficulty is not None, timeout):
+                raise TimeoutError("no mining.set_difficulty")
+            assert self.difficulty is not None
+            return self.difficulty
 
     def mine_one(self, user: str, budget_s: float = 30) -> Share | None:
         """Grinds the newest job at the current difficulty and submits one share; the share when the
         pool acknowledged it, None when the pool refused it or the budget ran out."""
         job = self.wait_for_job()
-        assert self.difficulty is not None
-        difficulty = self.difficulty
+        difficulty = self.wait_for_difficulty()
         target = difficulty_to_target(difficulty)
         extranonce2 = os.urandom(self.extranonce2_size)
         deadline = time.monotonic() + budget_s

@@ -35,9 +35,10 @@ from hashforge.consensus.hashes import hash256
 from hashforge.consensus.params import REGTEST
 from hashforge.stratum.work import DIFF1_TARGET
 from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
-from tests.helpers.ckpool import CKPOOL, CKPOOL_LOWDIFF, CkPool, StratumClient, grind
+from tests.helpers.ckpool import CKPOOL, CKPOOL_LOWDIFF, CkPool, grind
 from tests.helpers.nodeproc import NodeProcess, free_port
 from tests.helpers.peers import requires_peer
+from tests.helpers.stratumclient import StratumClient
 from tests.helpers.txbuilder import Key, outputs_of, spend
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,27 @@ def test_rotating_log_rolls_over_by_size_without_splitting_lines(tmp_path: Path)
     assert (tmp_path / "logs" / "pool.log").read_bytes() == b"y" * 99 + b"\n"
     with pytest.raises(ValueError):
         RotatingLog(tmp_path / "x.log", max_bytes=0, backups=1)
+
+
+def test_stderr_logging_follows_sys_stderr_and_alembic_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run in-process (CliRunner) swaps stderr and closes it afterwards: the handler set up
+    then must write to whatever stderr is now, never to the closed one ("--- Logging error ---")."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        first = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", first)
+        setup_logging("INFO")
+        first.close()
+        second = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", second)
+        logging.getLogger("hashforge.logs_probe").info("after the swap")
+        logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+        assert "after the swap" in second.getvalue()
+        assert "Context impl" not in second.getvalue()  # a third-party INFO line
+    finally:
+        for h in root.handlers[:]:
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
