@@ -96,11 +96,11 @@ def test_third_party_loggers_are_quiet_unless_debug() -> None:
         logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/ 200 OK")
         logging.getLogger("uvicorn.access").info("GET /v1/health 200")
         logging.getLogger("httpx").warning("a real httpx warning")
-        # a logger of ours no other test has touched (an earlier test in the same worker may have set
-        # levels on, or disabled, hashforge.pool itself)
-        logging.getLogger("hashforge.logs_probe").info("pool listening")
+        # a logger no other test has touched (an earlier test in the same worker may have set
+        # levels on, or disabled, hashforge or hashforge.pool)
+        logging.getLogger("hflogs_probe").info("pool listening")
         assert [line.split(" ", 2)[2] for line in out.getvalue().splitlines()] == [
-            "WARNING httpx: a real httpx warning", "INFO hashforge.logs_probe: pool listening"]
+            "WARNING httpx: a real httpx warning", "INFO hflogs_probe: pool listening"]
         out = io.StringIO()
         setup_logging("debug", "json", stream=out)
         logging.getLogger("httpx").info("HTTP Request")
@@ -149,7 +149,7 @@ def test_stderr_logging_follows_sys_stderr_and_alembic_is_quiet(monkeypatch: pyt
         first.close()
         second = io.StringIO()
         monkeypatch.setattr(sys, "stderr", second)
-        logging.getLogger("hashforge.logs_probe").info("after the swap")
+        logging.getLogger("hflogs_probe").info("after the swap")
         logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
         assert "after the swap" in second.getvalue()
         assert "Context impl" not in second.getvalue()  # a third-party INFO line
