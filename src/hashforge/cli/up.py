@@ -86,7 +86,7 @@ def up(
     node_rpc: Annotated[str | None, typer.Option("--node-rpc", help="Litecoin networks: attach to this running litecoind (http://USER:PASS@HOST:PORT/, or with --node-cookie) instead of starting one.")] = None,
     node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="The attached litecoind's cookie file.")] = None,
     aux_rpc: Annotated[str | None, typer.Option("--aux-rpc", help="Litecoin networks: attach to this running dogecoind (http://USER:PASS@HOST:PORT/) instead of starting one.")] = None,
-    bin_dir: Annotated[Path | None, typer.Option("--bin-dir", help="Where litecoind/dogecoind are (else ../shared/bin beside the checkout, then PATH).")] = None,
+    bin_dir: Annotated[Path | None, typer.Option("--bin-dir", help="The folder of litecoind/dogecoind (default: ../shared/bin beside the checkout, then PATH).")] = None,
     replay_blocks: Annotated[Path | None, typer.Option("--replay-blocks", help="litecoin-regtest: raw blocks (hex, one a line from block 1) submitted to the new chain first, e.g. a chain past MWEB activation; without it MWEB stays off.")] = None,
 ) -> None:
     """Run a whole mining operation: node, wallet, pool, miner, REST API and dashboard.

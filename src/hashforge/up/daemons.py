@@ -43,20 +43,24 @@ def source_checkout_bin() -> Path:
 
 
 def find_daemon(params: ChainParams, bin_dir: Path | None = None) -> str:
-    """The path of the daemon for `params`' coin: in `bin_dir`, else ../shared/bin beside the
-    checkout, else on PATH. DaemonMissing (one line naming how to get it) otherwise."""
+    """The path of the daemon for `params`' coin: in `bin_dir` when one is named (there only), else
+    in ../shared/bin beside the checkout, else on PATH. DaemonMissing (one line: how to get it) otherwise."""
     program = _PROGRAMS[params.coin]
-    for folder in ([bin_dir] if bin_dir else []) + [source_checkout_bin()]:
-        candidate = folder / program
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which(program)
+    if bin_dir is not None:
+        found = _executable(bin_dir / program)
+        where = str(bin_dir)
+    else:
+        found = _executable(source_checkout_bin() / program) or shutil.which(program)
+        where = "../shared/bin or PATH"
     if found:
         return found
-    where = f"{bin_dir}, " if bin_dir else ""
-    raise DaemonMissing(f"{program} not found ({where}../shared/bin or PATH): {params.name} needs "
-                        f"{_PRODUCTS[params.coin]}; install it (see {DOCS}), give its folder with --bin-dir, "
-                        f"or attach to a running one with {'--node-rpc' if params.coin == 'LTC' else '--aux-rpc'}")
+    raise DaemonMissing(f"{program} not found in {where}: {params.name} needs {_PRODUCTS[params.coin]}; install it "
+                        f"(see {DOCS}), name its folder with --bin-dir, or attach to a running one with "
+                        f"{'--node-rpc' if params.coin == 'LTC' else '--aux-rpc'}")
+
+
+def _executable(path: Path) -> str | None:
+    return str(path) if path.is_file() and os.access(path, os.X_OK) else None
 
 
 def network_flag(params: ChainParams) -> list[str]:
