@@ -3,7 +3,8 @@ dogecoind itself, mines Dogecoin's legacy blocks up to the AuxPoW start, and its
 then land blocks on both chains — checked from the daemons' own RPC: Litecoin blocks whose coinbase
 pays up's wallet address and commits to the aux chain, Dogecoin AuxPoW blocks (chain ID 0x62)
 whose coinbase pays the Dogecoin address — while up's API reports the node, pool and miner alive.
-A clean stop stops the daemons it started.
+A dogecoind that dies is restarted (same credentials) and merged mining goes on; a clean stop
+stops the daemons up started.
 
 The Dogecoin address is given with --aux-address: hashforge's wallet makes it itself only where it
 supports Dogecoin addresses.
@@ -28,7 +29,7 @@ import pytest
 from hashforge.consensus.address import address_to_script, script_to_address
 from hashforge.consensus.auxpow import MERGED_MINING_HEADER, AuxPowHeader
 from hashforge.consensus.params import DOGECOIN_REGTEST, LITECOIN_REGTEST
-from hashforge.rpcclient import RPCClient
+from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
 from tests.helpers.nodeproc import free_port
 from tests.helpers.peers import requires_peer
 from tests.helpers.txbuilder import Key
@@ -99,7 +100,7 @@ class Up:
         assert f"rpcpassword={password}" in conf.read_text() and conf.stat().st_mode & 0o077 == 0
         return RPCClient(f"http://127.0.0.1:{self.ports['--aux-rpc-port']}/", "hashforge", password, timeout=60)
 
-    def _daemon_pid(self, name: str) -> int:
+    def daemon_pid(self, name: str) -> int:
         return int((self.datadir / name / "regtest" / f"{name}.pid").read_text())
 
     def stop(self) -> int:
@@ -128,6 +129,16 @@ def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
         running.stop()
 
 
+def _new_auxpow_tip(dogecoind: RPCClient, old_tip: str) -> bool:
+    """True once dogecoind's tip is an AuxPoW block other than `old_tip`."""
+    try:
+        tip = dogecoind.call("getbestblockhash")
+        raw = bytes.fromhex(dogecoind.call("getblockheader", tip, False))
+    except (RPCClientError, RPCTransportError):  # restarting
+        return False
+    return tip != old_tip and AuxPowHeader.from_bytes(raw).auxpow is not None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -143,7 +154,7 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
     ltc_script = address_to_script(ltc_address, LITECOIN_REGTEST).hex()
     assert [(c["coin"], c["address"]) for c in ready["chains"]] == [("LTC", ltc_address), ("DOGE", DOGE_ADDRESS)]
     litecoind, dogecoind = up.litecoind(), up.dogecoind()
-    pids = {name: up._daemon_pid(name) for name in ("litecoind", "dogecoind")}
+    pids = {name: up.daemon_pid(name) for name in ("litecoind", "dogecoind")}
     try:
         # up brought Dogecoin to the AuxPoW start with legacy blocks paying the operator (and the
         # replayed Litecoin chain past MWEB activation)
@@ -192,6 +203,21 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
                                                       if e["event"] == "block"}:
             assert time.monotonic() < deadline, up.events[-10:]
             time.sleep(0.5)
+
+        if not replayed:
+            # a dogecoind that dies is restarted like any part, with the same credentials; killed, it
+            # may come back without its unflushed blocks (even below the AuxPoW start), so up
+            # prepares its chain again, and the pool merge-mines on it again
+            tip_before = dogecoind.call("getbestblockhash")
+            os.kill(pids["dogecoind"], signal.SIGKILL)
+            restart = up.wait_event("restart", 30)
+            assert restart["part"] == "dogecoind", restart
+            up.wait_event("restarted", 30)
+            deadline = time.monotonic() + 90
+            while not _new_auxpow_tip(dogecoind, tip_before):
+                assert up.proc.poll() is None and time.monotonic() < deadline, up.logs()
+                time.sleep(0.5)
+            pids["dogecoind"] = up.daemon_pid("dogecoind")
     finally:
         litecoind.close()
         dogecoind.close()

@@ -215,7 +215,8 @@ class LitecoinOperation(Operation):
         # a wallet that cannot encode this network's addresses fails an assertion when it fills its
         # address book (Dogecoin has no segwit addresses); the operator can still give one
         except (WalletError, AssertionError, ValueError) as e:
-            raise UpError(f"hashforge's wallet cannot make {self.aux.name} addresses ({e or type(e).__name__}): "
+            detail = f" ({e})" if str(e) else ""
+            raise UpError(f"hashforge's wallet cannot make {self.aux.name} addresses{detail}: "
                           f"give the {self.aux.coin} payout address with --aux-address") from None
         finally:
             client.close()

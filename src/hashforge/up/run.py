@@ -95,10 +95,15 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
                   max_crashes=r.policy.max_crashes, window_s=r.policy.window_s, delay_s=r.delay_s)
         _post_alert(op.ops_dir, r)
 
+    backends: set[str] = set()
+    chains_to_prepare = False  # a node was restarted: its chain may have lost unflushed blocks
+
     def on_restarted(part: Part) -> None:
+        nonlocal chains_to_prepare
         pid = part.proc.pid if part.proc else None
         out.event("restarted", f"{part.name} restarted (pid {pid}, restart {part.restarts})", part=part.name, pid=pid,
                   restarts=part.restarts)
+        chains_to_prepare = chains_to_prepare or part.name in backends
 
     sup = Supervisor(on_restart, policy, on_restarted=on_restarted, log_max_bytes=log_max_bytes,
                      log_backups=log_backups)
@@ -114,6 +119,7 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
                 print(f"{msg} ...", file=sys.stderr, flush=True)
 
         for part in op.backend_parts():
+            backends.add(part.name)
             sup.start(part, progress)
         progress("opening the wallet")
         address = op.ensure_wallet()
@@ -135,7 +141,7 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
         out.error(str(e))
         sup.stop_all()
         lock.close()
-        return 1
+        return 2 if isinstance(e, UpError) else 1  # UpError: the user's to fix (a flag, a datadir)
     if status:
         status.stop()
     dashboard = f"http://127.0.0.1:{ports.api}/"
@@ -164,6 +170,12 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
         heights = list(start_heights)
         while not stop.wait(1.0):
             sup.check()
+            if chains_to_prepare:
+                try:
+                    op.prepare_chains(lambda msg: out.event("prepare", msg, message=msg))
+                    chains_to_prepare = False
+                except (RPCClientError, RPCTransportError, UpError):
+                    pass  # the restarted node is still loading: next round
             for i, (chain, rpc) in enumerate(zip(watched, clients, strict=True)):
                 try:
                     new_height = int(rpc.call("getblockcount"))
