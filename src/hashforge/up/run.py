@@ -208,8 +208,8 @@ def _report_block(rpc: Any, height: int, address: str, params: ChainParams, out:
     ours = paid > 0
     payee = next((a for o in coinbase["vout"] for a in _payees(o)), None)
     text = (
-        f"block found: {params.coin} height {height} {block_hash} — {paid / 100_000_000:.8f} {params.coin} to the "
-        f"wallet (spendable after {params.coinbase_maturity} blocks)"
+        f"block found: {params.coin} height {height} {block_hash} — {paid / 100_000_000:.8f} {params.coin} to "
+        f"{address} (spendable after {params.coinbase_maturity} blocks)"
         if ours
         else f"new block: {params.coin} height {height} {block_hash} (pays {payee or 'another script'})"
     )
