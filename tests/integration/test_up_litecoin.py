@@ -31,8 +31,9 @@ from hashforge.consensus.auxpow import MERGED_MINING_HEADER, AuxPowHeader
 from hashforge.consensus.params import DOGECOIN_REGTEST, LITECOIN_REGTEST
 from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
 from tests.helpers.nodeproc import free_port
-from tests.helpers.peers import requires_peer
+from tests.helpers.peers import find_peer, requires_peer
 from tests.helpers.txbuilder import Key
+from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import MWEB_CHAIN, MWEB_CHAIN_HEIGHT
 
 DOGE_KEY = Key.from_int(0xD06E)
@@ -51,8 +52,10 @@ class Up:
     def __init__(self, datadir: Path, *extra: str) -> None:
         self.datadir = datadir
         self.api_port = free_port()
-        self.ports = {flag: free_port() for flag in ("--rpc-port", "--aux-rpc-port", "--stratum-port",
-                                                     "--pool-api-port", "--miner-api-port", "--ws-port")}
+        self.ports = {flag: free_port() for flag in ("--stratum-port", "--pool-api-port", "--miner-api-port",
+                                                     "--ws-port")}
+        if "--node-rpc" not in extra:
+            self.ports |= {"--rpc-port": free_port(), "--aux-rpc-port": free_port()}
         args = ["--network", "litecoin-regtest", "--datadir", str(datadir), "--threads", "1", "--json",
                 "--aux-address", DOGE_ADDRESS, "--api-port", str(self.api_port), *extra]
         for flag, port in self.ports.items():
@@ -226,3 +229,38 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
     stopped = next(e for e in up.events if e["event"] == "stopped")
     assert stopped["exit_codes"]["litecoind"] == 0 and stopped["exit_codes"]["dogecoind"] == 0, stopped
     assert not any(_pid_alive(pid) for pid in pids.values()), pids
+
+
+def test_up_attaches_to_running_daemons(tmp_path: Path) -> None:
+    """--node-rpc/--aux-rpc: up mines on the operator's own litecoind and dogecoind (preparing
+    Dogecoin's regtest chain all the same) and leaves them running when it stops."""
+    ltc_program, doge_program = find_peer("litecoind"), find_peer("dogecoind")
+    assert ltc_program is not None and doge_program is not None
+    password = "attached-daemons-password"  # the API wants 8 characters at least
+    litecoind = Daemon(ltc_program, tmp_path / "litecoind", password).start()
+    try:
+        dogecoind = Daemon(doge_program, tmp_path / "dogecoind", password).start()
+        try:
+            up = Up(tmp_path / "up", "--node-rpc", f"http://hf:{password}@127.0.0.1:{litecoind.port}/",
+                    "--aux-rpc", f"http://hf:{password}@127.0.0.1:{dogecoind.port}/")
+            try:
+                ready = up.wait_event("ready", 120)
+                assert ready["rpc"] == f"http://127.0.0.1:{litecoind.port}/"  # no password printed
+                deadline = time.monotonic() + DEADLINE
+                while int(litecoind.call("getblockcount")) < 1 or int(dogecoind.call("getblockcount")) < AUXPOW_START:
+                    assert up.proc.poll() is None and time.monotonic() < deadline, up.logs()
+                    time.sleep(0.5)
+                header = AuxPowHeader.from_bytes(bytes.fromhex(
+                    dogecoind.call("getblockheader", dogecoind.call("getblockhash", AUXPOW_START), False)))
+                assert header.auxpow is not None
+            finally:
+                assert up.stop() == 0, up.logs()
+            stopped = next(e for e in up.events if e["event"] == "stopped")
+            assert set(stopped["exit_codes"]) == {"api", "miner", "pool"}, stopped  # no daemon of up's
+            assert not (tmp_path / "up" / "litecoind").exists() and not (tmp_path / "up" / "dogecoind").exists()
+            # the operator's daemons still answer
+            assert int(litecoind.call("getblockcount")) >= 1 and int(dogecoind.call("getblockcount")) >= AUXPOW_START
+        finally:
+            dogecoind.stop()
+    finally:
+        litecoind.stop()

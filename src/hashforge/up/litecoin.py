@@ -124,6 +124,16 @@ class LitecoinOperation(Operation):
             flags += ["--node-cookie", str(self.cookie)]
         return flags
 
+    def api_part(self) -> Part:
+        part = super().api_part()
+        if self.setup.node is not None:
+            base, user, password = split_rpc_url(self.setup.node.url)
+            if user is not None and password is not None:  # the API takes a user, and the password from
+                i = part.argv.index("--node-rpc")          # its environment (not on its command line)
+                part.argv[i + 1:i + 2] = [base, "--node-user", user]
+                part.env["HASHFORGE_API_NODE_PASSWORD"] = password
+        return part
+
     def aux_flags(self) -> list[str]:
         if self.aux is None:
             return []
@@ -137,7 +147,7 @@ class LitecoinOperation(Operation):
         return checks
 
     def ready_lines(self) -> list[str]:
-        lines = [f"  litecoind   {self.rpc_url}" + (" (started by up)" if self.litecoind else " (attached)")]
+        lines = [f"  litecoind   {split_rpc_url(self.rpc_url)[0]}" + (" (started by up)" if self.litecoind else " (attached)")]
         if self.aux is not None:
             where = f"http://127.0.0.1:{self.dogecoind.rpc_port}/ (started by up)" if self.dogecoind else \
                 f"{split_rpc_url(self.aux_rpc_url())[0]} (attached)"

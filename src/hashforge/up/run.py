@@ -14,7 +14,7 @@ from typing import IO, Any
 from rich.console import Console
 
 from hashforge.consensus.params import ChainParams
-from hashforge.rpcclient import RPCClientError, RPCTransportError
+from hashforge.rpcclient import RPCClientError, RPCTransportError, split_rpc_url
 
 from .operation import Operation, Ports, UpError, check_port_free, lock_datadir
 from .supervisor import (
@@ -158,7 +158,7 @@ def run_operation(params: ChainParams, datadir: Path, ports: Ports, threads: int
             *(f"  wallet      {chain.params.coin} rewards to {chain.address}" for chain in op.watched_chains()),
             "Ctrl-C stops everything; `hashforge up` again resumes.",
         ]),
-        network=params.name, datadir=str(datadir), dashboard=dashboard, rpc=op.rpc_url,
+        network=params.name, datadir=str(datadir), dashboard=dashboard, rpc=split_rpc_url(op.rpc_url)[0],
         stratum=f"stratum+tcp://127.0.0.1:{ports.stratum}", websocket=f"ws://127.0.0.1:{ports.ws}",
         browser_mining=f"{dashboard}mine", address=address, miner=miner, scheme=scheme,
         chains=[{"network": c.params.name, "coin": c.params.coin, "address": c.address} for c in op.watched_chains()],
