@@ -73,7 +73,8 @@ def node(
         fail(str(e))
     if params.coin != "BTC":
         fail(f"hashforge node is a Bitcoin node; for {params.name} run its own node ({params.coin}: "
-             f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC")
+             f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC, "
+             f"or let `hashforge up --network litecoin...` run it")
     if rpc_port is not None and not 0 <= rpc_port <= 65535:
         fail(f"--rpc-port must be 0..65535, not {rpc_port}")
     if script_workers is not None and script_workers not in ("thread", "process"):
