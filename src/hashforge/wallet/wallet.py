@@ -36,6 +36,7 @@ from .keys import (
     generate_mnemonic,
     path_str,
     validate_mnemonic,
+    wallet_script_types,
     watch_only_account,
 )
 from .keystore import Keystore, KeystoreSecret, ScryptParams, encrypt
@@ -95,7 +96,7 @@ class Wallet:
         keyring = Keyring.from_mnemonic(mnemonic, bip39_passphrase, params)
         if birth_height is None:
             birth_height = 0 if restoring or rpc is None else _node_height(rpc)
-        accounts = [keyring.account(t, params) for t in (ScriptType.P2WPKH, ScriptType.P2TR)]
+        accounts = [keyring.account(t, params) for t in wallet_script_types(params)]
         blob = encrypt(KeystoreSecret(mnemonic, bip39_passphrase), passphrase, kdf)
 
         def write_keystore(d: Path) -> None:
