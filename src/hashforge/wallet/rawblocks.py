@@ -1,8 +1,10 @@
 """Raw blocks as the wallet's scanner reads them, for nodes whose `getblock` has no verbosity 2.
 
-Dogecoin Core 1.14 answers `getblock HASH 2` with a type error (its second argument is a bool), so
-the wallet asks such a node for the raw block (`getblock HASH false`) and reads it here into the
-same shape `getblock HASH 2` gives (txid, vin prevouts or coinbase, vout values and scripts).
+Dogecoin Core releases whose `getblock` takes a bool `verbose` (not Bitcoin Core's numeric
+verbosity; the 1.14 line got verbosity 2 late) answer `getblock HASH 2` with a type error, so the
+wallet asks such a node for the raw block (`getblock HASH false`) and reads it here into the same shape
+`getblock HASH 2` gives (txid, vin prevouts or coinbase, vout values and scripts). `Wallet.sync(
+raw_blocks=True)` reads raw blocks from any node.
 
 Two extensions of Bitcoin's block format are read past, never interpreted:
 - Dogecoin's AuxPoW: a header whose version has the AuxPoW bit is followed by the parent chain's

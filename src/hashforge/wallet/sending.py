@@ -122,7 +122,8 @@ class Sender:
             est = rpc.call("estimatesmartfee", conf_target)
         except Exception as e:
             raise NodeError(f"node RPC estimatesmartfee failed: {_one_line(e)}") from None
-        if isinstance(est, dict) and est.get("feerate") is not None:
+        # Bitcoin/Litecoin Core leave `feerate` out without an estimate; Dogecoin Core 1.14 says -1
+        if isinstance(est, dict) and est.get("feerate") is not None and Decimal(str(est["feerate"])) > 0:
             rate = FeeRate.from_btc_per_kvb(est["feerate"])
             return max(rate, self.policy.min_relay_fee), "estimatesmartfee"
         log.warning("the node has no fee estimate; using the fallback fee rate %s", self.fallback_fee)

@@ -6,8 +6,9 @@
    transactions become unconfirmed until seen again);
 2. scan: `getblock <hash> 2` for each new height from the birth height, checking that every block
    links to the one stored below it (a reorg during the scan restarts at step 1). A node without
-   verbosity 2 (Dogecoin Core 1.14) is asked for the raw block instead (`getblock <hash> false`,
-   read by `rawblocks`, AuxPoW and Litecoin MWEB blocks included) from then on;
+   verbosity 2 (older Dogecoin Core 1.14 releases), or a tracker told `raw_blocks`, reads the raw
+   block instead (`getblock <hash> false`, read by `rawblocks`, Dogecoin AuxPoW and Litecoin MWEB
+   blocks included);
 3. mempool: `getrawmempool`, then `getrawtransaction <txid> true` for txids not seen before, in
    JSON-RPC batches of MEMPOOL_BATCH (one HTTP request each; one call per txid where the client
    has no `call_batch` or the server refuses batches); our unconfirmed transactions that are in
@@ -60,13 +61,14 @@ class _Restart(Exception):
 
 
 class ChainTracker:
-    def __init__(self, db: WalletDB, book: AddressBook, rpc: NodeRPC, birth_height: int = 0) -> None:
+    def __init__(self, db: WalletDB, book: AddressBook, rpc: NodeRPC, birth_height: int = 0,
+                 raw_blocks: bool = False) -> None:
         self.db = db
         self.book = book
         self.rpc = rpc
         self.birth_height = birth_height
         self._no_batches = False
-        self._raw_blocks = False  # set once the node refuses getblock verbosity 2
+        self._raw_blocks = raw_blocks  # also set once the node refuses getblock verbosity 2
 
     def _block(self, block_hash: str) -> dict[str, Any]:
         """The block in `getblock HASH 2`'s shape, from the raw block where the node has no
@@ -82,7 +84,7 @@ class ChainTracker:
                 self._raw_blocks = True
             except Exception as e:
                 raise NodeError(f"node RPC getblock failed: {' '.join(str(e).split())[:300]}") from None
-        raw = self._call("getblock", block_hash, False)
+        raw = self._call("getblock", block_hash, False)  # a bool: what every getblock takes
         try:
             return rawblocks.read_block(bytes.fromhex(raw), self.book.params)
         except (ValueError, TypeError) as e:

@@ -249,8 +249,11 @@ class Wallet:
             raise NodeError("no node connection (give the wallet an RPC client / --node-rpc)")
         return self.rpc
 
-    def sync(self, progress: Callable[[int, int], None] | None = None, mempool: bool = True) -> SyncReport:
-        tracker = ChainTracker(self.db, self.book, self.require_rpc(), self.birth_height)
+    def sync(self, progress: Callable[[int, int], None] | None = None, mempool: bool = True,
+             raw_blocks: bool = False) -> SyncReport:
+        """Scans the node's new blocks (`raw_blocks`: read them raw even where the node has
+        `getblock` verbosity 2) and its mempool."""
+        tracker = ChainTracker(self.db, self.book, self.require_rpc(), self.birth_height, raw_blocks)
         return tracker.sync(progress, mempool)
 
     def tip_height(self) -> int | None:
