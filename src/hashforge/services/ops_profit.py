@@ -23,7 +23,7 @@ from hashforge.rpcclient import RPCClientError, RPCTransportError
 
 from .errors import NodeFailed, NodeUnavailable, ServiceError
 
-QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees"}
+QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees", "merge_price": "merge_price_usd"}
 BENCH_SECONDS = 1.0
 
 class BadCalcInput(ServiceError):
