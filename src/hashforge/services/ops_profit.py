@@ -58,7 +58,7 @@ async def node_live(ops: OpsGateway) -> LiveInputs:
     try:
         best = await rpc.call("getbestblockhash")
         if cache.best != best or cache.value is None:
-            cache.value, cache.best = await live_inputs(rpc.call, "node"), best
+            cache.value, cache.best = await live_inputs(rpc.call, "node", coin=ops.params.coin), best
     except RPCTransportError:
         raise NodeUnavailable("The node did not answer; it may be starting or stopped.") from None
     except RPCClientError as e:

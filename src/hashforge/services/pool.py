@@ -233,4 +233,4 @@ async def earnings(pool: PoolGateway, node: NodeGateway, network: str | None, wi
     reward = next_reward(int(info["blocks"]), params)
     sats = sat_per_day(rate, difficulty, reward, params)
     return Earnings(hashrate_hps=rate, network_difficulty=difficulty, block_reward_sat=reward,
-                    coins_per_day=sats / 100_000_000, sat_per_day=sats)
+                    coins_per_day=sats / 100_000_000, sat_per_day=sats, coin=params.coin)

@@ -102,3 +102,4 @@ class Earnings(_Model):
     block_reward_sat: int = Field(ge=0, description="Subsidy of the next block (fees not counted).")
     coins_per_day: float = Field(ge=0, description="H x 86400 x R / (D x 2^32) (2^16 for scrypt).")
     sat_per_day: int = Field(ge=0)
+    coin: str = Field(default="BTC", description="Ticker of the amounts (BTC, LTC, DOGE): the network's coin.")
