@@ -9,7 +9,8 @@ transaction into its mempool and a block, and the balances add up to the satoshi
   without `getblock` verbosity 2 need, fees and dust in Dogecoin's units (`getnetworkinfo`'s relayfee and
   softdustlimit).
 
-litecoind and dogecoind come from ../shared/bin or PATH (skipped with a message otherwise).
+litecoind and dogecoind come from ../shared/bin or PATH (skipped with a message otherwise); their
+fixtures are tests/integration/test_altcoin_daemons.py's (see conftest.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,32 +31,12 @@ from hashforge.consensus.tx import Transaction
 from hashforge.wallet import FeeRateError, Wallet
 from hashforge.wallet.keys import ScriptType
 from hashforge.wallet.rawblocks import read_block
-from tests.helpers.peers import find_peer, requires_peer
+from tests.helpers.peers import requires_peer
 from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import MWEB_CHAIN, replay_mweb_chain
 from tests.wallet.conftest import FAST_KDF
 
 OUTSIDE = p2pkh_script(hash160(b"\x02" + bytes(range(32))))  # nobody's wallet here
-
-
-def _daemon(name: str, tmp_path: Path) -> Iterator[Daemon]:
-    program = find_peer(name)
-    assert program is not None
-    daemon = Daemon(program, tmp_path / name).start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-
-
-@pytest.fixture
-def litecoind(tmp_path: Path) -> Iterator[Daemon]:
-    yield from _daemon("litecoind", tmp_path)
-
-
-@pytest.fixture
-def dogecoind(tmp_path: Path) -> Iterator[Daemon]:
-    yield from _daemon("dogecoind", tmp_path)
 
 
 def _sats(value: object) -> int:
@@ -159,8 +139,8 @@ def test_wallet_on_dogecoind_raw_blocks_and_dogecoin_fees(tmp_path: Path, dogeco
             assert ours["previousblockhash"] == theirs["previousblockhash"]
         assert w.sender.policy is policy
         assert w.db.get_meta("network") == "dogecoin-regtest"
-        ours = [1, 2, 3, 20, 21]
-        expected = sum(_coinbase_value(dogecoind, h) for h in ours)
+        our_heights = [1, 2, 3, 20, 21]
+        expected = sum(_coinbase_value(dogecoind, h) for h in our_heights)
         bal = w.balance()
         assert (bal.confirmed, bal.immature) == (expected, 0)
         assert len(w.utxos()) == 5

@@ -323,7 +323,7 @@ def info(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRp
 def address(
     network: Network = "regtest",
     datadir: Datadir = None,
-    script_type: Annotated[ScriptType | None, typer.Option("--type", help="wpkh (BIP84, default) or tr (BIP86).")] = None,
+    script_type: Annotated[ScriptType | None, typer.Option("--type", help="wpkh (BIP84, default), tr (BIP86), or pkh (BIP44: Litecoin, Dogecoin).")] = None,
     list_all: Annotated[bool, typer.Option("--list", help="List the addresses handed out or used.")] = False,
     node_rpc: NodeRpc = None,
     rpc_cookie: RpcCookie = None,
