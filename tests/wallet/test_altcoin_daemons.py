@@ -148,6 +148,17 @@ def test_wallet_on_dogecoind_raw_blocks_and_dogecoin_fees(tmp_path: Path, dogeco
         with pytest.raises(Exception, match="dust"):
             w.send(miner, COIN // 200)
         _send_and_confirm(w, dogecoind, params, 1000 * COIN, miner)
+        # A BIP125 fee bump pays at least Dogecoin Core's incremental relay fee more, and is accepted.
+        first = w.send(miner, 10 * COIN)
+        old_fee = next(h.fee for h in w.history() if h.txid == first)
+        bumped = w.bump_fee(first)
+        mempool = dogecoind.call("getrawmempool")
+        assert bumped in mempool and first not in mempool
+        new_fee = next(h.fee for h in w.history() if h.txid == bumped)
+        assert old_fee is not None and new_fee is not None
+        assert new_fee - old_fee >= policy.incremental_fee.fee(192) == _sats(info["incrementalfee"]) * 192 // 1000
+        dogecoind.call("generatetoaddress", 1, miner, 1000, 1)
+        w.sync()
         # The same keys restored and scanned from raw blocks (how the wallet reads a Dogecoin
         # Core whose getblock has no verbosity 2) see the same coins and the same spend.
         restored, _ = Wallet.create(tmp_path / "doge-raw", params, "pw", mnemonic=w.show_mnemonic("pw").mnemonic,

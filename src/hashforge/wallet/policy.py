@@ -93,6 +93,7 @@ class RelayPolicy:
     min_relay_fee: FeeRate
     dust_floor: int  # satoshis (koinu); 0 where only Core's script-size rule applies
     fallback_fee: FeeRate
+    incremental_fee: FeeRate = FeeRate(INCREMENTAL_RELAY_FEE)  # BIP125 rule 4: what a replacement adds
 
     def check(self, rate: FeeRate) -> None:
         rate.check()
@@ -100,19 +101,26 @@ class RelayPolicy:
             raise FeeRateError(f"fee rate {rate} is below this network's minimum relay fee of {self.min_relay_fee}")
 
     def with_node_info(self, info: Mapping[str, Any]) -> RelayPolicy:
-        """This policy with the node's own figures (`getnetworkinfo`), where it gives them."""
-        relay = FeeRate.from_btc_per_kvb(info["relayfee"]) if info.get("relayfee") is not None else self.min_relay_fee
+        """This policy with the node's own figures (`getnetworkinfo`) where they are stricter (a node
+        relaying cheaper, like Core 30's 0.1 sat/vB, still relays what these defaults pay)."""
+        relay = self.min_relay_fee
+        if info.get("relayfee") is not None:
+            relay = max(relay, FeeRate.from_btc_per_kvb(info["relayfee"]))
         dust = self.dust_floor
         if info.get("softdustlimit") is not None:  # Dogecoin Core 1.14.5+: outputs below it pay a penalty
-            dust = int((Decimal(str(info["softdustlimit"])) * COIN).to_integral_value())
-        return RelayPolicy(relay, dust, max(self.fallback_fee, relay))
+            dust = max(dust, int((Decimal(str(info["softdustlimit"])) * COIN).to_integral_value()))
+        incremental = self.incremental_fee
+        if info.get("incrementalfee") is not None:
+            incremental = max(incremental, FeeRate.from_btc_per_kvb(info["incrementalfee"]))
+        return RelayPolicy(relay, dust, max(self.fallback_fee, relay), incremental)
 
 
 def default_relay_policy(params: ChainParams) -> RelayPolicy:
     """Dogecoin Core 1.14: relay fee 0.001 DOGE/kB, soft dust limit 0.01 DOGE, wallet fee 0.01
-    DOGE/kB. Bitcoin and Litecoin Core: 1 sat/vB relay, Core's dust rule, 10 sat/vB fallback."""
+    DOGE/kB, incremental relay fee 0.0001 DOGE/kB. Bitcoin and Litecoin Core: 1 sat/vB relay and
+    incremental, Core's dust rule, 10 sat/vB fallback."""
     if params.coin == "DOGE":
-        return RelayPolicy(FeeRate(COIN // 1000), COIN // 100, FeeRate(COIN // 100))
+        return RelayPolicy(FeeRate(COIN // 1000), COIN // 100, FeeRate(COIN // 100), FeeRate(COIN // 10_000))
     return RelayPolicy(FeeRate(MIN_RELAY_FEE), 0, FeeRate(10_000))
 
 

@@ -37,7 +37,6 @@ from .errors import (
 from .keys import CHANGE
 from .models import PreparedTx
 from .policy import (
-    INCREMENTAL_RELAY_FEE,
     SEQUENCE_NO_RBF,
     SEQUENCE_RBF,
     FeeRate,
@@ -322,7 +321,8 @@ class Sender:
         old_fee = row.fee if row.fee is not None else sum(c.value for c in preset) - old.value_out()
         old_vsize = row.vsize or old.vsize
         old_rate = FeeRate(-(-old_fee * 1000 // old_vsize))
-        min_rate = FeeRate(old_rate.sat_per_kvb + INCREMENTAL_RELAY_FEE)
+        incremental = self.policy.incremental_fee
+        min_rate = FeeRate(old_rate.sat_per_kvb + incremental.sat_per_kvb)
         if fee_rate is None:
             try:
                 rate = max(self.estimate_fee_rate(6)[0], min_rate)
@@ -333,17 +333,17 @@ class Sender:
             assert fee_rate is not None
             self.policy.check(fee_rate)
             if fee_rate < min_rate:
-                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + 1 sat/vB)")
+                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + {incremental})")
             rate = fee_rate
         recipients = [o for o in old.vout if not self._is_change(o.script_pubkey)]
         change = [o for o in old.vout if self._is_change(o.script_pubkey)]
         change_script = change[0].script_pubkey if change else None
         rbf = True
         with w.db.transaction():
-            min_fee = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(old_vsize)
+            min_fee = old_fee + incremental.fee(old_vsize)
             for _ in range(3):
                 plan = self._plan(recipients, rate, rbf, preset=preset, min_fee=min_fee, change_script=change_script)
-                required = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(plan.estimated_vsize)
+                required = old_fee + incremental.fee(plan.estimated_vsize)
                 if plan.fee >= required:
                     break
                 min_fee = required
