@@ -102,6 +102,7 @@ def test_pool_wallet_and_earnings_say_ltc(tmp_path: Path, ltc_stack: tuple[Daemo
             wait_for(lambda: c.get("/v1/wallet/balance").json()["spendable_sat"] > 0, 60, "a synced wallet")
             balance = c.get("/v1/wallet/balance").json()
             assert balance["coin"] == "LTC" and balance["spendable_sat"] >= 50 * 10**8  # mature coinbases (SOLO pays it too)
+            assert c.get("/v1/pool/stats").json()["coin"] == "LTC"
             earnings = c.get("/v1/pool/earnings").json()
             assert earnings["coin"] == "LTC" and earnings["block_reward_sat"] > 0
             overview = c.get("/").text

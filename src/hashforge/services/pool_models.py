@@ -35,6 +35,8 @@ class PoolStats(_Model):
     network: str | None
     height: int | None = Field(ge=0, description="Height of the block the pool's miners are working on.")
     network_difficulty: float | None = Field(ge=0)
+    coin: str | None = Field(default=None, description="Ticker of the pool's network's coin (BTC, LTC, DOGE), "
+                                                        "the unit of its block rewards and payouts.")
 
 
 class Worker(_Model):
