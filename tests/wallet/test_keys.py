@@ -3,6 +3,8 @@ Dogecoin's BIP44/84 coin types included)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hashforge.consensus.address import decode_address
@@ -147,3 +149,14 @@ def test_dogecoin_dgub_watch_only_reads_as_the_same_account() -> None:
     assert desc.script_type is ScriptType.P2PKH and desc.address(RECEIVE, 0, params) == "DBus3bamQjgJULBJtYXpEzDWQRwF5iwxgC"
     with pytest.raises(InvalidKeyError):  # a Bitcoin testnet key is for another network
         watch_only_account(Keyring.from_mnemonic(ABANDON, "", REGTEST).account(ScriptType.P2WPKH, REGTEST).xpub, params)
+
+
+def test_a_kind_the_network_lacks_is_bad_input(tmp_path: Path) -> None:
+    """A Dogecoin wallet has only P2PKH: asking it for a segwit address is bad input (CLI exit 2)."""
+    from hashforge.wallet import BadInputError, ScryptParams, Wallet
+
+    w, _ = Wallet.create(tmp_path / "doge", get_params("dogecoin-regtest"), "pw", kdf=ScryptParams(log_n=10))
+    with w:
+        assert w.new_address()[0] in "mn"
+        with pytest.raises(BadInputError, match=r"no wpkh account \(it has: pkh\)"):
+            w.new_address(ScriptType.P2WPKH)
