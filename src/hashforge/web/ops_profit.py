@@ -82,7 +82,7 @@ async def profit_page(
         form.update(preset="s21", electricity="0.08", pool_fee="2", hardware_cost="5000", growth="2%")
     form["months"] = months or "24"
     network = ops.params.name if ops is not None else "mainnet"
-    test_network = network != "mainnet"
+    test_network = network not in ("mainnet", "litecoin", "dogecoin")  # the networks whose coins have a price
     # a test network's coins have no price: its live difficulty with Bitcoin's price is nonsense
     use_live = (live == "1") if submitted else not test_network
     use_measured = measured == "1"
@@ -118,7 +118,7 @@ async def profit_page(
         return page(request, "profit.html", 400, **ctx)
     if test_network and not use_live:
         ctx["notes"].append(f"{network} is a test network and its coins have no market price: these figures use "
-                            "Bitcoin mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
+                            f"{r.symbol} mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
     elif test_network:
         ctx["notes"].append(f"Live figures from {network}, a test network: its coins have no market price, "
                             "so the revenue is what they would be worth at the price given.")
