@@ -36,7 +36,13 @@ from .errors import (
 )
 from .keys import CHANGE
 from .models import PreparedTx
-from .policy import INCREMENTAL_RELAY_FEE, SEQUENCE_NO_RBF, SEQUENCE_RBF, FeeRate
+from .policy import (
+    SEQUENCE_NO_RBF,
+    SEQUENCE_RBF,
+    FeeRate,
+    RelayPolicy,
+    default_relay_policy,
+)
 from .signer import Coin, sign_transaction
 
 if TYPE_CHECKING:
@@ -63,9 +69,31 @@ def _one_line(e: BaseException) -> str:
 
 
 class Sender:
-    def __init__(self, wallet: Wallet, fallback_fee: FeeRate = DEFAULT_FALLBACK_FEE) -> None:
+    def __init__(self, wallet: Wallet, fallback_fee: FeeRate | None = None) -> None:
         self.w = wallet
-        self.fallback_fee = fallback_fee
+        self._fallback_fee = fallback_fee
+        self._policy: RelayPolicy | None = None
+
+    @property
+    def policy(self) -> RelayPolicy:
+        """The network's relay policy, with the node's figures once it has answered getnetworkinfo."""
+        if self._policy is None:
+            policy = default_relay_policy(self.w.params)
+            if self.w.rpc is None:
+                return policy
+            try:
+                info = self.w.rpc.call("getnetworkinfo")
+            except Exception as e:  # a node without it (ours answers it) keeps the defaults
+                log.info("getnetworkinfo failed (%s); using %s's default relay policy", _one_line(e), self.w.params.name)
+                info = {}
+            self._policy = policy.with_node_info(info if isinstance(info, dict) else {})
+        return self._policy
+
+    @property
+    def fallback_fee(self) -> FeeRate:
+        if self._fallback_fee is not None:
+            return max(self._fallback_fee, self.policy.min_relay_fee)
+        return self.policy.fallback_fee
 
     # --- inputs to a send -------------------------------------------------------------------------
 
@@ -81,7 +109,7 @@ class Sender:
             if isinstance(amount, bool) or not isinstance(amount, int):
                 raise AmountError(f"amount for {address} must be an integer number of satoshis")
             result.append(TxOut(amount, script))
-        check_outputs(result)
+        check_outputs(result, self.policy.dust_floor)
         return result
 
     def estimate_fee_rate(self, conf_target: int = 6) -> tuple[FeeRate, str]:
@@ -93,16 +121,17 @@ class Sender:
             est = rpc.call("estimatesmartfee", conf_target)
         except Exception as e:
             raise NodeError(f"node RPC estimatesmartfee failed: {_one_line(e)}") from None
-        if isinstance(est, dict) and est.get("feerate") is not None:
+        # Bitcoin/Litecoin Core leave `feerate` out without an estimate; Dogecoin Core 1.14 says -1
+        if isinstance(est, dict) and est.get("feerate") is not None and Decimal(str(est["feerate"])) > 0:
             rate = FeeRate.from_btc_per_kvb(est["feerate"])
-            return max(rate, FeeRate(1000)), "estimatesmartfee"
+            return max(rate, self.policy.min_relay_fee), "estimatesmartfee"
         log.warning("the node has no fee estimate; using the fallback fee rate %s", self.fallback_fee)
         return self.fallback_fee, "fallback"
 
     def _resolve_rate(self, fee_rate: FeeRateLike, conf_target: int) -> tuple[FeeRate, str]:
         fee_rate = coerce_fee_rate(fee_rate)
         if fee_rate is not None:
-            fee_rate.check()
+            self.policy.check(fee_rate)
             return fee_rate, "explicit"
         return self.estimate_fee_rate(conf_target)
 
@@ -149,7 +178,7 @@ class Sender:
         return plan_transaction(
             self.spendable_coins(), outs, rate, change_script, change_type, preset=preset, min_fee=min_fee,
             locktime=tip if tip is not None and tip < 500_000_000 else 0,  # anti-fee-sniping
-            sequence=SEQUENCE_RBF if rbf else SEQUENCE_NO_RBF,
+            sequence=SEQUENCE_RBF if rbf else SEQUENCE_NO_RBF, dust_floor=self.policy.dust_floor,
         )
 
     def _record(self, tx: Transaction, plan: TxPlan, status: TxStatus = TxStatus.SIGNED) -> None:
@@ -292,7 +321,8 @@ class Sender:
         old_fee = row.fee if row.fee is not None else sum(c.value for c in preset) - old.value_out()
         old_vsize = row.vsize or old.vsize
         old_rate = FeeRate(-(-old_fee * 1000 // old_vsize))
-        min_rate = FeeRate(old_rate.sat_per_kvb + INCREMENTAL_RELAY_FEE)
+        incremental = self.policy.incremental_fee
+        min_rate = FeeRate(old_rate.sat_per_kvb + incremental.sat_per_kvb)
         if fee_rate is None:
             try:
                 rate = max(self.estimate_fee_rate(6)[0], min_rate)
@@ -301,19 +331,19 @@ class Sender:
         else:
             fee_rate = coerce_fee_rate(fee_rate)
             assert fee_rate is not None
-            fee_rate.check()
+            self.policy.check(fee_rate)
             if fee_rate < min_rate:
-                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + 1 sat/vB)")
+                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + {incremental})")
             rate = fee_rate
         recipients = [o for o in old.vout if not self._is_change(o.script_pubkey)]
         change = [o for o in old.vout if self._is_change(o.script_pubkey)]
         change_script = change[0].script_pubkey if change else None
         rbf = True
         with w.db.transaction():
-            min_fee = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(old_vsize)
+            min_fee = old_fee + incremental.fee(old_vsize)
             for _ in range(3):
                 plan = self._plan(recipients, rate, rbf, preset=preset, min_fee=min_fee, change_script=change_script)
-                required = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(plan.estimated_vsize)
+                required = old_fee + incremental.fee(plan.estimated_vsize)
                 if plan.fee >= required:
                     break
                 min_fee = required

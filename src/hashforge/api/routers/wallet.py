@@ -32,7 +32,7 @@ WalletDep = Annotated[WalletGateway, Depends(get_wallet)]
 async def balance(wallet: WalletDep) -> WalletBalance:
     b = await wallet.balance()
     return WalletBalance(spendable_sat=b.confirmed, immature_sat=b.immature, unconfirmed_sat=b.unconfirmed,
-                         total_sat=b.total, synced_height=b.tip_height)
+                         total_sat=b.total, synced_height=b.tip_height, coin=wallet.params.coin)
 
 
 @router.get("/addresses", summary="The wallet's addresses in derivation order", responses=problem_responses(400))
