@@ -6,7 +6,6 @@ than loopback, a wildcard CORS origin, half-given node credentials.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -14,19 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hashforge.httpedge.hosts import is_loopback
 from hashforge.services.keys import KEYS_FILE
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and the usual loopback names."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ApiSettings(BaseSettings):

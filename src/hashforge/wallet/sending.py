@@ -22,7 +22,7 @@ from hashforge.consensus.tx import Transaction, TxOut
 
 from . import psbt as psbt_mod
 from .builder import TxPlan, check_outputs, plan_transaction
-from .db import ACTIVE, OutputRow, TxStatus
+from .db import TxStatus
 from .errors import (
     AmountError,
     BroadcastError,
@@ -34,7 +34,6 @@ from .errors import (
     TransactionNotFoundError,
     WalletError,
 )
-from .keys import CHANGE
 from .models import PreparedTx
 from .policy import (
     SEQUENCE_NO_RBF,
@@ -181,17 +180,11 @@ class Sender:
             sequence=SEQUENCE_RBF if rbf else SEQUENCE_NO_RBF, dust_floor=self.policy.dust_floor,
         )
 
-    def _record(self, tx: Transaction, plan: TxPlan, status: TxStatus = TxStatus.SIGNED) -> None:
-        db = self.w.db
-        txid = tx.txid_hex
+    def _record(self, tx: Transaction, plan: TxPlan) -> None:
         fee = sum(c.value for c in plan.coins) - tx.value_out()
-        db.upsert_tx(txid, status, fee=fee, vsize=tx.vsize, raw=tx.serialize())
-        for c in plan.coins:
-            db.add_spend(c.outpoint.hash[::-1].hex(), c.outpoint.n, txid)
-        for n, o in enumerate(tx.vout):
-            if self.w.is_mine(o.script_pubkey):
-                db.add_output(txid, n, o.value, o.script_pubkey)
-                db.mark_used([o.script_pubkey])
+        spends = [(c.outpoint.hash[::-1].hex(), c.outpoint.n) for c in plan.coins]
+        ours = [(n, o.value, o.script_pubkey) for n, o in enumerate(tx.vout) if self.w.is_mine(o.script_pubkey)]
+        self.w.db.record_sent(tx.txid_hex, tx.serialize(), fee, tx.vsize, spends, ours)
         self.w.book.fill_gaps()
 
     def prepare(self, outputs: Sequence[tuple[str, int]], fee_rate: FeeRateLike, *,
@@ -224,20 +217,11 @@ class Sender:
             return None
         if found[0] != fingerprint:
             raise IdempotencyConflictError(f"idempotency key {key!r} was used for a different request")
-        return self._latest(found[1])
-
-    def _latest(self, txid: str) -> str:
-        """Follows fee-bump replacements to the transaction that now carries the payment."""
-        seen = set()
-        row = self.w.db.tx(txid)
-        while row is not None and row.status is TxStatus.REPLACED and row.replaced_by and row.txid not in seen:
-            seen.add(row.txid)
-            row = self.w.db.tx(row.replaced_by)
-        return row.txid if row is not None else txid
+        return self.w.db.latest_replacement(found[1])
 
     def request_txid(self, key: str) -> str | None:
         found = self.w.db.request(key)
-        return None if found is None else self._latest(found[1])
+        return None if found is None else self.w.db.latest_replacement(found[1])
 
     # --- broadcast ------------------------------------------------------------------------------------
 
@@ -301,23 +285,16 @@ class Sender:
         spent = w.db.spent_by(txid)
         if len(spent) != len(old.vin):
             raise BumpFeeError(f"transaction {txid} has inputs that are not ours")
-        for n in range(len(old.vout)):
-            for child in w.db.spenders(txid, n):
-                crow = w.db.tx(child)
-                if crow is not None and crow.status in ACTIVE:
-                    raise BumpFeeError(f"transaction {txid} has a descendant in the wallet ({child}); bump that instead")
+        child = w.db.active_spender(txid)
+        if child is not None:
+            raise BumpFeeError(f"transaction {txid} has a descendant in the wallet ({child}); bump that instead")
         preset = []
         for i in old.vin:
             prev = i.prevout.hash[::-1].hex()
-            found = [r for r in w.db.query(
-                "SELECT o.value, o.script, a.account, a.chain, a.idx, t.status, t.height, t.coinbase "
-                "FROM outputs o JOIN addresses a ON a.script=o.script JOIN txs t ON t.txid=o.txid "
-                "WHERE o.txid=? AND o.n=?", (prev, i.prevout.n))]
-            if not found:
+            ours = w.db.our_output(prev, i.prevout.n)
+            if ours is None:
                 raise BumpFeeError(f"input {prev}:{i.prevout.n} is not in the wallet")
-            v, script, aid, chain, idx, status, height, cb = found[0]
-            preset.append(w.book.coin(OutputRow(prev, i.prevout.n, int(v), bytes(script), TxStatus(status), height,
-                                                bool(cb), True, int(aid), int(chain), int(idx))))
+            preset.append(w.book.coin(ours))
         old_fee = row.fee if row.fee is not None else sum(c.value for c in preset) - old.value_out()
         old_vsize = row.vsize or old.vsize
         old_rate = FeeRate(-(-old_fee * 1000 // old_vsize))
@@ -335,8 +312,8 @@ class Sender:
             if fee_rate < min_rate:
                 raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + {incremental})")
             rate = fee_rate
-        recipients = [o for o in old.vout if not self._is_change(o.script_pubkey)]
-        change = [o for o in old.vout if self._is_change(o.script_pubkey)]
+        recipients = [o for o in old.vout if not w.book.is_change(o.script_pubkey)]
+        change = [o for o in old.vout if w.book.is_change(o.script_pubkey)]
         change_script = change[0].script_pubkey if change else None
         rbf = True
         with w.db.transaction():
@@ -357,10 +334,6 @@ class Sender:
         w.db.set_status(txid, TxStatus.REPLACED, replaced_by=new.txid_hex)
         log.info("bumped %s -> %s: fee %d -> %d sat", txid, new.txid_hex, old_fee, plan.fee)
         return new.txid_hex
-
-    def _is_change(self, script: bytes) -> bool:
-        info = self.w.book.scripts().get(script)
-        return info is not None and info[1] == CHANGE
 
     # --- PSBT -------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hashforge.api.deps import ReadAccess
+from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.profit import units
 from hashforge.ops.profit.calc import profit_at_electricity, sig

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.profit import units
 from hashforge.ops.profit.jsonview import compare_json, presets_json, report_json
 from hashforge.ops.profit.service import CalcRequest, compare, comparison_machine, measured_hashrate
 from hashforge.ops.profit.units import InputError
 from hashforge.services.ops_profit import BENCH_SECONDS, bad_input, load_presets, node_live, report
 
-from ..deps import ReadAccess
 from ..errors import problem_responses
 from .ops_deps import OpsDep
 from .ops_profit_models import Comparison, PresetList, ProfitReport
