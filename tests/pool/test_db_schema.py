@@ -152,7 +152,11 @@ def _books_before_merged_mining(url: str) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_books_from_before_merged_mining_stay_the_pool_coins(backend: str, tmp_path: Path,
                                                              request: pytest.FixtureRequest) -> None:
-    from hashforge.pool.db.repositories import AuxAddressRepository, BlockRepository, LedgerRepository
+    from hashforge.pool.db.repositories import (
+        AuxAddressRepository,
+        BlockRepository,
+        LedgerRepository,
+    )
 
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'pool.sqlite3'}"

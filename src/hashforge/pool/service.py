@@ -12,6 +12,7 @@ node and, when the pool has a wallet for that coin (`aux_wallets`), a PayoutProc
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import resource
 import time
@@ -129,7 +130,7 @@ class PoolService:
             name = c.params.name
             self.aux_accountants[name] = Accountant(
                 self.engine, a, NodeChainView(c.rpc), c.params.coinbase_maturity, network=name,
-                aux_value=lambda name=name: merged.value(name))  # type: ignore[misc]
+                aux_value=functools.partial(merged.value, name))
             if name in wallets:  # every scheme: an aux coinbase pays the pool, SOLO finders included
                 self.aux_payouts[name] = PayoutProcessor(self.engine, wallets[name], a.payout_threshold,
                                                          exclude=[a.pool_address or ""], metrics=self.metrics,

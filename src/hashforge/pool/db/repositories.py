@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 from ..records import BlockFound, ShareRecord
 from .models import aux_addresses, blocks, credits, payout_items, payouts, pool_state, shares
 
+
 def on_chain(column: Any, chain: str | None) -> Any:
     """`column` names `chain` (None: the pool's own chain, stored as NULL)."""
     return column.is_(None) if chain is None else column == chain
