@@ -32,7 +32,7 @@ from .auxaddress import AuxAddressBook
 from .config import PoolConfig, Scheme
 from .connector import Connector
 from .contracts import allocate_pending
-from .db import make_engine, migrate
+from .db import StateRepository, make_engine, migrate
 from .errors import ConfigError
 from .fanout import PgTipBus
 from .generator import Generator
@@ -162,6 +162,7 @@ class PoolService:
     async def start(self) -> None:
         raise_fd_limit()
         await asyncio.to_thread(migrate, self.engine)
+        await asyncio.to_thread(self._remember_network)
         await self.recorder.start()
         for acc in self.aux_accountants.values():
             await asyncio.to_thread(acc.begin)
@@ -176,6 +177,12 @@ class PoolService:
         self._maint = asyncio.get_running_loop().create_task(self._maintenance())
         log.info("pool %s on %s:%s (%s)", self.cfg.accounting.scheme.value, self.cfg.connector.host,
                  self.stratum_port, self.cfg.network)
+
+    def _remember_network(self) -> None:
+        """The database says which chain its books without a `chain` are in (for `hashforge pool balances`)."""
+        with self.engine.begin() as conn:
+            if StateRepository.get(conn, "network") != self.cfg.network:
+                StateRepository.set(conn, "network", self.cfg.network)
 
     async def stop(self, reconnect: tuple[str, int] | None = None) -> None:
         """client.reconnect to every miner, stop accepting, flush every share, close."""

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, case, func, insert, or_, select, update
 
 from ..records import BlockFound, ShareRecord
 from .models import aux_addresses, blocks, credits, payout_items, payouts, pool_state, shares
@@ -234,6 +234,23 @@ class LedgerRepository:
                             .join(payouts, payouts.c.id == payout_items.c.payout_id)
                             .where(payout_items.c.address == address, on_chain(payouts.c.chain, chain))).scalar()
         return {"payable": int(payable or 0), "immature": int(immature or 0), "paid": int(paid or 0)}
+
+    @staticmethod
+    def summary(conn: Connection, address: str | None = None) -> list[dict[str, Any]]:
+        """Per address and chain: payable, immature and paid (every balance the ledger holds)."""
+        pending_blocks = select(blocks.c.id).where(blocks.c.status == "pending")
+        payable = func.sum(case((LedgerRepository._payable_filter(), credits.c.amount), else_=0))
+        immature = func.sum(case((credits.c.block_id.in_(pending_blocks), credits.c.amount), else_=0))
+        q = select(credits.c.address, credits.c.chain, payable, immature).group_by(credits.c.address, credits.c.chain)
+        paid_q = (select(payout_items.c.address, payouts.c.chain, func.sum(payout_items.c.amount))
+                  .join(payouts, payouts.c.id == payout_items.c.payout_id)
+                  .group_by(payout_items.c.address, payouts.c.chain))
+        if address is not None:
+            q, paid_q = q.where(credits.c.address == address), paid_q.where(payout_items.c.address == address)
+        paid = {(a, c): int(v) for a, c, v in conn.execute(paid_q)}
+        rows = [{"address": a, "chain": c, "payable": int(p or 0), "immature": int(i or 0), "paid": paid.get((a, c), 0)}
+                for a, c, p, i in conn.execute(q)]
+        return sorted(rows, key=lambda r: (r["address"], r["chain"] is not None, r["chain"] or ""))
 
     @staticmethod
     def chains_of(conn: Connection, address: str) -> list[str | None]:
