@@ -6,10 +6,13 @@ DOGE (each DOGE block's credits sum to the coinbase value `dogecoind` holds, les
 block orphaned on `dogecoind` (invalidateblock) has its DOGE credits reversed, LTC untouched; the
 rest mature after Dogecoin regtest's 60 confirmations (chainparams.cpp: nCoinbaseMaturity = 60)
 and become payable. The pool API and `hashforge pool balances|blocks --json` show it per coin.
+Last, the pool's DOGE payout run pays those balances to the miners' DOGE addresses in one
+transaction `dogecoind` accepts and mines, spending the pool's DOGE coinbases.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -23,12 +26,15 @@ from typing import Any
 
 import httpx
 
-from hashforge.consensus.address import script_to_address
+from hashforge.consensus.address import address_to_script, script_to_address
 from hashforge.consensus.params import DOGECOIN_REGTEST, LITECOIN_REGTEST
+from hashforge.consensus.tx import OutPoint, TxOut
 from hashforge.pool.apiguard import COOKIE_FILE, read_cookie
+from hashforge.pool.db import LedgerRepository, make_engine
+from hashforge.pool.payouts import BuiltTransaction, PayoutProcessor
 from tests.helpers.nodeproc import free_port
 from tests.helpers.peers import requires_peer
-from tests.helpers.txbuilder import Key
+from tests.helpers.txbuilder import Key, Utxo, sign_tx
 from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import stop_process, wait_listening
 from tests.integration.test_merged_mining import AUXPOW_START, OTHER_DOGE, daemons
@@ -78,6 +84,37 @@ def _hashforge(*args: str) -> Any:
     proc = subprocess.run([sys.executable, "-m", "hashforge", *args], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+class CoinbaseWallet:
+    """The pool's DOGE wallet for this test: one P2PKH key, its coins the mature coinbases of the
+    pool's DOGE blocks (dogecoind has no wallet and no scantxoutset), spends signed by txbuilder."""
+
+    __test__ = False
+    FEE = 100_000_000  # 1 DOGE: above Dogecoin Core 1.14's relay minimum for a small transaction
+
+    def __init__(self, key: Key, dogecoind: Daemon, coinbases: list[str]) -> None:
+        self.key, self.node, self.coinbases = key, dogecoind, coinbases
+
+    async def build_batch(self, outputs: Any) -> BuiltTransaction:
+        coins = []
+        for txid in self.coinbases:
+            out = self.node.call("gettxout", txid, 0)
+            if out and out["confirmations"] >= DOGECOIN_REGTEST.coinbase_maturity:
+                coins.append(Utxo(OutPoint(bytes.fromhex(txid)[::-1], 0), TxOut(_sats(out["value"]), self.key.p2pkh),
+                                  self.key))
+        change = sum(c.value for c in coins) - sum(v for _, v in outputs) - self.FEE
+        assert change >= 0, "the pool's mature DOGE coinbases cover its payable DOGE balances"
+        outs = [TxOut(v, address_to_script(a, DOGECOIN_REGTEST)) for a, v in outputs]
+        tx = sign_tx(coins, [*outs, TxOut(change, self.key.p2pkh)], version=1)
+        return BuiltTransaction(tx.serialize().hex(), tx.txid_hex)
+
+    async def broadcast(self, tx: BuiltTransaction) -> str:
+        return str(self.node.call("sendrawtransaction", tx.raw_hex))
+
+    async def confirmations(self, txid: str) -> int:
+        out = self.node.call("gettxout", txid, 0)
+        return int(out["confirmations"]) if out else 0
 
 
 def test_both_ledgers_credit_the_miners_and_an_orphaned_aux_block_is_reversed(
@@ -215,3 +252,32 @@ def test_both_ledgers_credit_the_miners_and_an_orphaned_aux_block_is_reversed(
     found = _hashforge("pool", "blocks", "--datadir", str(pool_dir), "--coin", "DOGE", "--limit", "1000", "--json")
     assert sorted((b["height"], b["status"]) for b in found) == sorted(
         (h, "orphaned" if i == last_id else "confirmed") for i, h, _, _ in doge_blocks), found
+
+    # DOGE payouts: the payable balances, to each miner's DOGE address, from the pool's coinbases
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            due = LedgerRepository.payable_balances(conn, DOGE)
+        coinbases = [dogecoind.call("getblock", h)["tx"][0]
+                     for (h,) in _query(db, "SELECT hash FROM blocks WHERE chain = ? AND status = 'confirmed'", DOGE)]
+        payouts = PayoutProcessor(engine, CoinbaseWallet(POOL_DOGE_KEY, dogecoind, coinbases), 100_000,
+                                  exclude=[POOL_LTC], chain=DOGE)
+        txid = asyncio.run(payouts.run_once())
+        assert txid is not None and txid in dogecoind.call("getrawmempool")
+        dogecoind.call("generatetoaddress", 1, OTHER_DOGE)
+        assert asyncio.run(payouts.run_once()) == txid  # its confirmation
+        with engine.connect() as conn:
+            assert LedgerRepository.payable_balances(conn, DOGE) == {a: 0 for a in MINERS}
+            for ltc in MINERS:
+                assert LedgerRepository.balance(conn, ltc, DOGE)["paid"] == due[ltc] > 0
+                assert LedgerRepository.balance(conn, ltc)["paid"] == 0  # no LTC moved
+    finally:
+        engine.dispose()
+    assert _query(db, "SELECT status, chain FROM payouts") == [("confirmed", DOGE)]
+    paid = dogecoind.call("getrawtransaction", txid, 1)
+    assert paid["confirmations"] == 1
+    got = {o["scriptPubKey"]["hex"]: _sats(o["value"]) for o in paid["vout"]}
+    for ltc, doge in MINERS.items():  # each miner's DOGE address got its DOGE balance
+        assert got[address_to_script(doge, DOGECOIN_REGTEST).hex()] == due[ltc], (got, due)
+    assert {r["address"]: r["paid"] for r in _hashforge("pool", "balances", "--datadir", str(pool_dir),
+                                                        "--coin", "DOGE", "--json")} == due
