@@ -38,6 +38,7 @@ from tests.helpers.txbuilder import Key, Utxo, sign_tx
 from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import stop_process, wait_listening
 from tests.integration.test_merged_mining import AUXPOW_START, OTHER_DOGE, daemons
+from tests.pool.harness import Client
 
 __all__ = ["daemons"]
 
@@ -178,6 +179,23 @@ def test_both_ledgers_credit_the_miners_and_an_orphaned_aux_block_is_reversed(
         _wait("every found block credited", lambda: not _query(
             db, "SELECT id FROM blocks WHERE status = 'pending' AND NOT credited"), logs)
         assert not _query(db, "SELECT chain, submit_result FROM blocks WHERE status = 'rejected'"), logs()
+
+        # a miner's DOGE address sticks: another one for the same LTC address is refused, as is a bad one
+        async def authorize(user: str, password: str) -> dict[str, Any]:
+            c = await Client.connect(stratum)
+            try:
+                await c.call("mining.subscribe", ["test/1.0"])
+                return await c.call("mining.authorize", [user, password])
+            finally:
+                c.close()
+
+        (ltc_a, doge_a), (_, doge_b) = MINERS.items()
+        r = asyncio.run(authorize(f"{ltc_a}.thief", f"doge={doge_b}"))
+        assert r["error"][0] == 24 and f"DOGE payout address of {ltc_a} is {doge_a}" in r["error"][1], r
+        r = asyncio.run(authorize(f"{ltc_a}.typo", f"doge={POOL_LTC}"))
+        assert r["error"][0] == 24 and "invalid DOGE address" in r["error"][1], r
+        assert asyncio.run(authorize(f"{ltc_a}.again", f"d=1,doge={doge_a}"))["result"] is True
+        assert _query(db, "SELECT address, aux_address FROM aux_addresses ORDER BY address") == sorted(MINERS.items())
 
         # each coin's coinbase pays the pool's address of that coin, with the reward the books credit
         doge_blocks = _query(db, "SELECT id, height, hash, reward FROM blocks WHERE chain = ? ORDER BY height", DOGE)
