@@ -31,6 +31,9 @@ from hashforge.pool.db.repositories import (
 from hashforge.pool.records import BlockFound, ShareRecord
 
 from .pg import postgres_url
+from .test_accounting import (
+    Chain,  # a chain as its node reports it: tip height, block hash by height
+)
 
 __all__ = ["postgres_url"]
 
@@ -38,20 +41,6 @@ DOGE = "dogecoin-regtest"
 DOGE_A = encode_address(Destination(AddressType.P2PKH, bytes(range(20))), DOGECOIN_REGTEST)
 DOGE_B = encode_address(Destination(AddressType.P2PKH, bytes(range(1, 21))), DOGECOIN_REGTEST)
 LTC_A = encode_address(Destination(AddressType.P2WPKH, bytes(range(20)), 0), LITECOIN_REGTEST)
-
-
-class Chain:
-    """A chain as its node reports it: tip height and the block hash at each height."""
-
-    def __init__(self) -> None:
-        self.tip = 0
-        self.hashes: dict[int, str] = {}
-
-    async def tip_height(self) -> int:
-        return self.tip
-
-    async def hash_at(self, height: int) -> str | None:
-        return self.hashes.get(height)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,18 +17,12 @@ from hashforge.pool.db import AuxAddressRepository, StateRepository, make_engine
 from hashforge.pool.db.repositories import ShareRepository
 from hashforge.pool.records import BlockFound, ShareRecord
 
+from .test_accounting import Chain
+
 DOGE = "dogecoin-regtest"
 MINER = encode_address(Destination(AddressType.P2WPKH, bytes(range(20)), 0), LITECOIN_REGTEST)
 DOGE_A = encode_address(Destination(AddressType.P2PKH, bytes(range(20))), DOGECOIN_REGTEST)
 DOGE_B = encode_address(Destination(AddressType.P2PKH, bytes(range(1, 21))), DOGECOIN_REGTEST)
-
-
-class NoChain:
-    async def tip_height(self) -> int:
-        return 0
-
-    async def hash_at(self, height: int) -> str | None:
-        return None
 
 
 def _hashforge(*args: str) -> subprocess.CompletedProcess[str]:
@@ -46,13 +40,13 @@ def _pool_db(datadir: Path) -> None:
         StateRepository.set(conn, "network", "litecoin-regtest")
         ShareRepository.insert_many(conn, [ShareRecord(time.time(), 0, MINER, "w", 1.0, 1.0, 1.0, 5, 1000,
                                                        b"\x01" * 32, True)])
-    Accountant(engine, cfg, NoChain(), 100).record_block(
+    Accountant(engine, cfg, Chain(), 100).record_block(
         BlockFound(time.time(), 0, 5, b"\x11" * 32, MINER, "w", 1000, 65536.0, None, pow_hash=b"\x01" * 32))
-    Accountant(engine, cfg, NoChain(), 60, network=DOGE).record_block(
+    Accountant(engine, cfg, Chain(), 60, network=DOGE).record_block(
         BlockFound(time.time(), 0, 21, b"\x22" * 32, MINER, "w", 7000, 65536.0, None, pow_hash=b"\x01" * 32,
                    chain=DOGE))
     for net in (None, DOGE):
-        Accountant(engine, cfg, NoChain(), 60, network=net).credit_blocks()
+        Accountant(engine, cfg, Chain(), 60, network=net).credit_blocks()
     engine.dispose()
 
 

@@ -6,7 +6,8 @@ once the share is durable), the node is the generator's. Lines go out through `S
 which the connector keeps in order behind pending share acknowledgements.
 
 Methods: mining.subscribe [agent, session_id?] (session resume), mining.authorize
-[ADDRESS.worker, password] (the password may carry "d=DIFF"), mining.configure (BIP310
+[ADDRESS.worker, password] (the password may carry "d=DIFF", and with merged mining the aux
+payout addresses, "doge=ADDRESS": auxaddress.py), mining.configure (BIP310
 version-rolling, minimum-difficulty), mining.suggest_difficulty, mining.extranonce.subscribe,
 mining.submit. Duplicates are found per template (the last `jobs_kept` templates of the tip)
 by 64 bits of the share's PoW hash; a share of an older template is stale. Errors: 20 other, 21 stale job, 22 duplicate, 23 low difficulty, 24
