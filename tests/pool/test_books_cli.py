@@ -89,3 +89,11 @@ def test_aux_address_is_changed_by_the_operator_with_one_line_errors(tmp_path: P
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(message), proc.stderr
     proc = _hashforge("balances", "--datadir", str(tmp_path / "nowhere"))
     assert proc.returncode == 2 and proc.stderr.startswith("error: no pool database at "), proc.stderr
+
+
+def test_an_aux_wallet_needs_its_aux_chain(tmp_path: Path) -> None:
+    proc = _hashforge("--network", "litecoin-regtest", "--node-rpc", "http://u:p@127.0.0.1:9/", "--scheme", "solo", "--datadir",
+                      str(tmp_path / "pool"), "--aux-wallet-dir", f"{DOGE}={tmp_path / 'w'}")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not '{DOGE}={tmp_path / 'w'}'"]
