@@ -166,12 +166,17 @@ def test_both_ledgers_credit_the_miners_and_an_orphaned_aux_block_is_reversed(
         procs += miners
 
         def mined() -> bool:
+            """DOGE_BLOCKS_WANTED DOGE blocks credited, and on each chain one found once both miners
+            had shares in (so both are in its PPLNS window)."""
             assert all(p.poll() is None for p in procs), logs()
-            credited = _query(db, "SELECT count(*) FROM blocks WHERE chain = ? AND status = 'pending' AND credited",
-                              DOGE)
-            miners_in = _query(db, "SELECT count(DISTINCT address) FROM shares")
-            return (int(litecoind.call("getblockcount")) > ltc_start and bool(credited) and bool(miners_in)
-                    and credited[0][0] >= DOGE_BLOCKS_WANTED and miners_in[0][0] == len(MINERS))
+            firsts = _query(db, "SELECT min(id) FROM shares GROUP BY address")
+            if len(firsts) < len(MINERS) or int(litecoind.call("getblockcount")) <= ltc_start:
+                return False
+            both_in = max(i for (i,) in firsts)
+            count = "SELECT count(*) FROM blocks WHERE status = 'pending' AND credited AND share_id >= ? AND "
+            return (_query(db, count + "chain = ?", 0, DOGE)[0][0] >= DOGE_BLOCKS_WANTED
+                    and _query(db, count + "chain = ?", both_in, DOGE)[0][0] >= 1
+                    and _query(db, count + "chain IS NULL", both_in)[0][0] >= 1)
 
         _wait("blocks on both chains, credited", mined, logs, DEADLINE)
         for m in miners:  # no new blocks from here on: the books against the chains as they stand
