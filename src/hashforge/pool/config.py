@@ -169,6 +169,9 @@ class AccountingConfig:
     payout_interval    seconds between payout runs
     orphan_depth       a found block not in the active chain while the chain is this many
                        blocks past its height is orphaned (its credits are reversed)
+    maturity           confirmations before a found block's credits are payable (None: the
+                       network's coinbase maturity); `aux_maturity` the same for aux chains' blocks
+                       (None: each aux network's own, e.g. Dogecoin 240, its regtest 60)
     """
 
     scheme: Scheme = Scheme.PPLNS
@@ -179,6 +182,7 @@ class AccountingConfig:
     payout_interval: float = 600.0
     orphan_depth: int = 3
     maturity: int | None = None  # None: the network's coinbase maturity (100)
+    aux_maturity: int | None = None  # None: each aux network's coinbase maturity
 
 
 @dataclass(frozen=True)
