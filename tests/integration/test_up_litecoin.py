@@ -165,6 +165,10 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
     assert doge_script.startswith("76a914"), doge_address
     litecoind, dogecoind = up.litecoind(), up.dogecoind()
     pids = {name: up.daemon_pid(name) for name in ("litecoind", "dogecoind")}
+    # dogecoind's RPC password reaches the pool in a 0600 cookie file, on no process's command line
+    password = (up.datadir / "dogecoind.rpc-password").read_text().strip()
+    assert password and not [c for c in _command_lines() if password in c]
+    assert (up.datadir / "dogecoin-regtest.rpc-cookie").stat().st_mode & 0o077 == 0
     try:
         # up brought Dogecoin to the AuxPoW start with legacy blocks paying the operator (and the
         # replayed Litecoin chain past MWEB activation)
@@ -253,6 +257,9 @@ def test_up_attaches_to_running_daemons(tmp_path: Path) -> None:
             try:
                 ready = up.wait_event("ready", 120)
                 assert ready["rpc"] == f"http://127.0.0.1:{litecoind.port}/"  # no password printed
+                # nor passed on: the parts get it in 0600 cookie files, not on their command lines
+                assert [c for c in _command_lines() if password in c and "-m hashforge up " not in c
+                        and not c.startswith((ltc_program, doge_program))] == []
                 deadline = time.monotonic() + DEADLINE
                 while int(litecoind.call("getblockcount")) < 1 or int(dogecoind.call("getblockcount")) < AUXPOW_START:
                     assert up.proc.poll() is None and time.monotonic() < deadline, up.logs()
@@ -271,3 +278,14 @@ def test_up_attaches_to_running_daemons(tmp_path: Path) -> None:
             dogecoind.stop()
     finally:
         litecoind.stop()
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                lines.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:  # gone meanwhile
+                continue
+    return lines

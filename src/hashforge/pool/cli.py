@@ -121,7 +121,7 @@ def _aux_wallets(specs: list[str], aux: tuple[AuxChainConfig, ...], passphrase_f
         if not sep or not folder.strip() or chain is None:
             typer.echo(f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not {spec!r}", err=True)
             raise typer.Exit(2)
-        wallets[chain.network] = _payout_wallet(chain.network, (chain.node_url, chain.node_user, chain.node_password, None),
+        wallets[chain.network] = _payout_wallet(chain.network, (chain.node_url, chain.node_user, chain.node_password, chain.node_cookie),
                                                 Path(folder.strip()), passphrase_file)
     return wallets
 
@@ -151,7 +151,7 @@ def pool(
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
-    aux_chain: Annotated[list[str] | None, typer.Option("--aux-chain", help="Merge-mine an AuxPoW chain: NETWORK,RPC_URL,ADDRESS (e.g. dogecoin,http://u:p@127.0.0.1:22555/,D...; repeatable; scrypt parent only). Miners name their payout address on it in the password: doge=ADDRESS.")] = None,
+    aux_chain: Annotated[list[str] | None, typer.Option("--aux-chain", help="Merge-mine an AuxPoW chain: NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE] (e.g. dogecoin,http://u:p@127.0.0.1:22555/,D...; COOKIE_FILE holds USER:PASSWORD, kept off the command line; repeatable; scrypt parent only). Miners name their payout address on it in the password: doge=ADDRESS.")] = None,
     aux_wallet_dir: Annotated[list[str] | None, typer.Option("--aux-wallet-dir", help="NETWORK=DIR: the hashforge wallet that pays an aux chain's balances (repeatable; same passphrase).")] = None,
 ) -> None:
     """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node (with no command), or

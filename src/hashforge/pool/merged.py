@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hashforge.consensus.address import address_to_script
@@ -61,14 +62,19 @@ class AuxChainConfig:
     address: str
     node_user: str | None = None
     node_password: str | None = None
+    node_cookie: Path | None = None  # USER:PASSWORD in a file, Core's cookie format (read again on 401)
 
     @classmethod
     def parse(cls, spec: str) -> AuxChainConfig:
-        """NETWORK,RPC_URL,ADDRESS (RPC_URL as http://USER:PASS@HOST:PORT/)."""
+        """NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE]: credentials in the URL (http://USER:PASS@HOST:PORT/)
+        or, kept off the command line, in COOKIE_FILE holding USER:PASSWORD."""
         parts = [p.strip() for p in spec.split(",")]
-        if len(parts) != 3 or not all(parts):
-            raise ConfigError(f"--aux-chain wants NETWORK,RPC_URL,ADDRESS, not {spec!r}")
-        network, url, address = parts
+        if len(parts) not in (3, 4) or not all(parts):
+            raise ConfigError(f"--aux-chain wants NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE], not {spec!r}")
+        network, url, address = parts[:3]
+        cookie = Path(parts[3]) if len(parts) == 4 else None
+        if cookie is not None and not cookie.is_file():
+            raise ConfigError(f"--aux-chain: {cookie}: no such file")
         try:
             params = get_params(network)
         except UnknownNetworkError as e:
@@ -80,7 +86,7 @@ class AuxChainConfig:
         except ValueError as e:
             raise ConfigError(f"--aux-chain: {address!r} is not a {params.name} address: {e}") from None
         base, user, password = split_rpc_url(url)
-        return cls(params.name, base, address, user, password)
+        return cls(params.name, base, address, user, password, cookie)
 
 
 def check_parent(parent: ChainParams) -> None:
@@ -214,7 +220,7 @@ class MergedMining:
     def __init__(self, chains: list[AuxChainConfig], poll_interval: float = 0.5) -> None:
         self.chains = [
             _AuxChain(c, get_params(c.network),
-                      AsyncRPCClient(c.node_url, c.node_user, c.node_password, None, timeout=60))
+                      AsyncRPCClient(c.node_url, c.node_user, c.node_password, c.node_cookie, timeout=60))
             for c in chains
         ]
         self.poll_interval = poll_interval

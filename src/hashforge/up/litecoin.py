@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,25 +120,37 @@ class LitecoinOperation(Operation):
         return self.setup.aux_node.url
 
     def node_flags(self) -> list[str]:
-        flags = ["--node-rpc", self.rpc_url]
         if self.litecoind is not None or (self.setup.node and self.setup.node.cookie):
-            flags += ["--node-cookie", str(self.cookie)]
-        return flags
+            return ["--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie)]
+        base, user, password = split_rpc_url(self.rpc_url)
+        if user is not None and password is not None:  # an attached node's password: off the command lines
+            return ["--node-rpc", base, "--node-cookie", str(self._cookie_file("litecoind", user, password))]
+        return ["--node-rpc", self.rpc_url]
 
-    def api_part(self) -> Part:
-        part = super().api_part()
-        if self.setup.node is not None:
-            base, user, password = split_rpc_url(self.setup.node.url)
-            if user is not None and password is not None:  # the API takes a user, and the password from
-                i = part.argv.index("--node-rpc")          # its environment (not on its command line)
-                part.argv[i + 1:i + 2] = [base, "--node-user", user]
-                part.env["HASHFORGE_API_NODE_PASSWORD"] = password
-        return part
+    def _cookie_file(self, name: str, user: str, password: str) -> Path:
+        """USER:PASSWORD in DATADIR/NAME.rpc-cookie (0600), Core's cookie format, for the parts' --node-cookie."""
+        path = self.datadir / f"{name}.rpc-cookie"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{user}:{password}\n")
+        return path
 
     def aux_flags(self) -> list[str]:
+        """The pool's `--aux-chain`, its credentials in a 0600 cookie file rather than on a command
+        line any local user can read; and the DOGE wallet up made, which pays the miners' DOGE credits."""
         if self.aux is None:
             return []
-        return ["--aux-chain", f"{self.aux.name},{self.aux_rpc_url()},{self.aux_address}"]
+        base, user, password = split_rpc_url(self.aux_rpc_url())
+        spec = f"{self.aux.name},{base},{self.aux_address}"
+        if user is not None and password is not None:
+            spec += f",{self._cookie_file(self.aux.name, user, password)}"
+        flags = ["--aux-chain", spec]
+        own_wallet = self.datadir / f"wallet-{self.aux.name}"
+        if not self.setup.aux_address and own_wallet.is_dir():  # every scheme: the aux coinbase pays the pool
+            flags += ["--aux-wallet-dir", f"{self.aux.name}={own_wallet}"]
+            if self.scheme == "solo":  # (other schemes pass it with the pool's own wallet)
+                flags += ["--wallet-passphrase-file", str(self.passphrase_file)]
+        return flags
 
     def port_checks(self) -> list[tuple[int, str, str]]:
         # an attached litecoind's port is in use by design
