@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,12 +86,18 @@ def test_a_share_serves_each_aux_chain_whose_target_it_meets() -> None:
     assert bundle.met_by((1 << 251).to_bytes(32, "little")) == []
 
 
-def test_aux_chain_specs() -> None:
+def test_aux_chain_specs(tmp_path: Path) -> None:
     spec = f"dogecoin-regtest,http://u:p@127.0.0.1:18444/,{DOGE_ADDRESS}"
     (c,) = parse_aux_chains([spec], "litecoin-regtest")
-    assert (c.network, c.node_url, c.node_user, c.node_password, c.address) == (
-        "dogecoin-regtest", "http://127.0.0.1:18444/", "u", "p", DOGE_ADDRESS)
+    assert (c.network, c.node_url, c.node_user, c.node_password, c.address, c.node_cookie) == (
+        "dogecoin-regtest", "http://127.0.0.1:18444/", "u", "p", DOGE_ADDRESS, None)
+    cookie = tmp_path / "doge.cookie"
+    cookie.write_text("u:p\n")
+    (c,) = parse_aux_chains([f"dogecoin-regtest,http://127.0.0.1:18444/,{DOGE_ADDRESS},{cookie}"], "litecoin-regtest")
+    assert (c.node_url, c.node_user, c.node_password, c.node_cookie) == ("http://127.0.0.1:18444/", None, None, cookie)
     bad = {
+        f"dogecoin-regtest,http://x/,{DOGE_ADDRESS},{tmp_path / 'missing'}": "no such file",
+        f"dogecoin-regtest,http://x/,{DOGE_ADDRESS},{cookie},extra": "NETWORK,RPC_URL,ADDRESS",
         "dogecoin-regtest,http://x/": "NETWORK,RPC_URL,ADDRESS",
         "nocoin,http://x/,a": "unknown network",
         "litecoin-regtest,http://x/,a": "not a merge-mined",
