@@ -39,6 +39,7 @@ from hashforge.consensus.validation import (
 
 from .blockstore import BlockPos, BlockStore, DatadirLock
 from .chainstate import ChainStateDB, IndexRow, default_cache_mib, deserialize_undo, serialize_undo
+from .chaintx import estimated_tx_left, guess_verification_progress
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class BlockIndex:
     tracemalloc (CPython 3.11, index dict included): ~415 bytes per header, ~500 with block data
     (its BlockPos), so 1,000,000 blocks take ~500 MB; with the parsed header kept it was ~800."""
 
-    __slots__ = ("chainwork", "hash", "have_chain", "height", "n_tx", "pos", "prev", "raw", "seq", "status")
+    __slots__ = ("chain_tx", "chainwork", "hash", "height", "n_tx", "pos", "prev", "raw", "seq", "status")
 
     def __init__(
         self, header: BlockHeader | bytes, height: int, prev: BlockIndex | None, chainwork: int, seq: int,
@@ -109,7 +110,14 @@ class BlockIndex:
         self.status = 0
         self.pos: BlockPos | None = None
         self.n_tx = 0
-        self.have_chain = False  # this block's data and all its ancestors' are stored
+        # Core's m_chain_tx_count: transactions from genesis to here, once this block's data and
+        # all its ancestors' are stored (0 until then); recomputed as the index loads.
+        self.chain_tx = 0
+
+    @property
+    def have_chain(self) -> bool:
+        """This block's data and all its ancestors' are stored."""
+        return self.chain_tx > 0
 
     @property
     def header(self) -> BlockHeader:
@@ -391,20 +399,40 @@ class ChainManager:
         self.db.flush()
         self._last_flush = time.monotonic()
 
+    def verification_progress(self, entry: BlockIndex | None = None, best_height: int | None = None) -> float:
+        """Core's GuessVerificationProgress at `entry` (default: the tip), from its cumulative
+        transaction count and the network's ChainTxData (see chaintx.py)."""
+        e = self.tip if entry is None else entry
+        if best_height is None:
+            best_height = self.best_header.height if self.best_header is not None else e.height
+        return guess_verification_progress(
+            self.params.chain_tx_data, e.chain_tx, e.time, e.height, best_height, self.params.pow_target_spacing,
+            int(self.clock()),
+        )
+
     def _log_progress(self) -> None:
-        """Height, blocks/s and transactions/s since the last line, time left to the best header
-        at that rate, cache usage (as Core's UpdateTip lines, one per interval)."""
+        """Height, verification progress (as Core's), blocks/s and transactions/s since the last
+        line, time left at that rate, cache usage (as Core's UpdateTip lines, one per interval).
+        Time left counts the transactions the network's ChainTxData says are still to come; on a
+        network without (regtest, devnets) the blocks up to the best header."""
         now = time.monotonic()
         since, height0, txs0 = self._log_at
         self._log_at = (now, self.height, self._txs_connected)
         elapsed = max(now - since, 1e-9)
         rate = (self.height - height0) / elapsed
+        tx_rate = (self._txs_connected - txs0) / elapsed
         best = self.best_header.height if self.best_header is not None else self.height
-        left = max(0, best - self.height)
-        eta = f"{left / rate:.0f} s" if rate > 0 else "?"
+        tip = self.tip
+        data = self.params.chain_tx_data
+        if data.tx_rate > 0:
+            tx_left = estimated_tx_left(data, tip.chain_tx, tip.time, int(self.clock()))
+            eta = f"{tx_left / tx_rate:.0f} s" if tx_rate > 0 else "?"
+        else:
+            left = max(0, best - self.height)
+            eta = f"{left / rate:.0f} s" if rate > 0 else "?"
         log.info(
-            "height %d of %d (%.1f%%), %.0f blocks/s, %.0f tx/s, ~%s left, cache %.1f MiB (%d coins)",
-            self.height, best, 100.0 * self.height / max(best, 1), rate, (self._txs_connected - txs0) / elapsed,
+            "height %d of %d, progress %.6f, %.0f blocks/s, %.0f tx/s, ~%s left, cache %.1f MiB (%d coins)",
+            self.height, best, self.verification_progress(tip, best), rate, tx_rate,
             eta, self.db.cache_usage() / (1 << 20), self.db.cache_coins(),
         )
 
@@ -611,7 +639,7 @@ class ChainManager:
         queue = [entry]
         while queue:
             e = queue.pop()
-            e.have_chain = True
+            e.chain_tx = (e.prev.chain_tx if e.prev is not None else 0) + e.n_tx
             if not e.failed:
                 self.candidates.add(e)
             queue.extend(self._unlinked.pop(e.hash, []))
