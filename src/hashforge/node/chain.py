@@ -50,6 +50,9 @@ INDEX_PROGRESS_STEP = 10_000
 # A crash costs at most this much work again (the blocks connected since the last flush).
 FLUSH_INTERVAL_S = 600.0
 SYNC_LOG_INTERVAL_S = 10.0  # a progress line while blocks are connected
+# Headers arrive in order, so a walk back over min-difficulty blocks stops at a recent entry: a
+# few thousand remembered are enough (50,000 held ~5 MB for nothing).
+BITS_MEMO_ENTRIES = 4096
 
 # Core's defaultAssumeValid per network (bitcoind -help of the ../shared/bin build, v31.99):
 # scripts of this block's ancestors are not checked (see `_scripts_assumed_valid`).
@@ -84,13 +87,33 @@ STATUS_FAILED_CHILD = 8
 STATUS_FAILED_MASK = STATUS_FAILED | STATUS_FAILED_CHILD
 
 
+NO_PARENT = b"\x00" * 32
+# Where a block's data is, packed into one int on its index entry (a BlockPos object and its ints
+# cost ~90 bytes more per entry): file number, offset in the file, length.
+_POS_OFFSET_BITS = 32
+_POS_LENGTH_BITS = 28
+
+
+def _pack_pos(pos: BlockPos) -> int:
+    if pos.offset >> _POS_OFFSET_BITS or pos.length >> _POS_LENGTH_BITS:
+        raise ValueError(f"block position out of range: {pos}")
+    return (((pos.file_no << _POS_OFFSET_BITS) | pos.offset) << _POS_LENGTH_BITS) | pos.length
+
+
+def _unpack_pos(packed: int) -> BlockPos:
+    length = packed & ((1 << _POS_LENGTH_BITS) - 1)
+    packed >>= _POS_LENGTH_BITS
+    return BlockPos(packed >> _POS_OFFSET_BITS, packed & ((1 << _POS_OFFSET_BITS) - 1), length)
+
+
 class BlockIndex:
     """One known header, on any branch. Held compactly (a million of them are in memory on
-    mainnet): the header as its 80 bytes, parsed when `header` is asked for. Measured with
-    tracemalloc (CPython 3.11, index dict included): ~415 bytes per header, ~500 with block data
-    (its BlockPos), so 1,000,000 blocks take ~500 MB; with the parsed header kept it was ~800."""
+    mainnet): the header's fields as 48 bytes (its 80 less the parent's hash, which `prev`
+    holds), parsed when `header` is asked for; where its data is as one int. Measured with
+    tracemalloc (CPython 3.11, `bench/index_memory.py`, the index dict included): see
+    INDEX_BYTES_PER_HEADER in that script's output and the README."""
 
-    __slots__ = ("chain_tx", "chainwork", "hash", "height", "n_tx", "pos", "prev", "raw", "seq", "status")
+    __slots__ = ("_fields", "_pos", "chain_tx", "chainwork", "hash", "height", "n_tx", "prev", "seq", "status")
 
     def __init__(
         self, header: BlockHeader | bytes, height: int, prev: BlockIndex | None, chainwork: int, seq: int,
@@ -98,21 +121,40 @@ class BlockIndex:
     ) -> None:
         """`header` parsed or as its 80 bytes (then `block_hash` saves hashing them again)."""
         if isinstance(header, BlockHeader):
-            self.raw = header.serialize()
+            raw = header.serialize()
             self.hash = header.hash
         else:
-            self.raw = header
+            raw = header
             self.hash = block_hash if block_hash is not None else hash256(header)
+        parent = raw[4:36]
+        # the parent's hash is left out when `prev` (or, for a genesis, zeros) gives it back
+        self._fields = raw[:4] + raw[36:] if parent == (prev.hash if prev is not None else NO_PARENT) else raw
         self.height = height
         self.prev = prev
         self.chainwork = chainwork
         self.seq = seq
         self.status = 0
-        self.pos: BlockPos | None = None
+        self._pos = 0  # 0: no data stored (a real position has a nonzero length)
         self.n_tx = 0
         # Core's m_chain_tx_count: transactions from genesis to here, once this block's data and
         # all its ancestors' are stored (0 until then); recomputed as the index loads.
         self.chain_tx = 0
+
+    @property
+    def raw(self) -> bytes:
+        """The header's 80 bytes."""
+        f = self._fields
+        if len(f) == 80:
+            return f
+        return f[:4] + (self.prev.hash if self.prev is not None else NO_PARENT) + f[4:]
+
+    @property
+    def pos(self) -> BlockPos | None:
+        return _unpack_pos(self._pos) if self._pos else None
+
+    @pos.setter
+    def pos(self, value: BlockPos | None) -> None:
+        self._pos = 0 if value is None else _pack_pos(value)
 
     @property
     def have_chain(self) -> bool:
@@ -125,11 +167,13 @@ class BlockIndex:
 
     @property
     def time(self) -> int:
-        return int.from_bytes(self.raw[68:72], "little")
+        f = self._fields
+        return int.from_bytes(f[36:40] if len(f) == 48 else f[68:72], "little")
 
     @property
     def bits(self) -> int:
-        return int.from_bytes(self.raw[72:76], "little")
+        f = self._fields
+        return int.from_bytes(f[40:44] if len(f) == 48 else f[72:76], "little")
 
     @property
     def failed(self) -> bool:
@@ -535,7 +579,7 @@ class ChainManager:
                 break
             walked.append(node.hash)
             node = node.prev
-        if len(memo) > 50_000:
+        if len(memo) > BITS_MEMO_ENTRIES:
             memo.clear()
         memo[entry.hash] = bits
         if walked:
