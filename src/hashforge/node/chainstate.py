@@ -90,10 +90,34 @@ class HasRow(Protocol):
 # not in the database at all, so spending it before a flush just forgets it.
 DIRTY = 1
 FRESH = 2
-# Estimated memory of one cached entry (measured with tracemalloc on CPython 3.11: a P2WPKH coin
-# with its slotted OutPoint, Coin and TxOut, txid, script, tuple and dict slot is ~420 bytes, ~540
-# before those classes had __slots__; a txindex entry ~180; an undo entry ~80 besides its data).
-COIN_ENTRY_BYTES = 420
+
+
+# A cached coin is one bytes object: its flags, then the coin as Coin.serialize() writes it
+# (height*2+coinbase, value, script); the flags alone for a spent coin. Coin, TxOut, script, value
+# and a tuple took ~250 bytes more per coin than this (~70), and the cache holds millions.
+def pack_coin(coin: Coin | None, flags: int) -> bytes:
+    return bytes((flags,)) if coin is None else bytes((flags,)) + coin.serialize()
+
+
+def _compact_size_at(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    width = 2 if first == 0xFD else 4 if first == 0xFE else 8
+    return int.from_bytes(data[pos + 1 : pos + 1 + width], "little"), pos + 1 + width
+
+
+def unpack_coin(packed: bytes) -> Coin | None:
+    if len(packed) == 1:
+        return None
+    code, pos = _compact_size_at(packed, 1)
+    value = int.from_bytes(packed[pos : pos + 8], "little", signed=True)
+    size, pos = _compact_size_at(packed, pos + 8)
+    return Coin(TxOut(value, packed[pos : pos + size]), code >> 1, bool(code & 1))
+# Estimated memory of one cached entry (measured with tracemalloc on CPython 3.11: a P2WPKH coin,
+# its OutPoint, txid, packed form and dict slot, is ~240 bytes, ~540 as Coin/TxOut objects in a
+# tuple; a txindex entry ~180; an undo entry ~80 besides its data).
+COIN_ENTRY_BYTES = 250
 TXINDEX_ENTRY_BYTES = 180
 INDEX_ENTRY_BYTES = 120
 UNDO_ENTRY_BYTES = 80
@@ -128,6 +152,18 @@ def deserialize_undo(data: bytes) -> list[tuple[OutPoint, Coin]]:
     return [(OutPoint.deserialize(f), Coin.deserialize(f)) for _ in range(deser_compact_size(f, range_check=False))]
 
 
+SPENT_DIRTY = pack_coin(None, DIRTY)
+
+
+def _dirty_coin_rows(coins: dict[OutPoint, bytes]) -> Iterator[tuple[bytes, int, int, bytes, int, int]]:
+    """The utxo table's rows of the unspent coins changed since the last flush."""
+    for o, v in coins.items():
+        if len(v) > 1 and v[0] & DIRTY:
+            coin = unpack_coin(v)
+            assert coin is not None
+            yield o.hash, o.n, coin.out.value, coin.out.script_pubkey, coin.height, int(coin.is_coinbase)
+
+
 class ChainStateDB:
     """One SQLite connection with a write-back cache in front; thread-safe.
 
@@ -142,7 +178,7 @@ class ChainStateDB:
         page_cache = min(cache_bytes // 8, SQLITE_CACHE_MAX)
         self.cache_bytes = cache_bytes - page_cache
         self._lock = threading.RLock()
-        self._coins: dict[OutPoint, tuple[Coin | None, int]] = {}
+        self._coins: dict[OutPoint, bytes] = {}  # pack_coin's form
         self._undo: dict[bytes, bytes | None] = {}
         self._undo_bytes = 0
         self._txindex: dict[bytes, bytes | None] = {}
@@ -190,7 +226,7 @@ class ChainStateDB:
 
     @property
     def dirty(self) -> bool:
-        return bool(self._meta or self._index or self._undo or self._txindex or any(f & DIRTY for _, f in self._coins.values()))
+        return bool(self._meta or self._index or self._undo or self._txindex or any(v[0] & DIRTY for v in self._coins.values()))
 
     def maybe_flush(self) -> bool:
         """Flushes when the cache is over its budget; True if it did."""
@@ -214,16 +250,9 @@ class ChainStateDB:
                 self._write_index((e.row() for e in self._index.values()), c)
                 c.executemany(
                     "DELETE FROM utxo WHERE txid=? AND n=?",
-                    ((o.hash, o.n) for o, (coin, flags) in coins.items() if coin is None and flags & DIRTY),
+                    ((o.hash, o.n) for o, v in coins.items() if len(v) == 1 and v[0] & DIRTY),
                 )
-                c.executemany(
-                    "INSERT OR REPLACE INTO utxo VALUES (?,?,?,?,?,?)",
-                    (
-                        (o.hash, o.n, coin.out.value, coin.out.script_pubkey, coin.height, int(coin.is_coinbase))
-                        for o, (coin, flags) in coins.items()
-                        if coin is not None and flags & DIRTY
-                    ),
-                )
+                c.executemany("INSERT OR REPLACE INTO utxo VALUES (?,?,?,?,?,?)", _dirty_coin_rows(coins))
                 c.executemany("DELETE FROM undo WHERE hash=?", ((k,) for k, v in self._undo.items() if v is None))
                 c.executemany("INSERT OR REPLACE INTO undo VALUES (?, ?)", ((k, v) for k, v in self._undo.items() if v is not None))
                 c.executemany("DELETE FROM txindex WHERE txid=?", ((k,) for k, v in self._txindex.items() if v is None))
@@ -240,8 +269,13 @@ class ChainStateDB:
             self._meta.clear()
             if len(coins) * COIN_ENTRY_BYTES > self.cache_bytes // 2:
                 coins.clear()
-            else:
-                self._coins = {o: (coin, 0) for o, (coin, _) in coins.items() if coin is not None}
+            else:  # in place, one entry at a time: no second copy of the cache
+                for o in [o for o, v in coins.items() if v[0]]:
+                    v = coins[o]
+                    if len(v) == 1:
+                        del coins[o]
+                    else:
+                        coins[o] = b"\x00" + v[1:]
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -314,7 +348,7 @@ class ChainStateDB:
     def get_coin(self, outpoint: OutPoint) -> Coin | None:
         cached = self._coins.get(outpoint)
         if cached is not None:
-            return cached[0]
+            return unpack_coin(cached)
         with self._lock:
             row = self.conn.execute(
                 "SELECT value, script, height, coinbase FROM utxo WHERE txid=? AND n=?",
@@ -323,7 +357,7 @@ class ChainStateDB:
         if row is None:
             return None
         coin = Coin(TxOut(row[0], bytes(row[1])), row[2], bool(row[3]))
-        self._coins[outpoint] = (coin, 0)
+        self._coins[outpoint] = pack_coin(coin, 0)
         return coin
 
     def get_coins(self, outpoints: Iterable[OutPoint], batch: int = 400) -> dict[OutPoint, Coin]:
@@ -335,8 +369,8 @@ class ChainStateDB:
             cached = cache.get(op)
             if cached is None:
                 wanted.append(op)
-            elif cached[0] is not None:
-                found[op] = cached[0]
+            elif (coin := unpack_coin(cached)) is not None:
+                found[op] = coin
         if not wanted:
             return found
         with self._lock:
@@ -351,7 +385,7 @@ class ChainStateDB:
                     op = OutPoint(bytes(txid), n)
                     coin = Coin(TxOut(value, bytes(script)), height, bool(coinbase))
                     found[op] = coin
-                    cache[op] = (coin, 0)
+                    cache[op] = pack_coin(coin, 0)
         return found
 
     def apply(
@@ -373,14 +407,14 @@ class ChainStateDB:
         for o, coin in changes.items():
             old = cache.get(o)
             if coin is None:
-                if old is not None and old[1] & FRESH:
+                if old is not None and old[0] & FRESH:
                     del cache[o]
                 else:
-                    cache[o] = (None, DIRTY)
+                    cache[o] = SPENT_DIRTY
             elif created and old is None and not coin.is_coinbase:
-                cache[o] = (coin, DIRTY | FRESH)
+                cache[o] = pack_coin(coin, DIRTY | FRESH)
             else:
-                cache[o] = (coin, DIRTY)
+                cache[o] = pack_coin(coin, DIRTY)
         old_undo = self._undo.get(undo_key)
         if old_undo is not None:
             self._undo_bytes -= len(old_undo)
