@@ -11,7 +11,8 @@ the 2-hour limit after some 40,000 blocks). A Bitcoin Core
 -checkmempool=0`, regtest verifies every script) and then a fresh `hashforge node` sync it, one
 after the other. Each sync is timed from process start; the parts are the spend blocks (from the
 base height to the last spend block) and the empty blocks (from there to the tip), found by polling
-the syncing node's block count. Peak RSS is VmHWM of the node process (and its children). Without
+the syncing node's block count. Peak RSS is VmHWM of the node process (and its children).
+`--baseline-src DIR` syncs one more hashforge, from another source tree, after ours. Without
 bitcoind a second hashforge node serves the chain and only hashforge's figures are printed.
 The defaults are the issue's shape; pass smaller sizes for a quick run. `--rate-at 1000,10000,100000`
 adds blocks/s around those heights (with `--spend-blocks 0 --empty 101000`: does the rate hold?).
@@ -173,9 +174,11 @@ def figures(marks: dict[str, Any], spend_blocks: int, spends: int, empty: int, r
     }
 
 
-def sync_hashforge(root: Path, server_addr: str, args: argparse.Namespace, marks_at: tuple[int, int, int]) -> tuple[dict[str, Any], str]:
+def sync_hashforge(
+    root: Path, server_addr: str, args: argparse.Namespace, marks_at: tuple[int, int, int], name: str = "hashforge-sync"
+) -> tuple[dict[str, Any], str]:
     extra = ["--connect", server_addr, "--no-listen", *args.hashforge_arg]
-    node = NodeProcess(root / "hashforge-sync", extra_args=extra)
+    node = NodeProcess(root / name, extra_args=extra)
     t0 = time.perf_counter()
     node.start(timeout=120)
     try:
@@ -202,6 +205,10 @@ def main() -> None:
         help="heights (comma-separated) to report blocks/s at, over 1,000 blocks around each",
     )
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument(
+        "--baseline-src", type=Path,
+        help="also sync a hashforge run from this source tree (e.g. another checkout's src/) after ours, as `hashforge_baseline`",
+    )
     args = ap.parse_args()
     use_core = BITCOIND is not None and not args.hashforge_only
     root = Path(tempfile.mkdtemp(prefix="ibd-"))
@@ -259,6 +266,18 @@ def main() -> None:
                 core.stop()
             results["core"] = figures(marks, args.spend_blocks, args.spends, args.empty, rss, args.rate_at)
         results["hashforge"], utxos["hashforge"] = sync_hashforge(root, server_addr, args, marks_at)
+        if args.baseline_src is not None:
+            own = os.environ.get("PYTHONPATH")
+            os.environ["PYTHONPATH"] = str(args.baseline_src.resolve())
+            try:
+                results["hashforge_baseline"], utxos["hashforge_baseline"] = sync_hashforge(
+                    root, server_addr, args, marks_at, "hashforge-baseline"
+                )
+            finally:
+                if own is None:
+                    del os.environ["PYTHONPATH"]
+                else:
+                    os.environ["PYTHONPATH"] = own
     finally:
         server.stop()
         if not args.keep:

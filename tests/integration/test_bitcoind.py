@@ -27,6 +27,7 @@ import pytest
 from hashforge.consensus.address import script_to_address
 from hashforge.consensus.block import Block
 from hashforge.consensus.params import REGTEST
+from hashforge.rpcclient import RPCClientError
 from tests.helpers.bitcoind import BitcoinCore, requires_bitcoind
 from tests.helpers.nodeproc import NodeProcess
 from tests.helpers.txbuilder import Key, Utxo, outputs_of, spend
@@ -217,3 +218,39 @@ def test_core_31_policy_and_rpc_side_by_side(core: BitcoinCore, ours: NodeProces
     assert ours.call("getbestblockhash") == core.call("getbestblockhash")
     for h in (143, 144, 150):
         _assert_same_deployments(core, ours, core.call("getblockhash", h))
+
+
+def test_chain_tx_stats_and_verification_progress_match_core(core: BitcoinCore, ours: NodeProcess) -> None:
+    """The same blocks in both nodes (ours mines 104 blocks and blocks of 3 and 2 spends, then Core
+    mines on top): `getchaintxstats` gives the same cumulative counts, windows (by median time
+    past) and rates for every window asked, the same errors for windows past genesis, and
+    `getblockchaininfo.verificationprogress` is the same (Core's regtest ChainTxData is zero: 1.0)."""
+    ours.call("generatetoaddress", 104, OUR_ADDRESS)
+    for heights in ((1, 2, 3), (4, 5)):
+        for h in heights:
+            ours.call("sendrawtransaction", spend(_coinbase_utxo(ours, h, OURS), CORES, fee=10_000).serialize().hex())
+        ours.call("generatetoaddress", 1, OUR_ADDRESS)
+        ours.call("generatetoaddress", 1, OUR_ADDRESS)  # one more block so each adds to the next MTP
+    _relay(ours, core, 1, ours.call("getblockcount"))
+    tip = core.call("getblockcount")
+    core.call("generatetoaddress", 6, CORE_ADDRESS)
+    _relay(core, ours, tip + 1, tip + 6)
+    _assert_same_state(core, ours)
+    height = core.call("getblockcount")
+    at_50, at_1 = core.call("getblockhash", 50), core.call("getblockhash", 1)
+    for params in ((), (0,), (1,), (10,), (height - 1,), (None, at_50), (7, at_50), (None, at_1)):
+        theirs, mine = core.call("getchaintxstats", *params), ours.call("getchaintxstats", *params)
+        assert set(theirs) == set(mine), params
+        if "txrate" in theirs:
+            assert mine.pop("txrate") == pytest.approx(theirs.pop("txrate"), rel=1e-15), params
+        assert theirs == mine, params
+    assert core.call("getchaintxstats")["txcount"] == height + 1 + 5  # every coinbase, genesis's too, and 5 spends
+    for bad in ((height,), (-1,), (50, at_50)):
+        errors = []
+        for n in (core, ours):
+            with pytest.raises(RPCClientError) as e:
+                n.call("getchaintxstats", *bad)
+            errors.append((e.value.code, e.value.message))
+        assert errors[0] == errors[1] == (-8, "Invalid block count: should be between 0 and the block's height - 1"), bad
+    theirs, mine = (n.call("getblockchaininfo")["verificationprogress"] for n in (core, ours))
+    assert theirs == mine == 1

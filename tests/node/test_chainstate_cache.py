@@ -50,12 +50,12 @@ def test_a_small_cache_flushes_often_and_matches_a_clean_replay(built: tuple[Bui
     datadir = tmp_path / "d"
     shutil.copytree(chain_data.seed_dir, datadir)
     chain = ChainManager(REGTEST, datadir)
-    chain.db.cache_bytes = 30_000  # a few dozen coins: flushes every few blocks
+    chain.db.cache_bytes = 14_000  # a few dozen coins (COIN_ENTRY_BYTES each): flushes every few blocks
     try:
         for block in chain_data.blocks[chain_data.base_height + 1 :]:
             assert chain.process_block(block) is None
         assert chain.db.flushes >= 5
-        assert chain.db.cache_usage() < 30_000 + 20_000  # at most one block's worth over
+        assert chain.db.cache_usage() < 14_000 + 20_000  # at most one block's worth over
         assert utxo_snapshot(chain) == snaps[chain_data.height]
     finally:
         chain.close()
@@ -207,7 +207,7 @@ def test_connecting_blocks_logs_progress_lines(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("height ")]
     assert len(lines) == 3
     first = chain_data.base_height + 1
-    assert lines[0].startswith(f"height {first} of {chain_data.height} (")
+    assert lines[0].startswith(f"height {first} of {chain_data.height}, progress 1.000000, ")  # regtest: Core's 1.0
     assert "blocks/s" in lines[0] and "tx/s" in lines[0] and "left, cache " in lines[0] and " coins)" in lines[0]
 
 
@@ -325,3 +325,18 @@ def test_scripts_checked_at_mempool_acceptance_are_not_run_again_in_the_block(tm
         assert ran == [direct.txid]
     finally:
         env.close()
+
+
+def test_cached_coins_pack_and_unpack_exactly() -> None:
+    """The cache holds each coin as its flags and Coin.serialize() bytes: every field comes back,
+    at the compact-size widths a height or script length can take, and a spent coin is its flags."""
+    from hashforge.consensus.coins import Coin
+    from hashforge.consensus.tx import TxOut
+    from hashforge.node.chainstate import DIRTY, FRESH, pack_coin, unpack_coin
+
+    for height, script in ((0, b""), (126, b"\x51"), (0x7FFF, b"\x00" * 300), (0x7FFFFFFF, b"\x6a" * 70_000)):
+        for coinbase in (False, True):
+            coin = Coin(TxOut(21_000_000 * 100_000_000, script), height, coinbase)
+            packed = pack_coin(coin, DIRTY | FRESH)
+            assert packed[0] == DIRTY | FRESH and unpack_coin(packed) == coin
+    assert pack_coin(None, DIRTY) == bytes((DIRTY,)) and unpack_coin(pack_coin(None, DIRTY)) is None

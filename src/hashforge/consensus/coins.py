@@ -16,9 +16,10 @@ from .serialize import (
 from .tx import OutPoint, TxOut
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Coin:
-    """An unspent output with where it was created."""
+    """An unspent output with where it was created. Slotted like OutPoint and TxOut: the chainstate
+    cache holds hundreds of thousands of them (~120 bytes less each than with a __dict__)."""
 
     out: TxOut
     height: int

@@ -31,7 +31,7 @@ NULL_HASH = b"\x00" * 32
 NULL_INDEX = 0xFFFFFFFF
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutPoint:
     """A reference to an output: `hash` is the txid in internal (little-endian) byte order."""
 
@@ -52,7 +52,7 @@ class OutPoint:
         return f"OutPoint({self.hash[::-1].hex()}:{self.n})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxIn:
     prevout: OutPoint = field(default_factory=OutPoint)
     script_sig: bytes = b""
@@ -68,7 +68,7 @@ class TxIn:
         return cls(OutPoint.deserialize(f), deser_string(f), deser_u32(f))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxOut:
     value: int = -1  # satoshis; -1 is Core's "null" output
     script_pubkey: bytes = b""

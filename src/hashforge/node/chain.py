@@ -39,6 +39,7 @@ from hashforge.consensus.validation import (
 
 from .blockstore import BlockPos, BlockStore, DatadirLock
 from .chainstate import ChainStateDB, IndexRow, default_cache_mib, deserialize_undo, serialize_undo
+from .chaintx import estimated_tx_left, guess_verification_progress
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ INDEX_PROGRESS_STEP = 10_000
 # A crash costs at most this much work again (the blocks connected since the last flush).
 FLUSH_INTERVAL_S = 600.0
 SYNC_LOG_INTERVAL_S = 10.0  # a progress line while blocks are connected
+# Headers arrive in order, so a walk back over min-difficulty blocks stops at a recent entry: a
+# few thousand remembered are enough (50,000 held ~5 MB for nothing).
+BITS_MEMO_ENTRIES = 4096
 
 # Core's defaultAssumeValid per network (bitcoind -help of the ../shared/bin build, v31.99):
 # scripts of this block's ancestors are not checked (see `_scripts_assumed_valid`).
@@ -83,13 +87,34 @@ STATUS_FAILED_CHILD = 8
 STATUS_FAILED_MASK = STATUS_FAILED | STATUS_FAILED_CHILD
 
 
+NO_PARENT = b"\x00" * 32
+# Where a block's data is, packed into one int on its index entry (a BlockPos object and its ints
+# cost ~90 bytes more per entry): file number, offset in the file, length.
+_POS_OFFSET_BITS = 32
+_POS_LENGTH_BITS = 28
+
+
+def _pack_pos(pos: BlockPos) -> int:
+    if pos.offset >> _POS_OFFSET_BITS or pos.length >> _POS_LENGTH_BITS:
+        raise ValueError(f"block position out of range: {pos}")
+    return (((pos.file_no << _POS_OFFSET_BITS) | pos.offset) << _POS_LENGTH_BITS) | pos.length
+
+
+def _unpack_pos(packed: int) -> BlockPos:
+    length = packed & ((1 << _POS_LENGTH_BITS) - 1)
+    packed >>= _POS_LENGTH_BITS
+    return BlockPos(packed >> _POS_OFFSET_BITS, packed & ((1 << _POS_OFFSET_BITS) - 1), length)
+
+
 class BlockIndex:
     """One known header, on any branch. Held compactly (a million of them are in memory on
-    mainnet): the header as its 80 bytes, parsed when `header` is asked for. Measured with
-    tracemalloc (CPython 3.11, index dict included): ~415 bytes per header, ~500 with block data
-    (its BlockPos), so 1,000,000 blocks take ~500 MB; with the parsed header kept it was ~800."""
+    mainnet): the header's fields as 48 bytes (its 80 less the parent's hash, which `prev`
+    holds), parsed when `header` is asked for; where its data is as one int. Measured with
+    tracemalloc (CPython 3.11, `bench/index_memory.py`, the index dict included): 426 bytes per
+    header, 526 with block data, so 1,000,000 headers take ~430 MB (458 and 638 with the full
+    header and a BlockPos object; ~800 with the parsed header kept)."""
 
-    __slots__ = ("chainwork", "hash", "have_chain", "height", "n_tx", "pos", "prev", "raw", "seq", "status")
+    __slots__ = ("_fields", "_pos", "chain_tx", "chainwork", "hash", "height", "n_tx", "prev", "seq", "status")
 
     def __init__(
         self, header: BlockHeader | bytes, height: int, prev: BlockIndex | None, chainwork: int, seq: int,
@@ -97,19 +122,45 @@ class BlockIndex:
     ) -> None:
         """`header` parsed or as its 80 bytes (then `block_hash` saves hashing them again)."""
         if isinstance(header, BlockHeader):
-            self.raw = header.serialize()
+            raw = header.serialize()
             self.hash = header.hash
         else:
-            self.raw = header
+            raw = header
             self.hash = block_hash if block_hash is not None else hash256(header)
+        parent = raw[4:36]
+        # the parent's hash is left out when `prev` (or, for a genesis, zeros) gives it back
+        self._fields = raw[:4] + raw[36:] if parent == (prev.hash if prev is not None else NO_PARENT) else raw
         self.height = height
         self.prev = prev
         self.chainwork = chainwork
         self.seq = seq
         self.status = 0
-        self.pos: BlockPos | None = None
+        self._pos = 0  # 0: no data stored (a real position has a nonzero length)
         self.n_tx = 0
-        self.have_chain = False  # this block's data and all its ancestors' are stored
+        # Core's m_chain_tx_count: transactions from genesis to here, once this block's data and
+        # all its ancestors' are stored (0 until then); recomputed as the index loads.
+        self.chain_tx = 0
+
+    @property
+    def raw(self) -> bytes:
+        """The header's 80 bytes."""
+        f = self._fields
+        if len(f) == 80:
+            return f
+        return f[:4] + (self.prev.hash if self.prev is not None else NO_PARENT) + f[4:]
+
+    @property
+    def pos(self) -> BlockPos | None:
+        return _unpack_pos(self._pos) if self._pos else None
+
+    @pos.setter
+    def pos(self, value: BlockPos | None) -> None:
+        self._pos = 0 if value is None else _pack_pos(value)
+
+    @property
+    def have_chain(self) -> bool:
+        """This block's data and all its ancestors' are stored."""
+        return self.chain_tx > 0
 
     @property
     def header(self) -> BlockHeader:
@@ -117,11 +168,13 @@ class BlockIndex:
 
     @property
     def time(self) -> int:
-        return int.from_bytes(self.raw[68:72], "little")
+        f = self._fields
+        return int.from_bytes(f[36:40] if len(f) == 48 else f[68:72], "little")
 
     @property
     def bits(self) -> int:
-        return int.from_bytes(self.raw[72:76], "little")
+        f = self._fields
+        return int.from_bytes(f[40:44] if len(f) == 48 else f[72:76], "little")
 
     @property
     def failed(self) -> bool:
@@ -391,20 +444,40 @@ class ChainManager:
         self.db.flush()
         self._last_flush = time.monotonic()
 
+    def verification_progress(self, entry: BlockIndex | None = None, best_height: int | None = None) -> float:
+        """Core's GuessVerificationProgress at `entry` (default: the tip), from its cumulative
+        transaction count and the network's ChainTxData (see chaintx.py)."""
+        e = self.tip if entry is None else entry
+        if best_height is None:
+            best_height = self.best_header.height if self.best_header is not None else e.height
+        return guess_verification_progress(
+            self.params.chain_tx_data, e.chain_tx, e.time, e.height, best_height, self.params.pow_target_spacing,
+            int(self.clock()),
+        )
+
     def _log_progress(self) -> None:
-        """Height, blocks/s and transactions/s since the last line, time left to the best header
-        at that rate, cache usage (as Core's UpdateTip lines, one per interval)."""
+        """Height, verification progress (as Core's), blocks/s and transactions/s since the last
+        line, time left at that rate, cache usage (as Core's UpdateTip lines, one per interval).
+        Time left counts the transactions the network's ChainTxData says are still to come; on a
+        network without (regtest, devnets) the blocks up to the best header."""
         now = time.monotonic()
         since, height0, txs0 = self._log_at
         self._log_at = (now, self.height, self._txs_connected)
         elapsed = max(now - since, 1e-9)
         rate = (self.height - height0) / elapsed
+        tx_rate = (self._txs_connected - txs0) / elapsed
         best = self.best_header.height if self.best_header is not None else self.height
-        left = max(0, best - self.height)
-        eta = f"{left / rate:.0f} s" if rate > 0 else "?"
+        tip = self.tip
+        data = self.params.chain_tx_data
+        if data.tx_rate > 0:
+            tx_left = estimated_tx_left(data, tip.chain_tx, tip.time, int(self.clock()))
+            eta = f"{tx_left / tx_rate:.0f} s" if tx_rate > 0 else "?"
+        else:
+            left = max(0, best - self.height)
+            eta = f"{left / rate:.0f} s" if rate > 0 else "?"
         log.info(
-            "height %d of %d (%.1f%%), %.0f blocks/s, %.0f tx/s, ~%s left, cache %.1f MiB (%d coins)",
-            self.height, best, 100.0 * self.height / max(best, 1), rate, (self._txs_connected - txs0) / elapsed,
+            "height %d of %d, progress %.6f, %.0f blocks/s, %.0f tx/s, ~%s left, cache %.1f MiB (%d coins)",
+            self.height, best, self.verification_progress(tip, best), rate, tx_rate,
             eta, self.db.cache_usage() / (1 << 20), self.db.cache_coins(),
         )
 
@@ -507,7 +580,7 @@ class ChainManager:
                 break
             walked.append(node.hash)
             node = node.prev
-        if len(memo) > 50_000:
+        if len(memo) > BITS_MEMO_ENTRIES:
             memo.clear()
         memo[entry.hash] = bits
         if walked:
@@ -611,7 +684,7 @@ class ChainManager:
         queue = [entry]
         while queue:
             e = queue.pop()
-            e.have_chain = True
+            e.chain_tx = (e.prev.chain_tx if e.prev is not None else 0) + e.n_tx
             if not e.failed:
                 self.candidates.add(e)
             queue.extend(self._unlinked.pop(e.hash, []))

@@ -115,13 +115,47 @@ def getblockchaininfo(node: Node) -> dict[str, Any]:
         "difficulty": difficulty(tip.header.bits),
         "time": tip.header.time,
         "mediantime": tip.median_time_past(),
-        "verificationprogress": 1.0 if best_header is tip else c.height / max(best_header.height, 1),
+        "verificationprogress": c.verification_progress(tip, best_header.height),
         "initialblockdownload": False,
         "chainwork": f"{tip.chainwork:064x}",
         "size_on_disk": size,
         "pruned": False,
         "warnings": [],
     }
+
+
+def getchaintxstats(node: Node, nblocks: int | None = None, blockhash: str | None = None) -> dict[str, Any]:
+    """Core's getchaintxstats: the chain's transaction count at a block (default: the tip) and the
+    rate over the `nblocks` before it (default: a month of blocks), timed by median time past."""
+    c = chain_of(node)
+    if blockhash is None:
+        entry = c.tip
+    else:
+        entry = _lookup(node, blockhash)
+        if not c.in_active_chain(entry):
+            raise RPCError(RPCErrorCode.INVALID_PARAMETER, "Block is not in main chain")
+    if nblocks is None:
+        count = max(0, min(30 * 24 * 60 * 60 // c.params.pow_target_spacing, entry.height - 1))
+    else:
+        count = nblocks
+        if count < 0 or (count > 0 and count >= entry.height):
+            raise RPCError(RPCErrorCode.INVALID_PARAMETER, "Invalid block count: should be between 0 and the block's height - 1")
+    past = c.active[entry.height - count]
+    out: dict[str, Any] = {"time": entry.time}
+    if entry.chain_tx:
+        out["txcount"] = entry.chain_tx
+    out["window_final_block_hash"] = hash_hex(entry.hash)
+    out["window_final_block_height"] = entry.height
+    out["window_block_count"] = count
+    if count > 0:
+        interval = entry.median_time_past() - past.median_time_past()
+        out["window_interval"] = interval
+        if entry.chain_tx and past.chain_tx:
+            window_tx = entry.chain_tx - past.chain_tx
+            out["window_tx_count"] = window_tx
+            if interval > 0:
+                out["txrate"] = window_tx / interval
+    return out
 
 
 def getblockcount(node: Node) -> int:
@@ -391,6 +425,7 @@ def preciousblock(node: Node, blockhash: str) -> None:
 RPCS: dict[str, Callable[..., Any]] = {
     "getblockchaininfo": getblockchaininfo,
     "getblockcount": getblockcount,
+    "getchaintxstats": getchaintxstats,
     "getbestblockhash": getbestblockhash,
     "getblockhash": getblockhash,
     "getblockheader": getblockheader,
