@@ -31,7 +31,7 @@ from hashforge.consensus.address import (
     witness_program_script,
 )
 from hashforge.consensus.bech32 import Encoding, bech32_decode, bech32_encode
-from hashforge.consensus.params import MAINNET, NETWORKS, REGTEST, TESTNET3, ChainParams
+from hashforge.consensus.params import MAINNET, NETWORKS, REGTEST, TESTNET3, ChainParams, get_params
 
 ALL = list(NETWORKS.values())
 net = pytest.mark.parametrize("params", ALL, ids=lambda p: p.name)
@@ -275,3 +275,15 @@ def test_wif_errors_say_why() -> None:
         encode_wif(bytes(32), MAINNET)
     with pytest.raises(ValueError, match="32 bytes"):
         encode_wif(bytes(33), MAINNET)
+
+
+def test_a_litecoin_p2pkh_address_that_begins_with_the_bech32_hrp() -> None:
+    """Base58 "LTc..." begins with Litecoin's HRP ("ltc", case-insensitively): it is still the P2PKH it
+    encodes, as Litecoin Core 0.21 (base58 first) reads it; a broken bech32 one is still refused."""
+    params = get_params("litecoin")
+    script = p2pkh_script(bytes.fromhex("5c0cd9ab7c32fdddbf51e017e9b16be8bf0ca4d4"))
+    address = script_to_address(script, params)
+    assert address == "LTcfpiNEhfGZYKk3yRQ9aEHQxj9P2hNaqn"
+    assert address_to_script(address, params) == script
+    assert validate_address(address, params)["isvalid"]
+    assert not validate_address("ltc1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", params)["isvalid"]

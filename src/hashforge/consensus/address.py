@@ -296,7 +296,16 @@ def decode_address(address: str, params: ChainParams) -> Destination:
     """The destination `address` names on `params`' network, or AddressError."""
     hrp = params.bech32_hrp
     if hrp and _ascii_lower(address[: len(hrp)]) == hrp:
-        return _decode_bech32_address(address, params)
+        try:
+            return _decode_bech32_address(address, params)
+        except AddressError:
+            # a base58 address can begin with the HRP too (Litecoin's "LTC..." P2PKH): Litecoin Core
+            # 0.21 tries base58 first; Bitcoin's base58 versions never begin with theirs
+            try:
+                return _decode_base58_address(address, params)
+            except AddressError:
+                pass
+            raise
     return _decode_base58_address(address, params)
 
 
