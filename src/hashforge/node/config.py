@@ -1,19 +1,36 @@
-"""Node settings: embedded defaults, overridden by a TOML config file, then by command-line flags."""
+"""Node settings: a TOML file (`--config`, keys as the field names, optionally under `[node]`), then
+`HASHFORGE_NODE_*` variables, then flags (hashforge.settings), checked by `NodeSettings`; the node
+runs on the plain `NodeConfig` they produce."""
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from hashforge.consensus.params import ChainParams, get_params
+from pydantic import field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
+from hashforge.settings import (
+    PORT,
+    PORT_OR_ANY,
+    ComponentSettings,
+    Unsafe,
+    is_loopback,
+    load,
+    rule,
+)
 
 from .policy import (
     DEFAULT_BLOCK_MIN_TX_FEE,
     DEFAULT_INCREMENTAL_RELAY_FEE,
     DEFAULT_MIN_RELAY_TX_FEE,
 )
+
+# The cookie can only be read on this machine: an RPC port others can reach needs a password, and
+# one long enough that guessing it over the network is hopeless.
+REMOTE_RPC_PASSWORD_MIN = 16
 
 
 def default_datadir(network: str) -> Path:
@@ -64,15 +81,80 @@ class NodeConfig:
         return self.rpc_port if self.rpc_port is not None else self.params.rpc_port
 
     @classmethod
-    def from_toml(cls, path: Path, **overrides: Any) -> NodeConfig:
-        """Reads a config file (keys as the field names, e.g. `rpc_port = 18443`); flags win over it."""
-        data = tomllib.loads(path.read_text())
-        data = data.get("node", data)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-        if "datadir" in data:
-            data["datadir"] = Path(data["datadir"]).expanduser()
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+    def from_toml(cls, path: Path | None, **overrides: Any) -> NodeConfig:
+        """A config file (keys as the field names, e.g. `rpc_port = 18443`), the environment, then
+        `overrides` (field name -> value; None: not given). ValueError (SettingsError) when bad."""
+        flags = {k: (v, "--" + k.replace("_", "-")) for k, v in overrides.items() if v is not None}
+        return load(NodeSettings, path, flags, table="node").config()
+
+
+AT_LEAST_ONE = rule(lambda v: v >= 1, "must be 1 or more")
+NOT_NEGATIVE = rule(lambda v: v >= 0, "must be 0 or more")
+
+
+class NodeSettings(ComponentSettings):
+    """NodeConfig's fields, typed and checked (the flags' names are in cli/node.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="HASHFORGE_NODE_")
+
+    network: str = "regtest"
+    datadir: Path | None = None
+    rpc_host: str = "127.0.0.1"
+    rpc_port: Annotated[int | None, PORT_OR_ANY] = None
+    rpc_user: str | None = None
+    rpc_password: str | None = None
+    rpc_threads: Annotated[int, AT_LEAST_ONE] = 16
+    rpc_work_queue: Annotated[int, NOT_NEGATIVE] = 64
+    rpc_server_timeout: Annotated[float, rule(lambda v: v > 0, "must be more than 0 seconds")] = 30.0
+    script_threads: Annotated[int, AT_LEAST_ONE] = 2
+    script_workers: Literal["thread", "process"] = "thread"
+    min_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_MIN_RELAY_TX_FEE
+    incremental_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_INCREMENTAL_RELAY_FEE
+    block_min_tx_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_BLOCK_MIN_TX_FEE
+    max_mempool_mb: Annotated[int, AT_LEAST_ONE] = 300
+    dbcache_mib: Annotated[int | None, rule(lambda v: v >= 0, "must be 0 or more MiB")] = None
+    reindex: bool = False
+    assume_valid: str | None = None
+    listen: bool = True
+    p2p_port: Annotated[int | None, PORT] = None
+    bind: list[str] = []
+    connect: list[str] = []
+    addnode: list[str] = []
+    max_connections: Annotated[int, NOT_NEGATIVE] = 125
+    extra: dict[str, Any] = {}
+
+    @field_validator("network")
+    @classmethod
+    def _known_network(cls, v: str) -> str:
+        try:
+            return get_params(v).name
+        except UnknownNetworkError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("datadir")
+    @classmethod
+    def _expand(cls, v: Path | None) -> Path | None:
+        return v.expanduser() if v is not None else None
+
+    @model_validator(mode="after")
+    def _safe(self) -> NodeSettings:
+        if self.assume_valid is not None:
+            from .chain import parse_assume_valid
+
+            try:
+                parse_assume_valid(self.assume_valid, self.network)
+            except ValueError as e:
+                raise Unsafe(str(e), "assume_valid") from None
+        if (self.rpc_user is None) != (self.rpc_password is None):
+            raise Unsafe("RPC user and password go together (--rpc-user, --rpc-password)", "rpc_user",
+                         "rpc_password")
+        if not is_loopback(self.rpc_host) and (
+                self.rpc_password is None or len(self.rpc_password) < REMOTE_RPC_PASSWORD_MIN):
+            raise Unsafe(f"RPC bound to {self.rpc_host!r}, off loopback, needs --rpc-user and a --rpc-password "
+                         f"of {REMOTE_RPC_PASSWORD_MIN}+ characters (the cookie is readable only on this machine)",
+                         "rpc_host")
+        return self
+
+    def config(self) -> NodeConfig:
+        return NodeConfig(**{k: v for k, v in self.model_dump().items()})
+
