@@ -63,6 +63,9 @@ def rule(test: Callable[[Any], bool], text: str, *, show: bool = True) -> AfterV
     return AfterValidator(check)
 
 
+POSITIVE = rule(lambda v: v > 0, "must be more than 0")
+AT_LEAST_ONE = rule(lambda v: v >= 1, "must be 1 or more")
+NOT_NEGATIVE = rule(lambda v: v >= 0, "must be 0 or more")
 PORT = rule(lambda v: 1 <= v <= 65535, "must be 1..65535")
 PORT_OR_ANY = rule(lambda v: 0 <= v <= 65535, "must be 0..65535")  # 0: any free port
 

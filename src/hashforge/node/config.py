@@ -13,6 +13,8 @@ from pydantic_settings import SettingsConfigDict
 
 from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
 from hashforge.settings import (
+    AT_LEAST_ONE,
+    NOT_NEGATIVE,
     PORT,
     PORT_OR_ANY,
     ComponentSettings,
@@ -86,10 +88,6 @@ class NodeConfig:
         `overrides` (field name -> value; None: not given). ValueError (SettingsError) when bad."""
         flags = {k: (v, "--" + k.replace("_", "-")) for k, v in overrides.items() if v is not None}
         return load(NodeSettings, path, flags, table="node").config()
-
-
-AT_LEAST_ONE = rule(lambda v: v >= 1, "must be 1 or more")
-NOT_NEGATIVE = rule(lambda v: v >= 0, "must be 0 or more")
 
 
 class NodeSettings(ComponentSettings):
