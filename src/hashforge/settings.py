@@ -20,9 +20,9 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvParseError
 
@@ -94,6 +94,17 @@ class ComponentSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings  # no .env files, no secrets directory: one place to look
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_values_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic reads `true` as 1; in a config file it is a mistake, not a number."""
+        if isinstance(value, bool) and info.field_name is not None:
+            kinds = [a for a in (get_args(cls.model_fields[info.field_name].annotation) or
+                                 (cls.model_fields[info.field_name].annotation,)) if a is not type(None)]
+            if kinds and all(k in (int, float) for k in kinds):
+                raise ValueError(f"must be a number, not {str(value).lower()}")
+        return value
+
 
 class Layers:
     """The raw values of each source merged by precedence, with where each leaf came from."""
@@ -102,12 +113,15 @@ class Layers:
         self.env_prefix = env_prefix
         self.values: dict[str, Any] = {}
         self.origins: dict[Path_, str] = {}
+        self.sources: dict[Path_, Callable[[Path_], str]] = {}  # to name a table some of whose keys it set
 
     def add(self, values: Mapping[str, Any], origin_of: Any) -> None:
         """Merges `values` over what is there; `origin_of(path)` says where a leaf came from."""
         for path, value in _leaves(values):
             self.origins = {p: o for p, o in self.origins.items() if p[: len(path)] != path}
+            self.sources = {p: o for p, o in self.sources.items() if p[: len(path)] != path}
             self.origins[path] = origin_of(path)
+            self.sources[path] = origin_of
             _set(self.values, path, value)
 
     def add_file(self, path: Path, table: str | None = None) -> None:
@@ -149,7 +163,8 @@ class Layers:
         for n in range(len(loc), 0, -1):
             if loc[:n] in self.origins:
                 return self.origins[loc[:n]]
-        return None
+        inside = [p for p in self.sources if loc and p[: len(loc)] == loc]  # a table, as a whole
+        return self.sources[inside[-1]](loc) if inside else None
 
     def build(self, cls: type[S]) -> S:
         """The validated settings; SettingsError naming the key and its source otherwise."""
