@@ -53,7 +53,7 @@ def test_api_rejects_a_bad_stratum_ws(tmp_path: Path, value: str) -> None:
     result = CliRunner().invoke(app, ["api", "--datadir", str(tmp_path), "--stratum-ws", value])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: bad configuration: stratum_ws:"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: bad configuration: --stratum-ws: "), result.stderr
 
 
 def test_pool_config_websocket_settings(tmp_path: Path) -> None:

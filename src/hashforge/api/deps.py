@@ -26,9 +26,10 @@ from hashforge.services.events import EventBus
 from hashforge.services.keys import ApiKey, Scope
 from hashforge.services.node import NodeGateway
 from hashforge.services.registry import Components
+from hashforge.settings import is_loopback
 
 from .errors import Forbidden, Unauthorized
-from .settings import ApiSettings, is_loopback
+from .settings import ApiSettings
 
 
 @dataclass(frozen=True)
