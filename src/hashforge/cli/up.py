@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from hashforge import __version__
-from hashforge.consensus.params import ChainParams, DifficultyRule, UnknownNetworkError, get_params
+from hashforge.consensus.params import ChainParams, DifficultyRule
 from hashforge.consensus.pow import difficulty, get_compact
 from hashforge.up.operation import (
     DEFAULT_API_PORT,
@@ -17,9 +17,9 @@ from hashforge.up.operation import (
     DEFAULT_POOL_API_PORT,
     DEFAULT_STRATUM_PORT,
     DEFAULT_WS_PORT,
-    Ports,
     default_datadir,
 )
+from hashforge.settings import passed
 
 from .errors import fail
 
@@ -62,6 +62,7 @@ def network_summary(params: ChainParams) -> dict[str, Any]:
 
 
 def up(
+    ctx: typer.Context,
     network: Annotated[str, typer.Option("--network", "-n", help="Network to run.")] = "devnet",
     datadir: Annotated[Path | None, typer.Option("--datadir", help="Where everything lives (default ~/.hashforge/up/NETWORK).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", "-t", help="CPU mining threads (default: one per core).")] = None,
@@ -79,44 +80,43 @@ def up(
     restart_window: Annotated[float, typer.Option("--restart-window", help="The restart budget's window, seconds.")] = 600.0,
     log_max_mb: Annotated[float, typer.Option("--log-max-mb", help="Each part's log (DATADIR/logs) rolls over at this size, MiB.")] = 10.0,
     log_backups: Annotated[int, typer.Option("--log-backups", help="Rolled-over logs kept per part.")] = 3,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file of these settings (keys as the flags, with _); then $HASHFORGE_UP_*, then flags.")] = None,
 ) -> None:
     """Run a whole mining operation: node, wallet, pool, miner, REST API and dashboard.
 
     Every part is its own process on 127.0.0.1, speaking its real protocol (JSON-RPC, Stratum,
     cgminer API, HTTP). Ctrl-C or SIGTERM stops them all cleanly; a second `up` resumes.
     """
+    from hashforge.settings import SettingsError, load
+    from hashforge.up.config import UpSettings
+
+    given = passed(
+        ctx, network=("network", network), datadir=("datadir", datadir), threads=("threads", threads),
+        miner=("no_miner", False if no_miner else None), rpc_port=("rpc_port", rpc_port),
+        stratum_port=("stratum_port", stratum_port), api_port=("api_port", api_port),
+        pool_api_port=("pool_api_port", pool_api_port), miner_api_port=("miner_api_port", miner_api_port),
+        ws_port=("ws_port", ws_port), scheme=("scheme", scheme), restart_max=("restart_max", restart_max),
+        restart_window=("restart_window", restart_window), log_max_mb=("log_max_mb", log_max_mb),
+        log_backups=("log_backups", log_backups),
+    )
     try:
-        params = get_params(network)
-    except UnknownNetworkError as e:
+        settings = load(UpSettings, config, given)
+    except SettingsError as e:
         fail(str(e))
+    params = settings.params
     if show:
         _show(params, json_output)
         return
     if params.coin != "BTC":
         fail(f"hashforge up runs hashforge's own (Bitcoin) node; {params.name} needs its own node "
              f"({'litecoind' if params.coin == 'LTC' else 'dogecoind'}), which up cannot run yet")
-    if threads is not None and threads < 1:
-        fail("--threads must be at least 1")
-    if scheme not in ("solo", "pplns", "pps", "prop"):
-        fail(f"--scheme must be solo, pplns, pps or prop, not {scheme!r}")
-    if restart_max < 1:
-        fail("--restart-max must be at least 1")
-    if not 0 < restart_window <= 365 * 86400:
-        fail("--restart-window must be more than 0 and at most a year (seconds)")
-    if not 0.01 <= log_max_mb <= 1024 * 1024:
-        fail("--log-max-mb must be between 0.01 and 1048576")
-    if not 0 <= log_backups <= 1000:
-        fail("--log-backups must be 0..1000")
     from hashforge.up.run import run_operation
     from hashforge.up.supervisor import RestartPolicy
 
-    ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port, ws_port)
-    for value, flag in ((ports.rpc, "--rpc-port"), (stratum_port, "--stratum-port"), (api_port, "--api-port"),
-                        (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port"), (ws_port, "--ws-port")):
-        if not 1 <= value <= 65535:
-            fail(f"{flag} must be 1..65535, not {value}")
-    code = run_operation(params, datadir or default_datadir(params), ports, threads, not no_miner, scheme, json_output,
-                         RestartPolicy(restart_max, restart_window), int(log_max_mb * 1024 * 1024), log_backups)
+    s = settings
+    code = run_operation(params, s.datadir or default_datadir(params), s.ports, s.threads, s.miner, s.scheme,
+                         json_output, RestartPolicy(s.restart_max, s.restart_window), int(s.log_max_mb * 1024 * 1024),
+                         s.log_backups)
     raise typer.Exit(code)
 
 
