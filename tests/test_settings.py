@@ -10,7 +10,16 @@ import pytest
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from hashforge.settings import PORT, ComponentSettings, SettingsError, Unsafe, collect, is_loopback, load, normalise
+from hashforge.settings import (
+    PORT,
+    ComponentSettings,
+    SettingsError,
+    Unsafe,
+    collect,
+    is_loopback,
+    load,
+    normalise,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def test_a_bad_value_is_one_line_naming_its_source(tmp_path: Path, monkeypatch: 
 
 
 def test_unreadable_files_and_derived_defaults(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="cannot read config .*missing.toml"):
+    with pytest.raises(SettingsError, match=r"cannot read config .*missing\.toml"):
         load(Demo, tmp_path / "missing.toml")
     (tmp_path / "broken.toml").write_text("port = = 1\n")
     with pytest.raises(SettingsError, match=r"^config .*broken.toml: "):

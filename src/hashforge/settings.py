@@ -15,16 +15,31 @@ Complex values (lists, tables) are JSON there, as pydantic-settings reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, get_args, get_type_hints
 
-from pydantic import AfterValidator, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings import SettingsError as EnvParseError
+
+from hashforge.consensus.params import UnknownNetworkError, get_params
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 NESTED = "__"  # HASHFORGE_POOL_VARDIFF__MIN_DIFFICULTY
@@ -70,6 +85,17 @@ PORT = rule(lambda v: 1 <= v <= 65535, "must be 1..65535")
 PORT_OR_ANY = rule(lambda v: 0 <= v <= 65535, "must be 0..65535")  # 0: any free port
 
 
+def _known_network(name: str) -> str:
+    try:
+        return get_params(name).name
+    except UnknownNetworkError as e:
+        raise ValueError(str(e)) from None
+
+
+NETWORK = AfterValidator(_known_network)  # a network hashforge knows, by its canonical name
+EXPANDED = AfterValidator(lambda p: p.expanduser() if p is not None else None)  # ~ in a path
+
+
 class Unsafe(ValueError):
     """A model validator's refusal of a combination; `keys` (dotted) name the settings at fault so
     the error names where the user set them."""
@@ -104,6 +130,18 @@ class ComponentSettings(BaseSettings):
             if kinds and all(k in (int, float) for k in kinds):
                 raise ValueError(f"must be a number, not {str(value).lower()}")
         return value
+
+
+def fields_of(config: type, exclude: frozenset[str] = frozenset()) -> type[ComponentSettings]:
+    """A settings base with the fields of the dataclass `config` (types with their checks, defaults,
+    names), so a component that runs on a dataclass lists its keys once."""
+    hints = get_type_hints(config, include_extras=True)
+    spec: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        if f.name not in exclude:
+            factory = f.default_factory
+            spec[f.name] = (hints[f.name], f.default if factory is dataclasses.MISSING else Field(default_factory=factory))
+    return create_model(f"{config.__name__}Fields", __base__=ComponentSettings, **spec)
 
 
 class Layers:
@@ -256,7 +294,7 @@ def flag_name(ctx: Any, param: str) -> str:
     for p in ctx.command.params:
         if p.name == param:
             longs = [o for o in p.opts if o.startswith("--")]
-            return longs[0] if longs else p.opts[0]
+            return str(longs[0] if longs else p.opts[0])
     return "--" + param.replace("_", "-")
 
 

@@ -11,6 +11,7 @@ import typer
 from hashforge import __version__
 from hashforge.consensus.params import ChainParams, DifficultyRule
 from hashforge.consensus.pow import difficulty, get_compact
+from hashforge.settings import passed
 from hashforge.up.operation import (
     DEFAULT_API_PORT,
     DEFAULT_MINER_API_PORT,
@@ -19,7 +20,6 @@ from hashforge.up.operation import (
     DEFAULT_WS_PORT,
     default_datadir,
 )
-from hashforge.settings import passed
 
 from .errors import fail
 

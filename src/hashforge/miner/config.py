@@ -43,9 +43,9 @@ from hashforge.settings import (
     AT_LEAST_ONE,
     NOT_NEGATIVE,
     POSITIVE,
-    ComponentSettings,
     SettingsError,
     Unsafe,
+    fields_of,
     is_loopback,
     load,
     rule,
@@ -80,34 +80,34 @@ class SoloConfig:
 @dataclass(frozen=True)
 class MinerConfig:
     algo: str = "sha256d"
-    threads: int | None = None
+    threads: Annotated[int | None, AT_LEAST_ONE] = None
     devices: tuple[str, ...] = ("cpu",)
     backend: str = "auto"
     pools: tuple[PoolConfig, ...] = ()
     solo: SoloConfig | None = None
     strategy: Strategy = Strategy.FAILOVER
-    rotate_interval: float = 600.0
-    reject_limit: int = 10
-    reject_cooldown: float = 300.0
-    max_load: float = 100.0
+    rotate_interval: Annotated[float, POSITIVE] = 600.0
+    reject_limit: Annotated[int, AT_LEAST_ONE] = 10
+    reject_cooldown: Annotated[float, NOT_NEGATIVE] = 300.0
+    max_load: Annotated[float, rule(lambda v: 0 < v <= 100, "must be in 1..100 percent")] = 100.0
     temp_target: float | None = None
     temp_cutoff: float | None = None
-    intensity: int | None = None
-    lookup_gap: int = 1
+    intensity: Annotated[int | None, AT_LEAST_ONE] = None
+    lookup_gap: Annotated[int, rule(lambda v: 1 <= v <= 1024, "must be in 1..1024")] = 1
     api_listen: str | None = "127.0.0.1:4028"
     api_allow: tuple[str, ...] = ()
     api_groups: tuple[str, ...] = ()  # cgminer's --api-groups: G:cmd:cmd[:*], used as G:ADDR in api_allow
     api_description: str = ""
     quiet: bool = False
     json_log: bool = False
-    log_interval: float = 5.0
+    log_interval: Annotated[float, POSITIVE] = 5.0
     version_rolling: bool = True
-    suggest_difficulty: float | None = None
+    suggest_difficulty: Annotated[float | None, POSITIVE] = None
     extranonce_subscribe: bool = True
-    ntime_window: int = 600
+    ntime_window: Annotated[int, NOT_NEGATIVE] = 600
     tls_verify: bool = True
     benchmark: bool = False
-    benchmark_seconds: float | None = None
+    benchmark_seconds: Annotated[float | None, POSITIVE] = None
     backoff: tuple[float, float] = (1.0, 60.0)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -157,41 +157,10 @@ def _listed(value: Any) -> Any:
     return tuple(v for v in value.split(",") if v) if isinstance(value, str) else value
 
 
-class MinerSettings(ComponentSettings):
+class MinerSettings(fields_of(MinerConfig, exclude=frozenset({"extra"}))):  # type: ignore[misc]
     """MinerConfig's keys as the TOML file writes them (see the top of this module), typed and checked."""
 
     model_config = SettingsConfigDict(env_prefix="HASHFORGE_MINER_")
-
-    algo: str = "sha256d"
-    threads: Annotated[int | None, AT_LEAST_ONE] = None
-    devices: tuple[str, ...] = ("cpu",)
-    backend: str = "auto"
-    pools: tuple[PoolConfig, ...] = ()
-    solo: SoloConfig | None = None
-    strategy: Strategy = Strategy.FAILOVER
-    rotate_interval: Annotated[float, POSITIVE] = 600.0
-    reject_limit: Annotated[int, AT_LEAST_ONE] = 10
-    reject_cooldown: Annotated[float, NOT_NEGATIVE] = 300.0
-    max_load: Annotated[float, rule(lambda v: 0 < v <= 100, "must be in 1..100 percent")] = 100.0
-    temp_target: float | None = None
-    temp_cutoff: float | None = None
-    intensity: Annotated[int | None, AT_LEAST_ONE] = None
-    lookup_gap: Annotated[int, rule(lambda v: 1 <= v <= 1024, "must be in 1..1024")] = 1
-    api_listen: str | None = "127.0.0.1:4028"
-    api_allow: tuple[str, ...] = ()
-    api_groups: tuple[str, ...] = ()
-    api_description: str = ""
-    quiet: bool = False
-    json_log: bool = False
-    log_interval: Annotated[float, POSITIVE] = 5.0
-    version_rolling: bool = True
-    suggest_difficulty: Annotated[float | None, POSITIVE] = None
-    extranonce_subscribe: bool = True
-    ntime_window: Annotated[int, NOT_NEGATIVE] = 600
-    tls_verify: bool = True
-    benchmark: bool = False
-    benchmark_seconds: Annotated[float | None, POSITIVE] = None
-    backoff: tuple[float, float] = (1.0, 60.0)
 
     @model_validator(mode="before")
     @classmethod

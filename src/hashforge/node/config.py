@@ -8,17 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
+from hashforge.consensus.params import ChainParams, get_params
 from hashforge.settings import (
     AT_LEAST_ONE,
+    EXPANDED,
+    NETWORK,
     NOT_NEGATIVE,
     PORT,
     PORT_OR_ANY,
-    ComponentSettings,
     Unsafe,
+    fields_of,
     is_loopback,
     load,
     rule,
@@ -41,33 +43,33 @@ def default_datadir(network: str) -> Path:
 
 @dataclass
 class NodeConfig:
-    network: str = "regtest"
-    datadir: Path | None = None
+    network: Annotated[str, NETWORK] = "regtest"
+    datadir: Annotated[Path | None, EXPANDED] = None
     rpc_host: str = "127.0.0.1"
-    rpc_port: int | None = None  # default: the network's RPC port
+    rpc_port: Annotated[int | None, PORT_OR_ANY] = None  # default: the network's RPC port
     rpc_user: str | None = None
     rpc_password: str | None = None
     # Core's -rpcthreads, -rpcworkqueue, -rpcservertimeout (node/rpc/server.py says what each bounds)
-    rpc_threads: int = 16
-    rpc_work_queue: int = 64
-    rpc_server_timeout: float = 30.0
-    script_threads: int = 2
-    script_workers: str = "thread"  # or "process": signature checks in worker processes
+    rpc_threads: Annotated[int, AT_LEAST_ONE] = 16
+    rpc_work_queue: Annotated[int, NOT_NEGATIVE] = 64
+    rpc_server_timeout: Annotated[float, rule(lambda v: v > 0, "must be more than 0 seconds")] = 30.0
+    script_threads: Annotated[int, AT_LEAST_ONE] = 2
+    script_workers: Literal["thread", "process"] = "thread"  # or "process": signature checks in worker processes
     # sat/kvB, as Core's -minrelaytxfee, -incrementalrelayfee and -blockmintxfee (Core 30+ defaults)
-    min_relay_fee: int = DEFAULT_MIN_RELAY_TX_FEE
-    incremental_relay_fee: int = DEFAULT_INCREMENTAL_RELAY_FEE
-    block_min_tx_fee: int = DEFAULT_BLOCK_MIN_TX_FEE
-    max_mempool_mb: int = 300
-    dbcache_mib: int | None = None  # chainstate cache, as Core's -dbcache (default: sized for the machine)
+    min_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_MIN_RELAY_TX_FEE
+    incremental_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_INCREMENTAL_RELAY_FEE
+    block_min_tx_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_BLOCK_MIN_TX_FEE
+    max_mempool_mb: Annotated[int, AT_LEAST_ONE] = 300
+    dbcache_mib: Annotated[int | None, rule(lambda v: v >= 0, "must be 0 or more MiB")] = None  # chainstate cache, as Core's -dbcache (default: sized for the machine)
     reindex: bool = False  # rebuild block index and chainstate from the block files at startup
     assume_valid: str | None = None  # block hash whose ancestors' scripts go unchecked; "0": none; None: Core's default
     # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
     listen: bool = True
-    p2p_port: int | None = None  # default: the network's P2P port
+    p2p_port: Annotated[int | None, PORT] = None  # default: the network's P2P port
     bind: list[str] = field(default_factory=list)
     connect: list[str] = field(default_factory=list)
     addnode: list[str] = field(default_factory=list)
-    max_connections: int = 125
+    max_connections: Annotated[int, NOT_NEGATIVE] = 125
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -90,49 +92,10 @@ class NodeConfig:
         return load(NodeSettings, path, flags, table="node").config()
 
 
-class NodeSettings(ComponentSettings):
-    """NodeConfig's fields, typed and checked (the flags' names are in cli/node.py)."""
+class NodeSettings(fields_of(NodeConfig)):  # type: ignore[misc]  # a base made from NodeConfig's fields
+    """NodeConfig's keys, typed and checked (the flags' names are in cli/node.py)."""
 
     model_config = SettingsConfigDict(env_prefix="HASHFORGE_NODE_")
-
-    network: str = "regtest"
-    datadir: Path | None = None
-    rpc_host: str = "127.0.0.1"
-    rpc_port: Annotated[int | None, PORT_OR_ANY] = None
-    rpc_user: str | None = None
-    rpc_password: str | None = None
-    rpc_threads: Annotated[int, AT_LEAST_ONE] = 16
-    rpc_work_queue: Annotated[int, NOT_NEGATIVE] = 64
-    rpc_server_timeout: Annotated[float, rule(lambda v: v > 0, "must be more than 0 seconds")] = 30.0
-    script_threads: Annotated[int, AT_LEAST_ONE] = 2
-    script_workers: Literal["thread", "process"] = "thread"
-    min_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_MIN_RELAY_TX_FEE
-    incremental_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_INCREMENTAL_RELAY_FEE
-    block_min_tx_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_BLOCK_MIN_TX_FEE
-    max_mempool_mb: Annotated[int, AT_LEAST_ONE] = 300
-    dbcache_mib: Annotated[int | None, rule(lambda v: v >= 0, "must be 0 or more MiB")] = None
-    reindex: bool = False
-    assume_valid: str | None = None
-    listen: bool = True
-    p2p_port: Annotated[int | None, PORT] = None
-    bind: list[str] = []
-    connect: list[str] = []
-    addnode: list[str] = []
-    max_connections: Annotated[int, NOT_NEGATIVE] = 125
-    extra: dict[str, Any] = {}
-
-    @field_validator("network")
-    @classmethod
-    def _known_network(cls, v: str) -> str:
-        try:
-            return get_params(v).name
-        except UnknownNetworkError as e:
-            raise ValueError(str(e)) from None
-
-    @field_validator("datadir")
-    @classmethod
-    def _expand(cls, v: Path | None) -> Path | None:
-        return v.expanduser() if v is not None else None
 
     @model_validator(mode="after")
     def _safe(self) -> NodeSettings:
@@ -154,5 +117,5 @@ class NodeSettings(ComponentSettings):
         return self
 
     def config(self) -> NodeConfig:
-        return NodeConfig(**{k: v for k, v in self.model_dump().items()})
+        return NodeConfig(**{name: getattr(self, name) for name in type(self).model_fields})
 

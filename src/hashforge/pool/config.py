@@ -20,10 +20,10 @@ from hashforge.settings import (
     NOT_NEGATIVE,
     PORT_OR_ANY,
     POSITIVE,
-    ComponentSettings,
     SettingsError,
     Unsafe,
     collect,
+    fields_of,
     rule,
 )
 
@@ -286,25 +286,11 @@ def check(cfg: PoolConfig) -> None:
                      "connector.tls_key")
 
 
-class PoolSettings(ComponentSettings):
+class PoolSettings(fields_of(PoolConfig)):  # type: ignore[misc]  # a base made from PoolConfig's fields
     """PoolConfig as settings: the top-level keys, and one table per role whose keys are the
     dataclass's fields (checked by their annotations)."""
 
     model_config = SettingsConfigDict(env_prefix="HASHFORGE_POOL_")
-
-    network: str = "regtest"
-    datadir: Path = Path(".")
-    node_url: str = "http://127.0.0.1:18443/"
-    node_user: str | None = None
-    node_password: str | None = None
-    node_cookie: Path | None = None
-    api_host: str = "127.0.0.1"
-    api_port: Annotated[int | None, PORT_OR_ANY] = None
-    connector: ConnectorConfig = ConnectorConfig()
-    stratifier: StratifierConfig = StratifierConfig()
-    vardiff: VardiffConfig = VardiffConfig()
-    accounting: AccountingConfig = AccountingConfig()
-    recorder: RecorderConfig = RecorderConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
-from hashforge.settings import PORT, ComponentSettings, Unsafe, rule
+from hashforge.consensus.params import ChainParams, get_params
+from hashforge.settings import EXPANDED, NETWORK, PORT, ComponentSettings, Unsafe, rule
 
 from .operation import (
     DEFAULT_API_PORT,
@@ -29,8 +29,8 @@ YEAR_S = 365 * 86400
 class UpSettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="HASHFORGE_UP_")
 
-    network: str = "devnet"
-    datadir: Path | None = None  # default ~/.hashforge/up/NETWORK
+    network: Annotated[str, NETWORK] = "devnet"
+    datadir: Annotated[Path | None, EXPANDED] = None  # default ~/.hashforge/up/NETWORK
     threads: Annotated[int | None, rule(lambda v: v >= 1, "must be at least 1", show=False)] = None
     miner: bool = True
     rpc_port: Annotated[int | None, PORT] = None  # default: the network's
@@ -46,19 +46,6 @@ class UpSettings(ComponentSettings):
     log_max_mb: Annotated[float, rule(lambda v: 0.01 <= v <= 1024 * 1024, "must be between 0.01 and 1048576",
                                       show=False)] = 10.0
     log_backups: Annotated[int, rule(lambda v: 0 <= v <= 1000, "must be 0..1000", show=False)] = 3
-
-    @field_validator("network")
-    @classmethod
-    def _known_network(cls, v: str) -> str:
-        try:
-            return get_params(v).name
-        except UnknownNetworkError as e:
-            raise ValueError(str(e)) from None
-
-    @field_validator("datadir")
-    @classmethod
-    def _expand(cls, v: Path | None) -> Path | None:
-        return v.expanduser() if v is not None else None
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> UpSettings:
