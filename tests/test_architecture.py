@@ -3,9 +3,11 @@
 1. dependencies point one way, down this ladder (a module may import its own layer and those below):
    consensus ← kernels/stratum/rpcclient/jsonlimits/logs/cliutil/schema/settings ← wallet/node/miner/pool
    ← services' plumbing (events, errors, metrics, node, gateways, registry, paging, keys) ← ops
-   ← services (the reads routes and pages share) ← api/web ← up/cli;
-2. only hashforge.api's own modules, hashforge.up and hashforge.cli import hashforge.api; no module
-   outside hashforge.api imports a route handler (hashforge.api.routers);
+   ← services (the reads routes and pages share) ← httpedge (who may call, the sign-in cookie) ← api/web
+   ← up/cli;
+2. only hashforge.api's own modules, hashforge.up and hashforge.cli import hashforge.api (web included:
+   what it shares with the API is in hashforge.httpedge); no module outside hashforge.api imports a
+   route handler (hashforge.api.routers);
 3. no module imports another component's CLI (hashforge.cli assembles the app and may);
 4. no module imports an underscore name from another module.
 
@@ -35,14 +37,11 @@ LAYERS: dict[str, int] = {
     "services.plumbing": 3,
     "ops": 4,
     "services": 5,
-    "api": 6, "web": 6,
-    "up": 7, "cli": 7, "__main__": 7,
+    "httpedge": 6,
+    "api": 7, "web": 7,
+    "up": 8, "cli": 8, "__main__": 8,
 }
 MAY_IMPORT_API = frozenset({"api", "up", "cli", "__main__"})
-# web is the API's sibling: it serves pages from the same app and authenticates with the API's keys
-# through the same FastAPI dependencies and session cookie. These modules of hashforge.api are HTTP
-# plumbing, not handlers; web may import them and nothing else of hashforge.api.
-WEB_MAY_IMPORT = frozenset({"hashforge.api.deps", "hashforge.api.middleware"})
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,7 @@ def violations(src: Path) -> list[str]:
                 at = f"{where}:{imp.line}: {name} imports {target}"
                 if own in LAYERS and theirs in LAYERS and LAYERS[theirs] > LAYERS[own]:
                     found.append(f"{at} (layer {own} may not import {theirs}, which is above it)")
-                web_may = own == "web" and target in WEB_MAY_IMPORT
-                if theirs == "api" and own not in MAY_IMPORT_API and not web_may:
+                if theirs == "api" and own not in MAY_IMPORT_API:
                     found.append(f"{at} (only hashforge.up and hashforge.cli import hashforge.api)")
                 if target.startswith(f"{ROOT}.api.routers") and own != "api":
                     found.append(f"{at} (a route handler; use hashforge.services)")
@@ -167,7 +165,9 @@ def test_clean_tree_passes(tmp_path: Path) -> None:
         "hashforge/services/events.py": "",
         "hashforge/ops/alerts.py": "from hashforge.services.events import EventBus\n",
         "hashforge/services/pool.py": "from hashforge.ops import alerts\n",
-        "hashforge/web/pages.py": "from hashforge.services import pool\nfrom hashforge.api.deps import ReadAccess\n",
+        "hashforge/httpedge/access.py": "from hashforge.services.keys import Scope\n",
+        "hashforge/web/pages.py": "from hashforge.services import pool\nfrom hashforge.httpedge.access import ReadAccess\n",
+        "hashforge/api/deps.py": "from hashforge.httpedge.access import ReadAccess\n",
         "hashforge/api/routers/pool.py": "from hashforge.services.pool import stats\n",
         "hashforge/cli/commands.py": "from hashforge.pool.cli import pool\nfrom hashforge.api.cli import api\n",
         "hashforge/pool/cli.py": "from .helpers import thing\n", "hashforge/pool/helpers.py": "",
@@ -209,7 +209,19 @@ def test_importing_the_api_is_caught(tmp_path: Path) -> None:
     assert any("services/chain.py:1" in f and "only hashforge.up and hashforge.cli" in f for f in found), found
     assert any("web/pages.py:1" in f and "a route handler" in f for f in found), found
     assert any("web/other.py:1" in f and "only hashforge.up" in f for f in found), found
-    assert not any("web/pages.py:2" in f for f in found), found  # the auth dependencies: allowed to web
+    # the API's own dependencies and middleware too: web's share of them is hashforge.httpedge
+    assert any("web/pages.py:2" in f and "only hashforge.up" in f for f in found), found
+
+
+def test_the_http_edge_imports_neither_api_nor_web(tmp_path: Path) -> None:
+    src = tree(tmp_path, {
+        "hashforge/api/settings.py": "", "hashforge/web/render.py": "",
+        "hashforge/httpedge/access.py": "from hashforge.api.settings import ApiSettings\n",
+        "hashforge/httpedge/session.py": "def f():\n    from hashforge.web import render\n",
+    })
+    found = violations(src)
+    assert any("httpedge/access.py:1" in f and "layer httpedge may not import api" in f for f in found), found
+    assert any("httpedge/session.py:2" in f and "layer httpedge may not import web" in f for f in found), found
 
 
 def test_importing_another_components_cli_is_caught(tmp_path: Path) -> None:

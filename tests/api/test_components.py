@@ -162,7 +162,7 @@ def test_dashboard_pages_with_components(c: httpx.Client, stack: Stack) -> None:
     html = c.get("/").text
     assert "not running" not in html and "not answering" not in html
     assert f'href="/workers/{stack.worker}"' in html and 'id="pool-blocks"' in html
-    assert 'data-field="wallet-spendable"' in html and "coins per day" in html
+    assert 'data-field="wallet-spendable"' in html and 'data-field="earnings-coin">BTC</span> per day' in html
     assert 'data-chart="/charts/pool-hashrate.svg"' in html
     page = c.get(f"/workers/{stack.worker}")
     assert page.status_code == 200 and "rig1" in page.text and "status-online" in page.text

@@ -13,6 +13,7 @@ import pytest
 
 from hashforge.services.keys import KEYS_FILE, KEYS_SCHEMA, KeyStore, KeyStoreError, Scope
 from tests.helpers.nodeproc import free_port
+from tests.helpers.schemafiles import digest, make_newer, user_version
 from tests.vectorfiles import REPO_ROOT
 
 SECRET = "s" * 43
@@ -25,19 +26,9 @@ INSERT INTO api_keys VALUES ('00112233aabbccdd', 'ops', 'control,read', X'{hashl
 """
 
 
-def _version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
-
 
 def _newer(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {KEYS_SCHEMA.version + 1}")
-    conn.close()
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return make_newer(path, KEYS_SCHEMA.version + 1)
 
 
 def _message(path: Path) -> str:
@@ -45,12 +36,12 @@ def _message(path: Path) -> str:
             f"{KEYS_SCHEMA.version}): upgrade hashforge or use another datadir")
 
 
-def test_a_new_key_table_gets_the_latest_version(tmp_path: Path) -> None:
+def test_a_new_key_table_gets_the_latestuser_version(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / KEYS_FILE)
     key, token = store.create("c", frozenset({Scope.CUSTOMER}), customer="cust-1")
     assert store.verify(token) == key and key.customer == "cust-1"
     store.close()
-    assert _version(tmp_path / KEYS_FILE) == KEYS_SCHEMA.version
+    assert user_version(tmp_path / KEYS_FILE) == KEYS_SCHEMA.version
 
 
 def test_a_key_table_from_before_customer_keys_is_migrated_and_its_keys_still_work(tmp_path: Path) -> None:
@@ -67,7 +58,7 @@ def test_a_key_table_from_before_customer_keys_is_migrated_and_its_keys_still_wo
         assert store.verify(token) is not None
     finally:
         store.close()
-    assert _version(path) == KEYS_SCHEMA.version
+    assert user_version(path) == KEYS_SCHEMA.version
 
 
 def test_a_key_table_from_a_newer_hashforge_is_refused_unchanged(tmp_path: Path) -> None:
@@ -77,7 +68,7 @@ def test_a_key_table_from_a_newer_hashforge_is_refused_unchanged(tmp_path: Path)
     with pytest.raises(KeyStoreError) as e:
         KeyStore(path)
     assert str(e.value) == _message(path)
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before
 
 
 def test_the_api_and_api_key_commands_refuse_a_key_table_from_a_newer_hashforge(tmp_path: Path) -> None:
@@ -96,4 +87,4 @@ def test_the_api_and_api_key_commands_refuse_a_key_table_from_a_newer_hashforge(
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(_message(path)), lines
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before

@@ -13,7 +13,7 @@ import pytest
 from fastapi import APIRouter
 
 from hashforge.api import ComponentAPI, ControlAccess
-from hashforge.api.middleware import SESSION_COOKIE
+from hashforge.httpedge.session import SESSION_COOKIE
 from hashforge.services.keys import Scope
 from tests.api.conftest import ADDRESS, Chain
 from tests.api.served import ServedApi, serve

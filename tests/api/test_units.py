@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from hashforge.api.ratelimit import TokenBuckets, retry_after_header
-from hashforge.api.settings import ApiSettings, is_loopback
+from hashforge.api.settings import ApiSettings
+from hashforge.httpedge.hosts import is_loopback
 from hashforge.services.errors import BadCursor
 from hashforge.services.keys import KeyStore, KeyStoreError, Scope, parse_scopes
 from hashforge.services.node import to_sat

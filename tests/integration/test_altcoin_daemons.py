@@ -36,12 +36,13 @@ H32 = bytes(range(32))
 class Daemon:
     """A wallet-less litecoind/dogecoind on regtest in `datadir`, answering RPC once started."""
 
-    def __init__(self, program: str, datadir: Path) -> None:
+    def __init__(self, program: str, datadir: Path, password: str = "hf-pass") -> None:
         self.program = program
         self.datadir = datadir
         self.port = free_port()
+        self.password = password
         self.log = datadir / "stdout.log"
-        self.rpc = RPCClient(f"http://127.0.0.1:{self.port}/", user="hf", password="hf-pass", timeout=120)
+        self.rpc = RPCClient(f"http://127.0.0.1:{self.port}/", user="hf", password=password, timeout=120)
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra_args: list[str] = []  # after the defaults, so they win (e.g. -listen=1 for a peer)
 
@@ -49,7 +50,7 @@ class Daemon:
         self.datadir.mkdir(parents=True, exist_ok=True)
         args = [self.program, "-regtest", f"-datadir={self.datadir}", "-server=1", "-listen=0",
                 "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", f"-rpcport={self.port}",
-                "-rpcuser=hf", "-rpcpassword=hf-pass", "-printtoconsole=1", *self.extra_args]
+                "-rpcuser=hf", f"-rpcpassword={self.password}", "-printtoconsole=1", *self.extra_args]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -174,3 +174,50 @@ def test_pool_and_api_survive_a_node_restart_and_the_block_found_meanwhile_reach
     api_lines = [line for line in api_text.splitlines() if "node unreachable" in line]
     assert 1 <= len(api_lines) <= 2 + got["downtime"] / 4, api_text
     assert all("(x" in line for line in api_lines[1:]), api_text
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_a_block_found_while_the_node_is_away_survives_a_pool_stop(
+        node: NodeProcess, tmp_path: Path, stop: signal.Signals) -> None:
+    """The pool stops (or is killed) before the node answers a found block: the block waits on disk
+    (unsent-blocks/) and the next pool start submits and records it."""
+    cookie = node.datadir / ".cookie"
+    stratum = free_port()
+    pool_dir, pool_log = tmp_path / "pool", tmp_path / "pool.log"
+    args = ["pool", "--network", "regtest", "--node-rpc", node.url, "--node-cookie", str(cookie),
+            "--stratum-port", str(stratum), "--stratum-host", "127.0.0.1", "--api-port", str(free_port()),
+            "--scheme", "solo", "--datadir", str(pool_dir), "--start-difficulty", "1e-5"]
+    pool = _spawn(args, pool_log, 1)
+    try:
+        wait_for("the pool's Stratum port", lambda: "pool listening" in pool_log.read_text())
+
+        async def find_while_away() -> None:
+            client = await Client.connect(stratum)
+            await client.login()
+            node.kill()
+            reply = await _find_block(client, 1)
+            assert reply["result"] is True, reply
+            client.close()
+
+        asyncio.run(find_while_away())
+        [unsent] = wait_for("the block kept on disk", lambda: list((pool_dir / "unsent-blocks").glob("*.json")))
+        pool.send_signal(stop)
+        pool.wait(30)
+        assert unsent.exists()  # the node never answered: still there after the stop
+        node.start()
+        assert node.call("getblockcount") == 5
+        pool = _spawn(args, pool_log, 1)
+        assert wait_for("the block on the chain", lambda: node.call("getblockcount") == 6)
+        block = node.call("getblock", node.call("getblockhash", 6), 2)
+        assert block["hash"] == unsent.stem
+        assert MINER_ADDR in {o["scriptPubKey"].get("address") for o in block["tx"][0]["vout"]}
+        with sqlite3.connect(pool_dir / "pool.sqlite3") as db:
+            rows = wait_for("the pool's block row", lambda: db.execute(
+                "SELECT hash, status, submit_result FROM blocks").fetchall())
+        assert rows == [(block["hash"], "pending", None)]
+        wait_for("the unsent file removed", lambda: not unsent.exists())
+    finally:
+        code = _stop(pool)
+    assert code == 0
+    text = pool_log.read_text()
+    assert "found before the last stop" in text and "Traceback" not in text, text[-3000:]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from hashforge.consensus.params import REGTEST
 from hashforge.node.chain import ChainManager
 from hashforge.node.chainstate import CHAINSTATE_SCHEMA, ChainStateDB
+from tests.helpers.schemafiles import digest, make_newer, user_version
 
 # The chainstate as the first hashforge wrote it: meta schema_version 1, no user_version, no txindex.
 OLD_SCHEMA = """
@@ -26,18 +26,11 @@ INSERT INTO utxo VALUES (X'01', 0, 5000, X'51', 1, 1);
 """
 
 
-def _version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
 
-
-def test_a_new_chainstate_gets_the_latest_version(tmp_path: Path) -> None:
+def test_a_new_chainstate_gets_the_latestuser_version(tmp_path: Path) -> None:
     chain = ChainManager(REGTEST, tmp_path)
     chain.close()
-    assert _version(tmp_path / "chainstate.sqlite") == CHAINSTATE_SCHEMA.version
+    assert user_version(tmp_path / "chainstate.sqlite") == CHAINSTATE_SCHEMA.version
     ChainManager(REGTEST, tmp_path).close()  # and opens again
 
 
@@ -52,16 +45,13 @@ def test_a_chainstate_from_before_versions_is_adopted_with_its_coins(tmp_path: P
         assert db.conn.execute("SELECT COUNT(*) FROM txindex").fetchone() == (0,)  # the table it lacked
     finally:
         db.close()
-    assert _version(path) == CHAINSTATE_SCHEMA.version
+    assert user_version(path) == CHAINSTATE_SCHEMA.version
 
 
 def test_the_node_refuses_a_chainstate_from_a_newer_hashforge(tmp_path: Path) -> None:
     ChainManager(REGTEST, tmp_path).close()
     path = tmp_path / "chainstate.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {CHAINSTATE_SCHEMA.version + 5}")
-    conn.close()
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = make_newer(path, CHAINSTATE_SCHEMA.version + 5)
     proc = subprocess.run(
         [sys.executable, "-m", "hashforge", "node", "--network", "regtest", "--datadir", str(tmp_path),
          "--rpc-port", "0", "--no-listen"],
@@ -71,4 +61,4 @@ def test_the_node_refuses_a_chainstate_from_a_newer_hashforge(tmp_path: Path) ->
     assert proc.stderr.strip().splitlines() == [f"error: {path} was written by a newer hashforge (schema {CHAINSTATE_SCHEMA.version + 5}, "
                      f"this version knows up to {CHAINSTATE_SCHEMA.version}): upgrade hashforge or use another datadir"]
     assert "Traceback" not in proc.stderr
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before

@@ -38,7 +38,7 @@ def test_a_flag_left_at_its_default_overrides_nothing(tmp_path: Path, monkeypatc
     f.write_text('network = "litecoin"\n')  # --network's default (regtest) must not undo the file
     assert run_node("--config", str(f)) == (2, [
         "error: hashforge node is a Bitcoin node; for litecoin run its own node (LTC: litecoind) "
-        "and point hashforge pool at its RPC"])
+        "and point hashforge pool at its RPC, or let `hashforge up --network litecoin...` run it"])
     monkeypatch.setenv("HASHFORGE_NODE_NETWORK", "dogecoin")
     assert "for dogecoin run its own node" in run_node("--config", str(f))[1][0]
     # a flag given wins over both: the next bad value is what stops it

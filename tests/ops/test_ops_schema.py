@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from hashforge.ops.ledger.db import LedgerDB
 from hashforge.ops.schema import OPS_SCHEMA
 from hashforge.schema import NewerSchema
 from tests.helpers.nodeproc import free_port
+from tests.helpers.schemafiles import digest, make_newer, user_version
 from tests.vectorfiles import REPO_ROOT
 
 # Alert tables as the first ops release wrote them (before alert_inbox), no ledger, no user_version.
@@ -30,26 +30,15 @@ INSERT INTO alert_settings VALUES ('poll_s', 12.5);
 """
 
 
-def _version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
-
 
 def _newer(path: Path) -> str:
-    """Makes `path` a file from a newer hashforge; returns its digest."""
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {OPS_SCHEMA.version + 2}")
-    conn.close()
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return make_newer(path, OPS_SCHEMA.version + 2)
 
 
 def test_a_new_ops_file_gets_the_latest_version_from_either_part(tmp_path: Path) -> None:
     AlertStore(tmp_path / "a")
     LedgerDB(tmp_path / "l" / DB_FILE)
-    assert _version(tmp_path / "a" / DB_FILE) == _version(tmp_path / "l" / DB_FILE) == OPS_SCHEMA.version
+    assert user_version(tmp_path / "a" / DB_FILE) == user_version(tmp_path / "l" / DB_FILE) == OPS_SCHEMA.version
     LedgerDB(tmp_path / "a" / DB_FILE).query("SELECT COUNT(*) FROM ledger_income")  # one file, both parts
 
 
@@ -64,7 +53,7 @@ def test_an_ops_file_from_before_versions_is_adopted_with_its_rows(tmp_path: Pat
     store.post_event("part_restarted", "pool", "restarted", 6.0)  # alert_inbox: a table it lacked
     assert store.take_events() == [("part_restarted", "pool", "restarted")]
     assert LedgerDB(path).query("SELECT COUNT(*) FROM ledger_income")[0][0] == 0
-    assert _version(path) == OPS_SCHEMA.version
+    assert user_version(path) == OPS_SCHEMA.version
 
 
 def test_an_ops_file_from_a_newer_hashforge_is_refused_unchanged(tmp_path: Path) -> None:
@@ -78,7 +67,7 @@ def test_an_ops_file_from_a_newer_hashforge_is_refused_unchanged(tmp_path: Path)
     assert str(e.value) == message
     with pytest.raises(NewerSchema):
         LedgerDB(path)
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before
 
 
 def test_the_api_refuses_to_start_on_an_ops_file_from_a_newer_hashforge(tmp_path: Path) -> None:
@@ -95,4 +84,4 @@ def test_the_api_refuses_to_start_on_an_ops_file_from_a_newer_hashforge(tmp_path
     assert proc.stderr.strip().splitlines() == [
         f"error: {path} was written by a newer hashforge (schema {OPS_SCHEMA.version + 2}, this version knows up "
         f"to {OPS_SCHEMA.version}): upgrade hashforge or use another datadir"]
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before

@@ -20,6 +20,7 @@ from hashforge.consensus.address import script_to_address
 from hashforge.consensus.params import REGTEST
 from hashforge.consensus.pow import difficulty_exact
 from hashforge.consensus.tx import OutPoint, TxOut
+from hashforge.ops.profit.calc import sig
 from hashforge.rpcclient import RPCClientError
 from tests.api.served import ServedApi, serve
 from tests.helpers.nodeproc import NodeProcess
@@ -220,6 +221,25 @@ def test_api_bad_input_is_problem_json(client: httpx.Client) -> None:
             assert [e["loc"] for e in problem["errors"]] == [["query", field]]
     r = client.get("/v1/ops/profit/compare", params={"hashrate": "-1TH/s", "power": "1W"})
     assert r.status_code == 400 and r.json()["detail"].startswith("hashrate:")
+
+
+def test_api_and_page_merged_ltc_doge_with_coin_labels(client: httpx.Client) -> None:
+    """/v1/ops/profit?merge=doge and the /profit page: per-coin merged figures, each labelled."""
+    params = {"preset": "l7", "coin": "ltc", "merge": "doge", "merge_price_usd": "0.2", "live": "false",
+              "electricity": "0.05"}
+    body = client.get("/v1/ops/profit", params=params).json()
+    assert body["coin"] == "LTC" and body["sources"]["difficulty"].startswith("reference LTC")
+    chains = body["merged"]["chains"]
+    assert [c["coin"] for c in chains] == ["LTC", "DOGE"] and chains[1]["price"] == "0.2"
+    assert body["merged"]["sources"]["price"] == "user"
+    assert Decimal(body["merged"]["merged_gain_per_day"]) == Decimal(chains[1]["revenue_per_day"])
+    plain = client.get("/v1/ops/profit", params={"preset": "s21", "live": "false"}).json()
+    assert plain["coin"] == "BTC" and plain["merged"] is None
+    bad = client.get("/v1/ops/profit", params={**params, "merge": "btc"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("merge:")
+    page = client.get("/profit", params={**params, "live": "0", "months": "3"}).text
+    assert 'id="merged"' in page and 'data-coin="DOGE"' in page and "Coins (LTC)" in page
+    assert f"{sig(Decimal(chains[1]['coins_per_day']), 6)} DOGE" in page
 
 
 def test_api_user_presets_file(client: httpx.Client, api: ServedApi) -> None:

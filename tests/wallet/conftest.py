@@ -12,6 +12,7 @@ from hashforge.consensus.params import REGTEST
 from hashforge.wallet import ScryptParams, Wallet
 from tests.helpers.nodeproc import NodeProcess
 from tests.helpers.txbuilder import Key
+from tests.integration.test_altcoin_daemons import dogecoind, litecoind  # noqa: F401 (fixtures: real daemons)
 
 FAST_KDF = ScryptParams(log_n=10)
 EXT_KEY = Key.from_int(0xBEEF)  # an outside party's key (txbuilder signs for it)

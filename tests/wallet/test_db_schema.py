@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from hashforge.wallet.db import WALLET_SCHEMA, WalletDB
 from hashforge.wallet.errors import BadInputError
 from hashforge.wallet.keystore import ScryptParams
 from hashforge.wallet.wallet import DB_FILE, Wallet
+from tests.helpers.schemafiles import digest, make_newer, user_version
 from tests.vectorfiles import REPO_ROOT
 
 FAST_KDF = ScryptParams(log_n=10)
@@ -31,18 +31,11 @@ INSERT INTO outputs VALUES ('bb', 1, 12345, X'51');
 """
 
 
-def _version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
 
-
-def test_a_new_wallet_gets_the_latest_version(tmp_path: Path) -> None:
+def test_a_new_wallet_gets_the_latestuser_version(tmp_path: Path) -> None:
     w, _ = Wallet.create(tmp_path / "w", REGTEST, "pw", kdf=FAST_KDF)
     w.close()
-    assert _version(tmp_path / "w" / DB_FILE) == WALLET_SCHEMA.version
+    assert user_version(tmp_path / "w" / DB_FILE) == WALLET_SCHEMA.version
     Wallet.open(tmp_path / "w", REGTEST).close()
 
 
@@ -59,17 +52,14 @@ def test_a_wallet_from_before_versions_is_adopted_with_its_rows(tmp_path: Path) 
         assert db.get_meta("schema_version") == str(WALLET_SCHEMA.version)
     finally:
         db.close()
-    assert _version(path) == WALLET_SCHEMA.version
+    assert user_version(path) == WALLET_SCHEMA.version
 
 
 def test_the_wallet_cli_refuses_a_wallet_from_a_newer_hashforge(tmp_path: Path) -> None:
     w, _ = Wallet.create(tmp_path / "w", REGTEST, "pw", kdf=FAST_KDF)
     w.close()
     path = tmp_path / "w" / DB_FILE
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {WALLET_SCHEMA.version + 1}")
-    conn.close()
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = make_newer(path, WALLET_SCHEMA.version + 1)
     with pytest.raises(BadInputError, match="was written by a newer hashforge"):  # what the API and pool handle
         Wallet.open(tmp_path / "w", REGTEST)
     proc = subprocess.run(
@@ -80,4 +70,4 @@ def test_the_wallet_cli_refuses_a_wallet_from_a_newer_hashforge(tmp_path: Path) 
     assert proc.stderr.strip().splitlines() == [
         f"error: {path} was written by a newer hashforge (schema {WALLET_SCHEMA.version + 1}, this version knows "
         f"up to {WALLET_SCHEMA.version}): upgrade hashforge or use another datadir"]
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before

@@ -1,18 +1,23 @@
-"""Mnemonic validation, watch-only accounts, addresses on every hashforge network."""
+"""Mnemonic validation, watch-only accounts, addresses on every hashforge network (Litecoin's and
+Dogecoin's BIP44/84 coin types included)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from hashforge.consensus.address import decode_address
-from hashforge.consensus.params import DEVNET, MAINNET, NETWORKS, REGTEST, SCRYPTNET
+from hashforge.consensus.params import DEVNET, MAINNET, NETWORKS, REGTEST, SCRYPTNET, get_params
 from hashforge.wallet.errors import InvalidKeyError, InvalidMnemonicError
 from hashforge.wallet.keys import (
     CHANGE,
     RECEIVE,
     Keyring,
     ScriptType,
+    path_str,
     validate_mnemonic,
+    wallet_script_types,
     watch_only_account,
 )
 
@@ -38,13 +43,13 @@ def test_mnemonic_normalization() -> None:
     assert validate_mnemonic("  ABANDON " * 11 + " About\n") == ABANDON
 
 
-# Dogecoin has no segwit and its own extended-key versions: the wallet does not serve it yet.
+# Segwit kinds on every network that has them (Dogecoin has none: its P2PKH test is below).
 @pytest.mark.parametrize(
     "params", [p for p in NETWORKS.values() if p.has_segwit_addresses], ids=lambda p: p.name
 )
 def test_addresses_on_every_network(params: object) -> None:
     keyring = Keyring.from_mnemonic(ABANDON, "", params)  # type: ignore[arg-type]
-    for st in ScriptType:
+    for st in (ScriptType.P2WPKH, ScriptType.P2TR):
         acc = keyring.account(st, params)  # type: ignore[arg-type]
         addr = acc.address(RECEIVE, 0, params)  # type: ignore[arg-type]
         assert addr.startswith(params.bech32_hrp + "1")  # type: ignore[attr-defined]
@@ -100,3 +105,58 @@ def test_watch_only_wrong_network() -> None:
     main = Keyring.from_mnemonic(ABANDON, "", MAINNET).account(ScriptType.P2WPKH, MAINNET)
     with pytest.raises(InvalidKeyError, match="another network"):
         watch_only_account(main.xpub, REGTEST)
+
+
+# The BIP39 "abandon ... about" vector's first receive addresses on Litecoin and Dogecoin, as
+# Trust Wallet Core's and Ledger Live's tests publish them (SLIP-44 coin types 2 and 3).
+@pytest.mark.parametrize(
+    ("network", "script_type", "path", "address"),
+    [
+        ("litecoin", ScriptType.P2WPKH, "m/84h/2h/0h", "ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh"),
+        ("litecoin", ScriptType.P2PKH, "m/44h/2h/0h", "LUWPbpM43E2p7ZSh8cyTBEkvpHmr3cB8Ez"),
+        ("dogecoin", ScriptType.P2PKH, "m/44h/3h/0h", "DBus3bamQjgJULBJtYXpEzDWQRwF5iwxgC"),
+        ("dogecoin-regtest", ScriptType.P2PKH, "m/44h/1h/0h", None),
+        ("litecoin-regtest", ScriptType.P2WPKH, "m/84h/1h/0h", None),
+    ],
+)
+def test_litecoin_and_dogecoin_accounts(network: str, script_type: ScriptType, path: str, address: str | None) -> None:
+    params = get_params(network)
+    assert script_type in wallet_script_types(params)
+    acc = Keyring.from_mnemonic(ABANDON, "", params).account(script_type, params)
+    assert path_str(acc.origin) == path
+    got = acc.address(RECEIVE, 0, params)
+    if address is not None:
+        assert got == address
+    assert decode_address(got, params).script_pubkey == acc.derive(RECEIVE, 0).script_pubkey
+    if params.coin == "DOGE":
+        assert wallet_script_types(params) == (ScriptType.P2PKH,)  # no segwit on Dogecoin
+        assert got[0] in "Dmn"
+    elif params.name == "litecoin-regtest":
+        assert got.startswith("rltc1q")
+
+
+def test_dogecoin_dgub_watch_only_reads_as_the_same_account() -> None:
+    """Dogecoin Core's dgub (02facafd) imports; the wallet keeps it in xpub form for embit."""
+    from embit import base58  # type: ignore[import-untyped]
+
+    params = get_params("dogecoin")
+    acc = Keyring.from_mnemonic(ABANDON, "", params).account(ScriptType.P2PKH, params)
+    dgub = base58.encode_check(params.xpub_version + base58.decode_check(acc.xpub)[4:])
+    assert dgub.startswith("dgub")
+    watched = watch_only_account(dgub, params, ScriptType.P2PKH)
+    assert watched.address(RECEIVE, 0, params) == "DBus3bamQjgJULBJtYXpEzDWQRwF5iwxgC"
+    desc = watch_only_account(acc.descriptor(), params)
+    assert desc.script_type is ScriptType.P2PKH and desc.address(RECEIVE, 0, params) == "DBus3bamQjgJULBJtYXpEzDWQRwF5iwxgC"
+    with pytest.raises(InvalidKeyError):  # a Bitcoin testnet key is for another network
+        watch_only_account(Keyring.from_mnemonic(ABANDON, "", REGTEST).account(ScriptType.P2WPKH, REGTEST).xpub, params)
+
+
+def test_a_kind_the_network_lacks_is_bad_input(tmp_path: Path) -> None:
+    """A Dogecoin wallet has only P2PKH: asking it for a segwit address is bad input (CLI exit 2)."""
+    from hashforge.wallet import BadInputError, ScryptParams, Wallet
+
+    w, _ = Wallet.create(tmp_path / "doge", get_params("dogecoin-regtest"), "pw", kdf=ScryptParams(log_n=10))
+    with w:
+        assert w.new_address()[0] in "mn"
+        with pytest.raises(BadInputError, match=r"no wpkh account \(it has: pkh\)"):
+            w.new_address(ScriptType.P2WPKH)

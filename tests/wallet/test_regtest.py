@@ -263,6 +263,7 @@ def test_fee_estimate_and_fallback() -> None:
 
     class W:
         rpc: Stub
+        params = REGTEST  # the relay policy's network (the stub has no getnetworkinfo: defaults)
 
         def require_rpc(self) -> Stub:
             return self.rpc
@@ -271,6 +272,8 @@ def test_fee_estimate_and_fallback() -> None:
     w.rpc = Stub({"feerate": 0.00012, "blocks": 2})
     assert Sender(w).estimate_fee_rate(2) == (FeeRate(12_000), "estimatesmartfee")  # type: ignore[arg-type]
     w.rpc = Stub({"errors": ["Insufficient data or no feerate found"], "blocks": 0})
+    assert Sender(w).estimate_fee_rate(6) == (DEFAULT_FALLBACK_FEE, "fallback")  # type: ignore[arg-type]
+    w.rpc = Stub({"feerate": -1, "blocks": 25})  # Dogecoin Core 1.14's way of saying "no estimate"
     assert Sender(w).estimate_fee_rate(6) == (DEFAULT_FALLBACK_FEE, "fallback")  # type: ignore[arg-type]
 
 

@@ -17,13 +17,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hashforge.httpedge.access import ControlAccess, ReadAccess, SpendAccess
     from hashforge.services.events import AlertEvent, BlockEvent, EventBus, PayoutEvent, ShareEvent
     from hashforge.services.node import NodeGateway
     from hashforge.services.paging import Page, decode_cursor, encode_cursor
     from hashforge.services.registry import ComponentAPI, Components
 
     from .app import create_app
-    from .deps import ControlAccess, ReadAccess, SpendAccess
     from .errors import APIError, NotFound, problem_responses
     from .pagination import Cursor, Limit
     from .server import ApiServer
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "create_app": "hashforge.api.app",
-    "ControlAccess": "hashforge.api.deps",
-    "ReadAccess": "hashforge.api.deps",
-    "SpendAccess": "hashforge.api.deps",
+    "ControlAccess": "hashforge.httpedge.access",
+    "ReadAccess": "hashforge.httpedge.access",
+    "SpendAccess": "hashforge.httpedge.access",
     "APIError": "hashforge.api.errors",
     "NotFound": "hashforge.api.errors",
     "problem_responses": "hashforge.api.errors",

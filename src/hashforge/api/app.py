@@ -20,12 +20,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from hashforge.httpedge.access import require_read
 from hashforge.services.events import Published
 from hashforge.services.keys import KeyStore
 from hashforge.services.node import TipWatcher
 from hashforge.services.registry import Components
 
-from .deps import require_read
 from .errors import Problem, install_handlers
 from .middleware import GuardMiddleware
 from .openapi import build_openapi

@@ -32,8 +32,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PROBLEM_JSON", "APIError", "BadCursor", "ComponentFailed", "ComponentUnavailable", "Conflict", "FieldError",
-    "Forbidden", "NodeFailed", "NodeUnavailable", "NotFound", "PayloadTooLarge", "Problem", "RateLimited",
-    "Rejected", "ServiceError", "Unauthorized", "install_handlers", "problem_response", "problem_responses",
+    "NodeFailed", "NodeUnavailable", "NotFound", "Problem", "Rejected", "ServiceError", "install_handlers", "problem_response", "problem_responses",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -61,27 +60,8 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = Field(default=None, description="Validation errors, one per bad field.")
 
 
-# The errors services raise are the API's too: `APIError` is their base, and the HTTP-only ones below.
+# The errors services and access checks raise are the API's too: one tree, `APIError` is its base.
 APIError = ServiceError
-
-
-class Unauthorized(APIError):
-    status, kind, title = 401, "unauthorized", "API key missing or invalid"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, {"WWW-Authenticate": 'Bearer realm="hashforge"'})
-
-
-class Forbidden(APIError):
-    status, kind, title = 403, "insufficient-scope", "API key lacks the scope this needs"
-
-
-class RateLimited(APIError):
-    status, kind, title = 429, "rate-limited", "Too Many Requests"
-
-
-class PayloadTooLarge(APIError):
-    status, kind, title = 413, "payload-too-large", "Request body too large"
 
 
 def problem_response(

@@ -1,5 +1,6 @@
 """The guard in front of every request (pure ASGI): body size limit, who is calling, rate limit,
-security headers and request metrics. Authorization by scope happens later, per route (deps.py).
+security headers and request metrics. Authorization by scope happens later, per route
+(hashforge.httpedge.access).
 
 Who is calling: the key in `Authorization`/`X-API-Key`, or, for GET/HEAD only, the read key a
 browser signed in with at /login (an HttpOnly, SameSite=Strict cookie). The cookie never counts
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hashforge.httpedge.session import COOKIE_METHODS, LOGIN_PATH, SESSION_COOKIE
 from hashforge.services.keys import KeyStore
 from hashforge.services.metrics import ApiMetrics
 
@@ -32,9 +34,6 @@ SECURITY_HEADERS = [
     ),
 ]
 UNLIMITED_PREFIXES = ("/static/",)
-SESSION_COOKIE = "hashforge_read_key"
-LOGIN_PATH = "/login"
-COOKIE_METHODS = ("GET", "HEAD")
 
 
 def route_label(scope: Scope) -> str:

@@ -17,8 +17,6 @@ from pydantic_settings import SettingsConfigDict
 from hashforge.services.keys import KEYS_FILE
 from hashforge.settings import PORT_OR_ANY, ComponentSettings, Unsafe, is_loopback
 
-__all__ = ["ApiSettings", "is_loopback"]
-
 
 class ApiSettings(ComponentSettings):
     """Everything the API process needs; `hashforge api` flags map one to one onto these fields."""

@@ -85,7 +85,8 @@ def node(
     params = cfg.params
     if params.coin != "BTC":
         fail(f"hashforge node is a Bitcoin node; for {params.name} run its own node ({params.coin}: "
-             f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC")
+             f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC, "
+             f"or let `hashforge up --network litecoin...` run it")
     _setup_logging(log_format)
 
     def started(n: object) -> None:

@@ -72,8 +72,8 @@ class Generator:
         try:
             result = await submit_block(self.rpc, block_hex)
         except asyncio.CancelledError:  # the pool stops while the node is away: say so, loudly
-            log.error("a found block was not submitted (the pool is stopping and the node did not answer); "
-                      "header %s", block_hex[:160])
+            log.warning("a found block was not submitted (the pool is stopping and the node did not answer); "
+                        "kept in unsent-blocks/ for the next start; header %s", block_hex[:160])
             raise
         self.submitted.append((block_hex[:160], result))
         log.info("submitblock: %s", "accepted" if result is None else result)

@@ -21,7 +21,7 @@ from hashforge.consensus.block import BlockHeader
 from hashforge.consensus.params import ChainParams, PowAlgorithm, get_params
 from hashforge.consensus.pow import pow_hash as consensus_pow_hash
 from hashforge.logs import Repeated
-from hashforge.rpcclient import AsyncRPCClient
+from hashforge.rpcclient import AsyncRPCClient, RPCClientError
 
 from .accounting import Accountant, NodeChainView
 from .config import PoolConfig, Scheme
@@ -38,6 +38,7 @@ from .records import BlockFound
 from .shares import PowFunction, ShareCheck, sha256d
 from .stratifier import Stratifier
 from .template import PoolJob, Template
+from .unsent import UnsentBlocks
 from .websocket import WebSocketBridge
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class PoolService:
         self.rpc = AsyncRPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie, timeout=60)
         self.longpoll_rpc = AsyncRPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie, timeout=700)
         self.generator = Generator(self.rpc, cfg.stratifier, self.params, self.longpoll_rpc)
+        self.unsent = UnsentBlocks(cfg.datadir / "unsent-blocks")
         self.recorder = ShareRecorder(self.engine, cfg.recorder, cfg.datadir / "shares.spill", self.metrics)
         a = cfg.accounting
         pool_script = address_to_script(a.pool_address, self.params) if a.pool_address else None
@@ -80,6 +82,7 @@ class PoolService:
             self.generator.validate_address_remote if cfg.stratifier.validate_with_node else self.generator.validate_address,
             self._on_block,
             pool_script=pool_script, metrics=self.metrics, pow_fn=pow_function(self.params), scrypt=scrypt,
+            unsent=self.unsent,
         )
         self.generator.on_template = self.stratifier.set_template
         self.merged = self._merged(aux_chains) if aux_chains else None
@@ -94,6 +97,7 @@ class PoolService:
         )
         self.maintenance_interval = maintenance_interval
         self._maint: asyncio.Task[None] | None = None
+        self._resubmitting: asyncio.Task[None] | None = None
         self._repeated = Repeated(log)
         self._last_payout = 0.0
         self.started_at = time.time()
@@ -129,6 +133,7 @@ class PoolService:
         if self.merged is not None:  # aux work first: the first job already commits to it
             await self.merged.start()
         await self.generator.start()
+        self._resubmitting = asyncio.get_running_loop().create_task(self._resubmit_unsent())
         await self.connector.start()
         if self.websocket is not None:
             await self.websocket.start()
@@ -149,6 +154,9 @@ class PoolService:
             self._maint.cancel()
         if self.tip_bus is not None:
             await self.tip_bus.stop()
+        if self._resubmitting is not None:
+            self._resubmitting.cancel()
+            await asyncio.gather(self._resubmitting, return_exceptions=True)
         await self.generator.stop()
         if self.merged is not None:
             await self.merged.stop()
@@ -159,6 +167,18 @@ class PoolService:
         await self.rpc.aclose()
         await self.longpoll_rpc.aclose()
         self.engine.dispose()
+
+    async def _resubmit_unsent(self) -> None:
+        """Blocks found before the last stop that the node never answered: submitted now, then
+        recorded like any found block (a block the node already has answers "duplicate")."""
+        for u in await asyncio.to_thread(self.unsent.load):
+            log.warning("submitting block %s (height %d) found before the last stop", u.found.hash_hex, u.found.height)
+            try:
+                result = await self.generator.submit_block(u.block_hex)
+            except RPCClientError as e:  # the node's own rejection
+                result = f"submitblock failed: {e}"
+            await self._on_block(replace(u.found, ts=time.time(), submit_result=result))
+            self.unsent.remove(u.found.hash)
 
     async def _on_block(self, found: BlockFound) -> None:
         self.found.append(found)

@@ -62,6 +62,7 @@ from .records import BlockFound, ShareRecord
 from .session import ExtranonceAllocator, Session, SessionJob, TokenBucket, Worker
 from .shares import PowFunction, ShareCheck, Submission, check_share, sha256d
 from .template import PoolJob, Template, make_job, payout_outputs
+from .unsent import UnsentBlocks
 from .vardiff import Vardiff
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,12 @@ class BlockCandidate:
     block_hash: bytes
     record: ShareRecord
     durable: asyncio.Future[bool]
+
+
+def _found(c: BlockCandidate, result: Any) -> BlockFound:
+    r = c.record
+    return BlockFound(time.time(), r.instance, r.height, c.block_hash, r.address, r.worker, r.block_reward,
+                      r.network_difficulty, result)
 
 
 class ShareSink(Protocol):
@@ -119,8 +126,10 @@ class Stratifier:
         metrics: PoolMetrics | None = None,
         pow_fn: PowFunction = sha256d,
         scrypt: bool = False,
+        unsent: UnsentBlocks | None = None,
     ) -> None:
         self.cfg = cfg
+        self.unsent = unsent
         self.sc = cfg.stratifier
         self.recorder = recorder
         self.submitter = submitter
@@ -584,6 +593,9 @@ class Stratifier:
         waiting = self._block_queue.pop(prev_hash, [])
         if waiting:
             self._drop(waiting, "a block at this height was taken")
+            if self.unsent is not None:
+                for c in waiting:
+                    self.unsent.remove(c.block_hash)
 
     def _drop(self, candidates: list[BlockCandidate], why: str) -> None:
         self.blocks_dropped += len(candidates)
@@ -606,6 +618,11 @@ class Stratifier:
             return
         candidate.block_hex = pj.block(extranonce1, extranonce2, header).hex()
         log.info("block candidate %s at height %d by %s", block_hash[::-1].hex(), record.height, record.address)
+        if self.unsent is not None:  # on disk before the node sees it: a stop or a kill now loses nothing
+            try:
+                self.unsent.save(candidate.block_hex, _found(candidate, None))
+            except OSError as e:
+                log.error("cannot keep block candidate %s on disk: %s", block_hash[::-1].hex(), e)
         waiting.append(candidate)
         if prev not in self._submitting:
             self._submitting.add(prev)
@@ -626,9 +643,7 @@ class Stratifier:
                 self.metrics.blocks.labels("accepted" if result is None else "rejected").inc()
                 if result in TAKEN:
                     self._mark_solved(prev)
-                found = BlockFound(time.time(), c.record.instance, c.record.height, c.block_hash, c.record.address,
-                                   c.record.worker, c.record.block_reward, c.record.network_difficulty, result)
-                self._spawn(self._found_block(found, c.durable))
+                self._spawn(self._found_block(_found(c, result), c.durable))
         finally:
             self._submitting.discard(prev)
             if not self._block_queue.get(prev, True):
@@ -638,6 +653,8 @@ class Stratifier:
         if not await durable:
             log.error("block share was not recorded")
         await self.on_block(found)
+        if self.unsent is not None:
+            self.unsent.remove(found.hash)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

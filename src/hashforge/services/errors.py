@@ -1,4 +1,5 @@
-"""Errors the services raise: one class per kind of failure a caller can tell apart.
+"""Errors the services raise, and the two that access checks raise (hashforge.httpedge.access): one
+class per kind of failure a caller can tell apart, one tree for every problem the API answers.
 
 Each carries the HTTP status, problem type and title the API answers it with (hashforge.api.errors
 turns any `ServiceError` into problem+json); the dashboard shows a gap or a message instead.
@@ -57,3 +58,18 @@ class ComponentUnavailable(ServiceError):
 
 class ComponentFailed(ServiceError):
     status, kind, title = 502, "component-error", "The component answered with an error"
+
+
+# Who may call (hashforge.httpedge.access) raises these two; a dashboard page that needs a key sends
+# the browser to /login instead of showing the 401 (hashforge.api.middleware).
+
+
+class Unauthorized(ServiceError):
+    status, kind, title = 401, "unauthorized", "API key missing or invalid"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, {"WWW-Authenticate": 'Bearer realm="hashforge"'})
+
+
+class Forbidden(ServiceError):
+    status, kind, title = 403, "insufficient-scope", "API key lacks the scope this needs"

@@ -54,7 +54,7 @@ class ApiKey:
     def allows(self, scope: Scope) -> bool:
         """Every key but a customer key may read; control and spend must be granted by name."""
         if self.customer is not None:
-            return False  # customer routes check the binding themselves (deps.CustomerAccess)
+            return False  # customer routes check the binding themselves (httpedge.access.CustomerAccess)
         return not self.revoked and (scope is Scope.READ or scope in self.scopes)
 
 

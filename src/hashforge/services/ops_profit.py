@@ -23,7 +23,7 @@ from hashforge.rpcclient import RPCClientError, RPCTransportError
 
 from .errors import NodeFailed, NodeUnavailable, ServiceError
 
-QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees"}
+QUERY_NAME = {"price": "price_usd", "fees_per_block": "fees", "merge_price": "merge_price_usd"}
 BENCH_SECONDS = 1.0
 
 class BadCalcInput(ServiceError):
@@ -58,7 +58,7 @@ async def node_live(ops: OpsGateway) -> LiveInputs:
     try:
         best = await rpc.call("getbestblockhash")
         if cache.best != best or cache.value is None:
-            cache.value, cache.best = await live_inputs(rpc.call, "node"), best
+            cache.value, cache.best = await live_inputs(rpc.call, "node", coin=ops.params.coin), best
     except RPCTransportError:
         raise NodeUnavailable("The node did not answer; it may be starting or stopped.") from None
     except RPCClientError as e:

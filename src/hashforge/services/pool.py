@@ -12,6 +12,8 @@ import asyncio
 import time
 from typing import Any, cast
 
+from hashforge.consensus.params import UnknownNetworkError, get_params
+
 from .earnings import chain_params, next_reward, sat_per_day
 from .errors import BadCursor, ComponentFailed, NotFound
 from .gateways.pool import MAX_WINDOW, PoolGateway
@@ -51,7 +53,18 @@ def to_stats(s: dict[str, Any]) -> PoolStats:
         network=None if s.get("network") is None else str(s["network"]),
         height=None if s.get("height") is None else int(s["height"]),
         network_difficulty=None if s.get("network_difficulty") is None else float(s["network_difficulty"]),
+        coin=_coin(s.get("network")),
     )
+
+
+def _coin(network: Any) -> str | None:
+    """The ticker of the pool's network, None where it does not say or is not one we know."""
+    if network is None:
+        return None
+    try:
+        return get_params(str(network)).coin
+    except UnknownNetworkError:
+        return None
 
 
 def to_block(b: dict[str, Any]) -> PoolBlock:
@@ -233,4 +246,4 @@ async def earnings(pool: PoolGateway, node: NodeGateway, network: str | None, wi
     reward = next_reward(int(info["blocks"]), params)
     sats = sat_per_day(rate, difficulty, reward, params)
     return Earnings(hashrate_hps=rate, network_difficulty=difficulty, block_reward_sat=reward,
-                    coins_per_day=sats / 100_000_000, sat_per_day=sats)
+                    coins_per_day=sats / 100_000_000, sat_per_day=sats, coin=params.coin)

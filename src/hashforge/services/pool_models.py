@@ -35,6 +35,8 @@ class PoolStats(_Model):
     network: str | None
     height: int | None = Field(ge=0, description="Height of the block the pool's miners are working on.")
     network_difficulty: float | None = Field(ge=0)
+    coin: str | None = Field(default=None, description="Ticker of the pool's network's coin (BTC, LTC, DOGE), "
+                                                        "the unit of its block rewards and payouts.")
 
 
 class Worker(_Model):
@@ -102,3 +104,4 @@ class Earnings(_Model):
     block_reward_sat: int = Field(ge=0, description="Subsidy of the next block (fees not counted).")
     coins_per_day: float = Field(ge=0, description="H x 86400 x R / (D x 2^32) (2^16 for scrypt).")
     sat_per_day: int = Field(ge=0)
+    coin: str = Field(default="BTC", description="Ticker of the amounts (BTC, LTC, DOGE): the network's coin.")

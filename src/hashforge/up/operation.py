@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +36,15 @@ class UpError(RuntimeError):
 
 def default_datadir(params: ChainParams) -> Path:
     return Path.home() / ".hashforge" / "up" / params.name
+
+
+@dataclass(frozen=True)
+class WatchedChain:
+    """A chain whose blocks `up` reports: its network, a client for its node, the address it pays."""
+
+    params: ChainParams
+    rpc: Callable[[float], RPCClient]  # a client with this timeout, s
+    address: str
 
 
 @dataclass
@@ -77,7 +87,7 @@ def lock_datadir(datadir: Path) -> IO[str]:
     return handle
 
 
-def _secret_file(path: Path) -> str:
+def secret_file(path: Path) -> str:
     """A random secret kept in a 0600 file (created on first use)."""
     if path.exists():
         return path.read_text().strip()
@@ -120,10 +130,38 @@ class Operation:
     def cookie(self) -> Path:
         return self.node_dir / ".cookie"
 
-    def rpc(self) -> RPCClient:
-        return RPCClient(self.rpc_url, cookie=self.cookie, timeout=30)
+    def rpc(self, timeout: float = 30) -> RPCClient:
+        return RPCClient(self.rpc_url, cookie=self.cookie, timeout=timeout)
 
     # --- parts ---------------------------------------------------------------------------------
+
+    def node_flags(self) -> list[str]:
+        """How the pool and the API reach the node (`--node-rpc`, `--node-cookie`)."""
+        return ["--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie)]
+
+    def port_checks(self) -> list[tuple[int, str, str]]:
+        """(port, what, flag) of each port this operation binds, checked free before anything starts."""
+        checks = [(self.ports.rpc, "node RPC", "--rpc-port"), (self.ports.stratum, "Stratum", "--stratum-port"),
+                  (self.ports.ws, "pool WebSocket", "--ws-port"), (self.ports.api, "API and dashboard", "--api-port"),
+                  (self.ports.pool_api, "pool API", "--pool-api-port")]
+        if self.with_miner:
+            checks.append((self.ports.miner_api, "miner API", "--miner-api-port"))
+        return checks
+
+    def backend_parts(self) -> list[Part]:
+        """The node(s) the pool mines on, in start order."""
+        return [self.node_part()]
+
+    def prepare_chains(self, progress: Callable[[str], None]) -> None:
+        """Brings the chains where the pool can mine on them (nothing to do on hashforge's node)."""
+
+    def watched_chains(self) -> list[WatchedChain]:
+        """The chains whose new blocks the run loop reports, with the operator's address on each."""
+        return [WatchedChain(self.params, self.rpc, self.address)]
+
+    def ready_lines(self) -> list[str]:
+        """The node's lines in the `ready` summary."""
+        return [f"  node RPC    {self.rpc_url} (cookie {self.cookie})"]
 
     def node_part(self) -> Part:
         def ready() -> bool:
@@ -147,7 +185,7 @@ class Operation:
         from hashforge.wallet.wallet import DB_FILE
 
         state: dict[str, Any] = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        passphrase = _secret_file(self.passphrase_file)
+        passphrase = secret_file(self.passphrase_file)
         client = self.rpc()
         try:
             if not (self.wallet_dir / DB_FILE).exists():
@@ -175,19 +213,24 @@ class Operation:
                 return True
 
         argv = _hashforge(
-            "pool", "--network", self.params.name, "--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie),
+            "pool", "--network", self.params.name, *self.node_flags(),
             "--stratum-port", str(self.ports.stratum), "--stratum-host", "127.0.0.1",
             "--api-port", str(self.ports.pool_api), "--scheme", self.scheme, "--datadir", str(self.datadir / "pool"),
             "--ws-port", str(self.ports.ws), "--ws-host", "127.0.0.1",
         )
         for origin in self.dashboard_origins:  # the dashboard's /mine page; no other page may mine here
             argv += ["--ws-origin", origin]
+        argv += self.aux_flags()
         if self.pool_config.exists():  # the operator's pool settings (payout interval, vardiff, ...)
             argv += ["--config", str(self.pool_config)]
         if self.scheme != "solo":
             argv += ["--pool-address", self.address, "--wallet-dir", str(self.wallet_dir),
                      "--wallet-passphrase-file", str(self.passphrase_file)]
         return Part("pool", argv, self.logs / "pool.log", ready)
+
+    def aux_flags(self) -> list[str]:
+        """The pool's merge-mined chains (`--aux-chain`); none on hashforge's own networks."""
+        return []
 
     def miner_part(self) -> Part:
         def ready() -> bool:
@@ -212,7 +255,7 @@ class Operation:
             return httpx.get(f"http://127.0.0.1:{self.ports.api}/v1/health", timeout=1).status_code == 200
 
         argv = _hashforge(
-            "api", "--network", self.params.name, "--node-rpc", self.rpc_url, "--node-cookie", str(self.cookie),
+            "api", "--network", self.params.name, *self.node_flags(),
             "--host", "127.0.0.1", "--port", str(self.ports.api), "--datadir", str(self.datadir / "api"),
         )
         argv += self.component_flags()

@@ -84,6 +84,7 @@ class Part:
     log_path: Path
     ready: Callable[[], bool]
     ready_timeout: float = 60.0
+    stop_timeout: float = 20.0  # SIGTERM, then SIGKILL after this long (a coin daemon flushes its caches)
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
@@ -143,8 +144,9 @@ class Part:
             time.sleep(0.1)
         raise PartFailed(f"{self.name} did not become ready within {self.ready_timeout:.0f} s (log: {self.log_path})")
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float | None = None) -> int | None:
         self.due_at = None
+        timeout = self.stop_timeout if timeout is None else timeout
         if self.proc is None:
             return None
         if self.proc.poll() is None:

@@ -9,7 +9,7 @@ from hashforge.consensus.params import ChainParams
 from hashforge.consensus.tx import OutPoint, TxOut
 
 from .db import AddressRow, OutputRow, WalletDB
-from .errors import WalletError
+from .errors import BadInputError
 from .keys import CHANGE, RECEIVE, Account, ScriptType, parse_path, path_str
 from .signer import Coin
 
@@ -43,7 +43,8 @@ class AddressBook:
         for aid, acc in self.accounts.items():
             if acc.script_type is script_type:
                 return aid
-        raise WalletError(f"this wallet has no {script_type.value} account")
+        have = ", ".join(acc.script_type.value for acc in self.accounts.values())
+        raise BadInputError(f"this wallet has no {script_type.value} account (it has: {have})")
 
     @property
     def default_type(self) -> ScriptType:

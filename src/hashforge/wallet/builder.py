@@ -46,13 +46,13 @@ def _vsize(weight: int) -> int:
     return (weight + 3) // 4
 
 
-def check_outputs(outputs: Sequence[TxOut]) -> None:
+def check_outputs(outputs: Sequence[TxOut], dust_floor: int = 0) -> None:
     if not outputs:
         raise AmountError("no outputs to pay")
     for o in outputs:
         if o.value <= 0:
             raise AmountError(f"amount must be positive, not {o.value} sat")
-        dust = dust_threshold(o.script_pubkey)
+        dust = dust_threshold(o.script_pubkey, dust_floor)
         if o.value < dust:
             raise DustError(f"amount {o.value} sat is below the dust limit of {dust} sat for that address")
 
@@ -69,12 +69,14 @@ def plan_transaction(
     locktime: int = 0,
     sequence: int = SEQUENCE_RBF,
     rng: random.Random | None = None,
+    dust_floor: int = 0,
 ) -> TxPlan:
     """Chooses inputs (all of `preset`, plus what coin selection takes from `available`), adds
     change when it is worth more than its dust threshold, and returns the unsigned plan.
 
-    `min_fee` is a floor on the absolute fee (BIP125 replacements must pay for the original)."""
-    check_outputs(outputs)
+    `min_fee` is a floor on the absolute fee (BIP125 replacements must pay for the original);
+    `dust_floor` the network's flat dust limit (no output or change below it)."""
+    check_outputs(outputs, dust_floor)
     out_total = sum(o.value for o in outputs)
     change_out = TxOut(0, change_script)
     no_change_weight = estimate_weight([], outputs)
@@ -86,7 +88,7 @@ def plan_transaction(
         fee_rate=fee_rate,
         change_output_fee=fee_rate.fee_weight(change_weight),
         change_spend_fee=LONG_TERM_FEE_RATE.fee_weight(change_type.input_weight),
-        min_change=dust_threshold(change_script),
+        min_change=dust_threshold(change_script, dust_floor),
     )
     preset_keys = {c.outpoint for c in preset}
     pool = [Candidate(c, c.value, c.script_type.input_weight) for c in available if c.outpoint not in preset_keys]
@@ -102,12 +104,12 @@ def plan_transaction(
             )
         chosen += [c.coin for c in sel.chosen]
         algorithm = sel.algorithm
-    return _finish(chosen, outputs, fee_rate, change_out, min_fee, locktime, sequence, algorithm)
+    return _finish(chosen, outputs, fee_rate, change_out, min_fee, locktime, sequence, algorithm, dust_floor)
 
 
 def _finish(
     coins: list[Coin], outputs: Sequence[TxOut], fee_rate: FeeRate, change_out: TxOut,
-    min_fee: int, locktime: int, sequence: int, algorithm: str,
+    min_fee: int, locktime: int, sequence: int, algorithm: str, dust_floor: int = 0,
 ) -> TxPlan:
     types = [c.script_type for c in coins]
     total_in = sum(c.value for c in coins)
@@ -118,7 +120,7 @@ def _finish(
     change = total_in - out_total - fee_with
     vout = list(outputs)
     change_index: int | None = None
-    if change >= dust_threshold(change_out.script_pubkey):
+    if change >= dust_threshold(change_out.script_pubkey, dust_floor):
         change_index = secrets.randbelow(len(vout) + 1)  # change position says nothing
         vout.insert(change_index, TxOut(change, change_out.script_pubkey))
         fee = fee_with

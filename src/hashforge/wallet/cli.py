@@ -19,16 +19,15 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from hashforge.cliutil import fail
-from hashforge.consensus.params import COIN, ChainParams, UnknownNetworkError, get_params
+from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
 
-from .amounts import parse_amount
+from .amounts import format_amount, parse_amount
 from .errors import AmountError, BadInputError, WalletError
 from .keys import ScriptType
 from .keystore import DEFAULT_LOG_N, ScryptParams
@@ -122,11 +121,7 @@ def _emit(as_json: bool, data: Any, human: str) -> None:
     typer.echo(json.dumps(data, indent=2, default=str) if as_json else human)
 
 
-def _btc(sats: int) -> str:
-    return f"{Decimal(sats) / COIN:.8f}"
-
-
-def _parse_outputs(args: list[str]) -> list[tuple[str, int]]:
+def _parse_outputs(args: list[str], coin: str = "BTC") -> list[tuple[str, int]]:
     """ADDRESS AMOUNT [ADDRESS AMOUNT ...] or ADDRESS=AMOUNT ..."""
     if args and all("=" in a for a in args):
         pairs = [tuple(a.split("=", 1)) for a in args]
@@ -134,7 +129,7 @@ def _parse_outputs(args: list[str]) -> list[tuple[str, int]]:
         pairs = list(zip(args[::2], args[1::2], strict=True))
     else:
         raise AmountError("give outputs as ADDRESS AMOUNT pairs (or ADDRESS=AMOUNT)")
-    return [(a.strip(), parse_amount(v)) for a, v in pairs]
+    return [(a.strip(), parse_amount(v, coin)) for a, v in pairs]
 
 
 def _fee_rate(text: str | None) -> FeeRate | None:
@@ -328,7 +323,7 @@ def info(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeRp
 def address(
     network: Network = "regtest",
     datadir: Datadir = None,
-    script_type: Annotated[ScriptType | None, typer.Option("--type", help="wpkh (BIP84, default) or tr (BIP86).")] = None,
+    script_type: Annotated[ScriptType | None, typer.Option("--type", help="wpkh (BIP84, default), tr (BIP86), or pkh (BIP44: Litecoin, Dogecoin).")] = None,
     list_all: Annotated[bool, typer.Option("--list", help="List the addresses handed out or used.")] = False,
     node_rpc: NodeRpc = None,
     rpc_cookie: RpcCookie = None,
@@ -367,9 +362,9 @@ def balance(network: Network = "regtest", datadir: Datadir = None, node_rpc: Nod
     """Confirmed (spendable), unconfirmed and immature (coinbase < 100 confirmations) balances."""
     with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         b = ctx.open(offline, sync=True).balance()
-        ctx.report(b.as_dict(),
-                   f"confirmed:   {_btc(b.confirmed)}\nunconfirmed: {_btc(b.unconfirmed)}\n"
-                   f"immature:    {_btc(b.immature)}\ntotal:       {_btc(b.total)}")
+        ctx.report({**b.as_dict(), "coin": ctx.params.coin},
+                   f"confirmed:   {format_amount(b.confirmed, ctx.params.coin)}\nunconfirmed: {format_amount(b.unconfirmed, ctx.params.coin)}\n"
+                   f"immature:    {format_amount(b.immature, ctx.params.coin)}\ntotal:       {format_amount(b.total, ctx.params.coin)}")
 
 
 @wallet_app.command()
@@ -379,7 +374,7 @@ def utxos(network: Network = "regtest", datadir: Datadir = None, node_rpc: NodeR
     with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rows = ctx.open(offline, sync=True).utxos()
         ctx.report([u.as_dict() for u in rows], "\n".join(
-            f"{u.txid}:{u.vout}  {_btc(u.value)}  conf={u.confirmations}"
+            f"{u.txid}:{u.vout}  {format_amount(u.value, ctx.params.coin)}  conf={u.confirmations}"
             f"{'  immature' if not u.mature else ''}{'' if u.spendable else '  (not spendable yet)'}" for u in rows))
 
 
@@ -392,7 +387,7 @@ def history(network: Network = "regtest", datadir: Datadir = None, node_rpc: Nod
     with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
         rows = ctx.open(offline, sync=True).history(include_all)
         ctx.report([h.as_dict() for h in rows], "\n".join(
-            f"{h.txid}  {'+' if h.amount >= 0 else '-'}{_btc(abs(h.amount))}  {h.status}  conf={h.confirmations}"
+            f"{h.txid}  {'+' if h.amount >= 0 else '-'}{format_amount(abs(h.amount), ctx.params.coin)}  {h.status}  conf={h.confirmations}"
             f"{'  coinbase' if h.coinbase else ''}" for h in rows))
 
 
@@ -401,7 +396,7 @@ def history(network: Network = "regtest", datadir: Datadir = None, node_rpc: Nod
 
 @wallet_app.command()
 def send(
-    outputs: Annotated[list[str], typer.Argument(help="ADDRESS AMOUNT [ADDRESS AMOUNT ...]; AMOUNT in BTC or like 5000sat.")],
+    outputs: Annotated[list[str], typer.Argument(help="ADDRESS AMOUNT [ADDRESS AMOUNT ...]; AMOUNT in the network's coin (BTC, LTC, DOGE) or like 5000sat.")],
     network: Network = "regtest",
     datadir: Datadir = None,
     node_rpc: NodeRpc = None,
@@ -416,14 +411,14 @@ def send(
 ) -> None:
     """Pay one or more addresses (one transaction)."""
     with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
-        outs = _parse_outputs(outputs)
+        outs = _parse_outputs(outputs, ctx.params.coin)
         rate = _fee_rate(fee_rate)
         w = ctx.open(offline=False, sync=True)
         w.sender.parse_outputs(outs)  # reject bad addresses before asking for the passphrase
         ctx.unlock(w, passphrase_file)
         prepared = w.prepare_send(outs, rate, idempotency_key=idempotency_key, conf_target=conf_target, rbf=not no_rbf)
         txid = prepared.txid if no_broadcast else w.broadcast(prepared.txid)
-        data = {**prepared.as_dict(), "txid": txid, "broadcast": not no_broadcast}
+        data = {**prepared.as_dict(), "txid": txid, "broadcast": not no_broadcast, "coin": ctx.params.coin}
         if prepared.fee_source == "fallback":
             typer.echo(f"warning: the node has no fee estimate; paid the fallback rate {prepared.fee_rate_sat_vb} sat/vB "
                        "(use --fee-rate to choose)", err=True)
@@ -510,7 +505,7 @@ def psbt_create(
 ) -> None:
     """An unsigned PSBT funded by this wallet (works watch-only), printed in base64."""
     with _command(network, datadir, node_rpc, rpc_cookie, as_json) as ctx:
-        outs = _parse_outputs(outputs)
+        outs = _parse_outputs(outputs, ctx.params.coin)
         rate = _fee_rate(fee_rate)
         w = ctx.open(offline=False, sync=True)
         b64 = w.create_psbt(outs, rate, conf_target=conf_target, rbf=not no_rbf)

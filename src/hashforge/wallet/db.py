@@ -364,6 +364,50 @@ class WalletDB:
         )
         return [(_txrow(r[:11]), int(r[11]), int(r[12])) for r in rows]
 
+    # --- what sending records and asks (wallet/sending.py) --------------------------------------
+
+    def record_sent(self, txid: str, raw: bytes, fee: int, vsize: int, spends: Sequence[tuple[str, int]],
+                    ours: Sequence[tuple[int, int, bytes]]) -> None:
+        """Records a transaction we built and signed (SIGNED): the outpoints it spends, reserved from
+        now on, and its outputs (n, value, script) that pay us, their addresses marked used."""
+        with self.transaction():
+            self.upsert_tx(txid, TxStatus.SIGNED, fee=fee, vsize=vsize, raw=raw)
+            for prev_txid, prev_n in spends:
+                self.add_spend(prev_txid, prev_n, txid)
+            for n, value, script in ours:
+                self.add_output(txid, n, value, script)
+                self.mark_used([script])
+
+    def our_output(self, txid: str, n: int) -> OutputRow | None:
+        """Our output `txid:n`, spent or not, with what the queries know about its transaction."""
+        rows = self.query(
+            "SELECT o.value, o.script, t.status, t.height, t.coinbase, "
+            "EXISTS(SELECT 1 FROM spends s WHERE s.txid=o.txid), a.account, a.chain, a.idx "
+            "FROM outputs o JOIN txs t ON t.txid=o.txid JOIN addresses a ON a.script=o.script "
+            "WHERE o.txid=? AND o.n=?", (txid, n))
+        if not rows:
+            return None
+        r = rows[0]
+        return OutputRow(txid, n, int(r[0]), bytes(r[1]), TxStatus(r[2]), r[3], bool(r[4]), bool(r[5]),
+                         int(r[6]), int(r[7]), int(r[8]))
+
+    def active_spender(self, txid: str) -> str | None:
+        """A transaction that spends an output of `txid` and still counts (ACTIVE), if any."""
+        rows = self.query(
+            "SELECT s.txid FROM spends s JOIN txs t ON t.txid=s.txid "
+            f"WHERE s.prev_txid=? AND t.status IN {_ACTIVE_SQL} ORDER BY s.prev_n, s.txid LIMIT 1", (txid,))
+        return str(rows[0][0]) if rows else None
+
+    def latest_replacement(self, txid: str) -> str:
+        """Follows our fee bumps (REPLACED, replaced_by) to the transaction that now carries `txid`'s
+        payment; `txid` itself when it was not replaced (or is unknown)."""
+        seen = set()
+        row = self.tx(txid)
+        while row is not None and row.status is TxStatus.REPLACED and row.replaced_by and row.txid not in seen:
+            seen.add(row.txid)
+            row = self.tx(row.replaced_by)
+        return row.txid if row is not None else txid
+
     # --- idempotent requests --------------------------------------------------------------------
 
     def request(self, key: str) -> tuple[str, str] | None:

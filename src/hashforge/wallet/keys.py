@@ -1,4 +1,4 @@
-"""HD keys: BIP39 mnemonics, BIP32 accounts (BIP84 P2WPKH, BIP86 P2TR), watch-only accounts.
+"""HD keys: BIP39 mnemonics, BIP32 accounts (BIP84 P2WPKH, BIP86 P2TR, BIP44 P2PKH), watch-only accounts.
 
 embit does the BIP39/BIP32/descriptor work; this module adds what hashforge needs on top of it:
 addresses for every hashforge network (built with `hashforge.consensus.address`, since embit's
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
-from embit import bip32, bip39  # type: ignore[import-untyped]
+from embit import base58, bip32, bip39  # type: ignore[import-untyped]
 from embit.descriptor import Descriptor  # type: ignore[import-untyped]
 from embit.descriptor.checksum import add_checksum  # type: ignore[import-untyped]
 from embit.networks import NETWORKS as EMBIT_NETWORKS  # type: ignore[import-untyped]
 
-from hashforge.consensus.address import p2tr_script, p2wpkh_script, script_to_address
+from hashforge.consensus.address import p2pkh_script, p2tr_script, p2wpkh_script, script_to_address
 from hashforge.consensus.hashes import hash160
 from hashforge.consensus.params import ChainParams
 from hashforge.consensus.taproot import taproot_output_key
@@ -36,17 +36,36 @@ class ScriptType(StrEnum):
 
     P2WPKH = "wpkh"  # BIP84, the default
     P2TR = "tr"  # BIP86, key path only
+    P2PKH = "pkh"  # BIP44, legacy: the only kind on networks without segwit (Dogecoin)
 
     @property
     def purpose(self) -> int:
-        return 84 if self is ScriptType.P2WPKH else 86
+        return {ScriptType.P2WPKH: 84, ScriptType.P2TR: 86, ScriptType.P2PKH: 44}[self]
+
+    @property
+    def is_witness(self) -> bool:
+        return self is not ScriptType.P2PKH
 
     @property
     def input_weight(self) -> int:
         """Weight units of a signed input spending this type (outpoint, sequence, witness)."""
         # 41 non-witness bytes x4; P2WPKH witness: count, 72-byte sig max, 33-byte key;
-        # P2TR key path: count + 64-byte Schnorr signature (SIGHASH_DEFAULT).
+        # P2TR key path: count + 64-byte Schnorr signature (SIGHASH_DEFAULT); P2PKH: the same
+        # signature and key pushed in the scriptSig (1 + 72 + 1 + 33 = 107 bytes, all x4).
+        if self is ScriptType.P2PKH:
+            return 4 * (41 + 107)
         return 164 + (1 + 1 + 72 + 1 + 33) if self is ScriptType.P2WPKH else 164 + (1 + 1 + 64)
+
+
+def wallet_script_types(params: ChainParams) -> tuple[ScriptType, ...]:
+    """The accounts a new wallet on `params` gets, default first: Bitcoin's BIP84 + BIP86,
+    Litecoin's BIP84 + BIP44 (its L/m addresses are what many exchanges still ask for), and
+    BIP44 P2PKH alone on networks without segwit (Dogecoin)."""
+    if not params.has_segwit_addresses:
+        return (ScriptType.P2PKH,)
+    if params.coin == "LTC":
+        return (ScriptType.P2WPKH, ScriptType.P2PKH)
+    return (ScriptType.P2WPKH, ScriptType.P2TR)
 
 
 # --- BIP39 -------------------------------------------------------------------------------------
@@ -93,12 +112,45 @@ def mnemonic_to_seed(mnemonic: str, passphrase: str = "") -> bytes:
 
 def _embit_net(params: ChainParams) -> dict[str, bytes]:
     """embit's version table for the network's extended keys (ours reuse mainnet's or testnet's)."""
-    return EMBIT_NETWORKS["main" if params.xpub_version == EMBIT_NETWORKS["main"]["xpub"] else "test"]  # type: ignore[no-any-return]
+    return EMBIT_NETWORKS["main" if xpub_version(params) == EMBIT_NETWORKS["main"]["xpub"] else "test"]  # type: ignore[no-any-return]
+
+
+# Dogecoin mainnet's own versions (dgpv/dgub) do not read as "?prv"/"?pub", which embit requires of
+# every extended key; the wallet keeps such a network's keys in Bitcoin mainnet's versions (xprv/xpub,
+# as most multi-coin wallets show Dogecoin keys) and takes a dgub on import.
+_EMBIT_SAFE_PREFIXES = {bytes.fromhex(v) for v in ("0488b21e", "0488ade4", "043587cf", "04358394")}
+
+
+def xpub_version(params: ChainParams) -> bytes:
+    v = params.xpub_version
+    return v if v in _EMBIT_SAFE_PREFIXES else bytes(EMBIT_NETWORKS["main"]["xpub"])
+
+
+def xprv_version(params: ChainParams) -> bytes:
+    v = params.xprv_version
+    return v if v in _EMBIT_SAFE_PREFIXES else bytes(EMBIT_NETWORKS["main"]["xprv"])
+
+
+def _as_embit_xpub(text: str, params: ChainParams) -> str:
+    """A key in the network's own xpub version that embit cannot read (a dgub) in the one it can."""
+    if params.xpub_version in _EMBIT_SAFE_PREFIXES:
+        return text
+    try:
+        raw = base58.decode_check(text)
+    except Exception:
+        return text
+    if raw[:4] != params.xpub_version:
+        return text
+    return str(base58.encode_check(xpub_version(params) + raw[4:]))
+
+
+_MAINNET_COIN_TYPES = {"mainnet": 0, "litecoin": 2, "dogecoin": 3}  # SLIP-44
 
 
 def coin_type(params: ChainParams) -> int:
-    """SLIP-44 coin type: 0 on mainnet, 1 on every test network (hashforge's included)."""
-    return 0 if params.name == "mainnet" else 1
+    """SLIP-44 coin type: Bitcoin 0, Litecoin 2, Dogecoin 3 on their main networks; 1 on every
+    test network (theirs and hashforge's)."""
+    return _MAINNET_COIN_TYPES.get(params.name, 1)
 
 
 def account_path(script_type: ScriptType, params: ChainParams, account: int = 0) -> tuple[int, ...]:
@@ -160,6 +212,8 @@ class Account:
         pub = bytes(self._chain_key(chain).child(index).sec())
         if self.script_type is ScriptType.P2WPKH:
             spk = p2wpkh_script(hash160(pub))
+        elif self.script_type is ScriptType.P2PKH:
+            spk = p2pkh_script(hash160(pub))
         else:
             spk = p2tr_script(taproot_output_key(pub[1:], None)[0])
         return DerivedKey(chain, index, pub, spk, (*self.origin, chain, index))
@@ -179,11 +233,11 @@ class Account:
     def from_root(cls, root: bip32.HDKey, script_type: ScriptType, params: ChainParams, account: int = 0) -> Account:
         origin = account_path(script_type, params, account)
         xpub = root.derive(list(origin)).to_public()
-        return cls(script_type, xpub.to_base58(version=params.xpub_version), bytes(root.my_fingerprint), origin)
+        return cls(script_type, xpub.to_base58(version=xpub_version(params)), bytes(root.my_fingerprint), origin)
 
 
 def root_key(seed: bytes, params: ChainParams) -> bip32.HDKey:
-    return bip32.HDKey.from_seed(seed, version=params.xprv_version)
+    return bip32.HDKey.from_seed(seed, version=xprv_version(params))
 
 
 def _slip132_type(version: bytes) -> ScriptType | None:
@@ -213,7 +267,7 @@ def watch_only_account(text: str, params: ChainParams, script_type: ScriptType |
     if "(" in text:
         return _account_from_descriptor(text, params)
     try:
-        key = bip32.HDKey.from_base58(text)
+        key = bip32.HDKey.from_base58(_as_embit_xpub(text, params))
     except Exception as e:
         raise InvalidKeyError(f"not an extended public key or descriptor: {_reason(e)}") from None
     _check_network(key, params, text)
@@ -221,7 +275,7 @@ def watch_only_account(text: str, params: ChainParams, script_type: ScriptType |
     if implied is not None and script_type not in (None, implied):
         raise InvalidKeyError(f"a {text[:4]} key is for P2WPKH, not {script_type.value}")
     st = script_type or implied or ScriptType.P2WPKH
-    canonical = bip32.HDKey(key.key, key.chain_code, version=params.xpub_version, depth=key.depth,
+    canonical = bip32.HDKey(key.key, key.chain_code, version=xpub_version(params), depth=key.depth,
                             fingerprint=key.fingerprint, child_number=key.child_number)
     return Account(st, canonical.to_base58(), bytes(key.my_fingerprint), ())
 
@@ -240,8 +294,10 @@ def _account_from_descriptor(text: str, params: ChainParams) -> Account:
         st = ScriptType.P2WPKH
     elif body.startswith("tr(") and desc.is_taproot and "," not in body:
         st = ScriptType.P2TR
+    elif body.startswith("pkh(") and not desc.is_segwit:
+        st = ScriptType.P2PKH
     else:
-        raise InvalidKeyError("only wpkh(KEY) and key-path tr(KEY) descriptors are supported")
+        raise InvalidKeyError("only wpkh(KEY), pkh(KEY) and key-path tr(KEY) descriptors are supported")
     if len(desc.keys) != 1:
         raise InvalidKeyError("the descriptor must have exactly one key")
     dkey = desc.keys[0]
@@ -252,7 +308,7 @@ def _account_from_descriptor(text: str, params: ChainParams) -> Account:
         raise InvalidKeyError(f"the descriptor key must end in /<0;1>/* or /0/*, not {tail or 'nothing'}")
     key: bip32.HDKey = dkey.key
     _check_network(key, params, str(key.to_base58()))
-    canonical = bip32.HDKey(key.key, key.chain_code, version=params.xpub_version, depth=key.depth,
+    canonical = bip32.HDKey(key.key, key.chain_code, version=xpub_version(params), depth=key.depth,
                             fingerprint=key.fingerprint, child_number=key.child_number)
     if dkey.origin is not None:
         fingerprint, origin = bytes(dkey.origin.fingerprint), tuple(dkey.origin.derivation)

@@ -138,6 +138,8 @@ def create_psbt(
     (non_witness_utxo: hardware wallets want them for segwit v0 inputs too)."""
     if any(i.witness or i.script_sig for i in tx.vin):
         raise PSBTError("the transaction given to a PSBT must be unsigned")
+    if any(c.script_type is ScriptType.P2PKH for c in coins):
+        raise PSBTError("PSBTs for P2PKH (legacy) inputs are not supported; sign them in this wallet")
     psbt = PSBT(EmbitTransaction.parse(tx.serialize_without_witness()))
     for inp, coin in zip(psbt.inputs, coins, strict=True):
         inp.unknown = {}

@@ -22,7 +22,7 @@ from hashforge.consensus.tx import Transaction, TxOut
 
 from . import psbt as psbt_mod
 from .builder import TxPlan, check_outputs, plan_transaction
-from .db import ACTIVE, OutputRow, TxStatus
+from .db import TxStatus
 from .errors import (
     AmountError,
     BroadcastError,
@@ -34,9 +34,14 @@ from .errors import (
     TransactionNotFoundError,
     WalletError,
 )
-from .keys import CHANGE
 from .models import PreparedTx
-from .policy import INCREMENTAL_RELAY_FEE, SEQUENCE_NO_RBF, SEQUENCE_RBF, FeeRate
+from .policy import (
+    SEQUENCE_NO_RBF,
+    SEQUENCE_RBF,
+    FeeRate,
+    RelayPolicy,
+    default_relay_policy,
+)
 from .signer import Coin, sign_transaction
 
 if TYPE_CHECKING:
@@ -63,9 +68,31 @@ def _one_line(e: BaseException) -> str:
 
 
 class Sender:
-    def __init__(self, wallet: Wallet, fallback_fee: FeeRate = DEFAULT_FALLBACK_FEE) -> None:
+    def __init__(self, wallet: Wallet, fallback_fee: FeeRate | None = None) -> None:
         self.w = wallet
-        self.fallback_fee = fallback_fee
+        self._fallback_fee = fallback_fee
+        self._policy: RelayPolicy | None = None
+
+    @property
+    def policy(self) -> RelayPolicy:
+        """The network's relay policy, with the node's figures once it has answered getnetworkinfo."""
+        if self._policy is None:
+            policy = default_relay_policy(self.w.params)
+            if self.w.rpc is None:
+                return policy
+            try:
+                info = self.w.rpc.call("getnetworkinfo")
+            except Exception as e:  # a node without it (ours answers it) keeps the defaults
+                log.info("getnetworkinfo failed (%s); using %s's default relay policy", _one_line(e), self.w.params.name)
+                info = {}
+            self._policy = policy.with_node_info(info if isinstance(info, dict) else {})
+        return self._policy
+
+    @property
+    def fallback_fee(self) -> FeeRate:
+        if self._fallback_fee is not None:
+            return max(self._fallback_fee, self.policy.min_relay_fee)
+        return self.policy.fallback_fee
 
     # --- inputs to a send -------------------------------------------------------------------------
 
@@ -81,7 +108,7 @@ class Sender:
             if isinstance(amount, bool) or not isinstance(amount, int):
                 raise AmountError(f"amount for {address} must be an integer number of satoshis")
             result.append(TxOut(amount, script))
-        check_outputs(result)
+        check_outputs(result, self.policy.dust_floor)
         return result
 
     def estimate_fee_rate(self, conf_target: int = 6) -> tuple[FeeRate, str]:
@@ -93,16 +120,17 @@ class Sender:
             est = rpc.call("estimatesmartfee", conf_target)
         except Exception as e:
             raise NodeError(f"node RPC estimatesmartfee failed: {_one_line(e)}") from None
-        if isinstance(est, dict) and est.get("feerate") is not None:
+        # Bitcoin/Litecoin Core leave `feerate` out without an estimate; Dogecoin Core 1.14 says -1
+        if isinstance(est, dict) and est.get("feerate") is not None and Decimal(str(est["feerate"])) > 0:
             rate = FeeRate.from_btc_per_kvb(est["feerate"])
-            return max(rate, FeeRate(1000)), "estimatesmartfee"
+            return max(rate, self.policy.min_relay_fee), "estimatesmartfee"
         log.warning("the node has no fee estimate; using the fallback fee rate %s", self.fallback_fee)
         return self.fallback_fee, "fallback"
 
     def _resolve_rate(self, fee_rate: FeeRateLike, conf_target: int) -> tuple[FeeRate, str]:
         fee_rate = coerce_fee_rate(fee_rate)
         if fee_rate is not None:
-            fee_rate.check()
+            self.policy.check(fee_rate)
             return fee_rate, "explicit"
         return self.estimate_fee_rate(conf_target)
 
@@ -149,20 +177,14 @@ class Sender:
         return plan_transaction(
             self.spendable_coins(), outs, rate, change_script, change_type, preset=preset, min_fee=min_fee,
             locktime=tip if tip is not None and tip < 500_000_000 else 0,  # anti-fee-sniping
-            sequence=SEQUENCE_RBF if rbf else SEQUENCE_NO_RBF,
+            sequence=SEQUENCE_RBF if rbf else SEQUENCE_NO_RBF, dust_floor=self.policy.dust_floor,
         )
 
-    def _record(self, tx: Transaction, plan: TxPlan, status: TxStatus = TxStatus.SIGNED) -> None:
-        db = self.w.db
-        txid = tx.txid_hex
+    def _record(self, tx: Transaction, plan: TxPlan) -> None:
         fee = sum(c.value for c in plan.coins) - tx.value_out()
-        db.upsert_tx(txid, status, fee=fee, vsize=tx.vsize, raw=tx.serialize())
-        for c in plan.coins:
-            db.add_spend(c.outpoint.hash[::-1].hex(), c.outpoint.n, txid)
-        for n, o in enumerate(tx.vout):
-            if self.w.is_mine(o.script_pubkey):
-                db.add_output(txid, n, o.value, o.script_pubkey)
-                db.mark_used([o.script_pubkey])
+        spends = [(c.outpoint.hash[::-1].hex(), c.outpoint.n) for c in plan.coins]
+        ours = [(n, o.value, o.script_pubkey) for n, o in enumerate(tx.vout) if self.w.is_mine(o.script_pubkey)]
+        self.w.db.record_sent(tx.txid_hex, tx.serialize(), fee, tx.vsize, spends, ours)
         self.w.book.fill_gaps()
 
     def prepare(self, outputs: Sequence[tuple[str, int]], fee_rate: FeeRateLike, *,
@@ -195,20 +217,11 @@ class Sender:
             return None
         if found[0] != fingerprint:
             raise IdempotencyConflictError(f"idempotency key {key!r} was used for a different request")
-        return self._latest(found[1])
-
-    def _latest(self, txid: str) -> str:
-        """Follows fee-bump replacements to the transaction that now carries the payment."""
-        seen = set()
-        row = self.w.db.tx(txid)
-        while row is not None and row.status is TxStatus.REPLACED and row.replaced_by and row.txid not in seen:
-            seen.add(row.txid)
-            row = self.w.db.tx(row.replaced_by)
-        return row.txid if row is not None else txid
+        return self.w.db.latest_replacement(found[1])
 
     def request_txid(self, key: str) -> str | None:
         found = self.w.db.request(key)
-        return None if found is None else self._latest(found[1])
+        return None if found is None else self.w.db.latest_replacement(found[1])
 
     # --- broadcast ------------------------------------------------------------------------------------
 
@@ -272,27 +285,21 @@ class Sender:
         spent = w.db.spent_by(txid)
         if len(spent) != len(old.vin):
             raise BumpFeeError(f"transaction {txid} has inputs that are not ours")
-        for n in range(len(old.vout)):
-            for child in w.db.spenders(txid, n):
-                crow = w.db.tx(child)
-                if crow is not None and crow.status in ACTIVE:
-                    raise BumpFeeError(f"transaction {txid} has a descendant in the wallet ({child}); bump that instead")
+        child = w.db.active_spender(txid)
+        if child is not None:
+            raise BumpFeeError(f"transaction {txid} has a descendant in the wallet ({child}); bump that instead")
         preset = []
         for i in old.vin:
             prev = i.prevout.hash[::-1].hex()
-            found = [r for r in w.db.query(
-                "SELECT o.value, o.script, a.account, a.chain, a.idx, t.status, t.height, t.coinbase "
-                "FROM outputs o JOIN addresses a ON a.script=o.script JOIN txs t ON t.txid=o.txid "
-                "WHERE o.txid=? AND o.n=?", (prev, i.prevout.n))]
-            if not found:
+            ours = w.db.our_output(prev, i.prevout.n)
+            if ours is None:
                 raise BumpFeeError(f"input {prev}:{i.prevout.n} is not in the wallet")
-            v, script, aid, chain, idx, status, height, cb = found[0]
-            preset.append(w.book.coin(OutputRow(prev, i.prevout.n, int(v), bytes(script), TxStatus(status), height,
-                                                bool(cb), True, int(aid), int(chain), int(idx))))
+            preset.append(w.book.coin(ours))
         old_fee = row.fee if row.fee is not None else sum(c.value for c in preset) - old.value_out()
         old_vsize = row.vsize or old.vsize
         old_rate = FeeRate(-(-old_fee * 1000 // old_vsize))
-        min_rate = FeeRate(old_rate.sat_per_kvb + INCREMENTAL_RELAY_FEE)
+        incremental = self.policy.incremental_fee
+        min_rate = FeeRate(old_rate.sat_per_kvb + incremental.sat_per_kvb)
         if fee_rate is None:
             try:
                 rate = max(self.estimate_fee_rate(6)[0], min_rate)
@@ -301,19 +308,19 @@ class Sender:
         else:
             fee_rate = coerce_fee_rate(fee_rate)
             assert fee_rate is not None
-            fee_rate.check()
+            self.policy.check(fee_rate)
             if fee_rate < min_rate:
-                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + 1 sat/vB)")
+                raise FeeRateError(f"new fee rate must be at least {min_rate} (old {old_rate} + {incremental})")
             rate = fee_rate
-        recipients = [o for o in old.vout if not self._is_change(o.script_pubkey)]
-        change = [o for o in old.vout if self._is_change(o.script_pubkey)]
+        recipients = [o for o in old.vout if not w.book.is_change(o.script_pubkey)]
+        change = [o for o in old.vout if w.book.is_change(o.script_pubkey)]
         change_script = change[0].script_pubkey if change else None
         rbf = True
         with w.db.transaction():
-            min_fee = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(old_vsize)
+            min_fee = old_fee + incremental.fee(old_vsize)
             for _ in range(3):
                 plan = self._plan(recipients, rate, rbf, preset=preset, min_fee=min_fee, change_script=change_script)
-                required = old_fee + FeeRate(INCREMENTAL_RELAY_FEE).fee(plan.estimated_vsize)
+                required = old_fee + incremental.fee(plan.estimated_vsize)
                 if plan.fee >= required:
                     break
                 min_fee = required
@@ -327,10 +334,6 @@ class Sender:
         w.db.set_status(txid, TxStatus.REPLACED, replaced_by=new.txid_hex)
         log.info("bumped %s -> %s: fee %d -> %d sat", txid, new.txid_hex, old_fee, plan.fee)
         return new.txid_hex
-
-    def _is_change(self, script: bytes) -> bool:
-        info = self.w.book.scripts().get(script)
-        return info is not None and info[1] == CHANGE
 
     # --- PSBT -------------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Signatures for the wallet's inputs: P2WPKH (BIP143 ECDSA) and P2TR key path (BIP341 Schnorr).
+"""Signatures for the wallet's inputs: P2WPKH (BIP143 ECDSA), P2TR key path (BIP341 Schnorr) and
+P2PKH (legacy ECDSA in the scriptSig, for networks without segwit such as Dogecoin).
 
 Signature hashes come from `hashforge.consensus.sighash`, signatures from coincurve
 (libsecp256k1: RFC 6979, low-S ECDSA; BIP340 Schnorr). Every signed input is verified with the
@@ -18,11 +19,13 @@ from embit import ec  # type: ignore[import-untyped]
 from hashforge.consensus.address import p2pkh_script
 from hashforge.consensus.hashes import hash160
 from hashforge.consensus.interpreter import verify_input
+from hashforge.consensus.script import push_data
 from hashforge.consensus.script_flags import STANDARD_SCRIPT_VERIFY_FLAGS
 from hashforge.consensus.sighash import (
     SIGHASH_ALL,
     SIGHASH_DEFAULT,
     PrecomputedTxData,
+    legacy_sighash,
     segwit_v0_sighash,
     taproot_sighash,
 )
@@ -74,12 +77,22 @@ def schnorr_sign(tweaked_secret: bytes, digest: bytes) -> bytes:
     return bytes(coincurve.PrivateKey(tweaked_secret).sign_schnorr(digest, os.urandom(32)))
 
 
+def p2pkh_script_sig(tx: Transaction, index: int, coin: Coin, secret: bytes, txdata: PrecomputedTxData) -> bytes:
+    """<signature> <pubkey>: the scriptSig spending a P2PKH output (legacy sighash, SIGHASH_ALL)."""
+    if coincurve.PrivateKey(secret).public_key.format(compressed=True) != coin.pubkey:
+        raise SigningError(f"key at the derivation path does not match input {index}")
+    digest = legacy_sighash(coin.txout.script_pubkey, tx, index, SIGHASH_ALL, txdata)
+    return push_data(ecdsa_sign(secret, digest)) + push_data(coin.pubkey)
+
+
 def sign_input(
     tx: Transaction, index: int, coin: Coin, secret: bytes, txdata: PrecomputedTxData
 ) -> tuple[bytes, ...]:
     """The witness for input `index` spending `coin` (SIGHASH_ALL / SIGHASH_DEFAULT)."""
     if coincurve.PrivateKey(secret).public_key.format(compressed=True) != coin.pubkey:
         raise SigningError(f"key at the derivation path does not match input {index}")
+    if coin.script_type is ScriptType.P2PKH:
+        raise SigningError(f"input {index} is P2PKH: it is signed in its scriptSig, not a witness")
     if coin.script_type is ScriptType.P2WPKH:
         digest = p2wpkh_sighash(tx, index, coin.pubkey, coin.value, txdata)
         return (ecdsa_sign(secret, digest), coin.pubkey)
@@ -110,7 +123,12 @@ def sign_transaction(
         raise SigningError("one coin per input is needed")
     spent = [c.txout for c in coins]
     txdata = PrecomputedTxData(tx, spent)
-    witnesses = [sign_input(tx, i, c, secret_for(c.path), txdata) for i, c in enumerate(coins)]
-    signed = with_witnesses(tx, witnesses)
+    vin = []
+    for i, (txin, c) in enumerate(zip(tx.vin, coins, strict=True)):
+        if c.script_type is ScriptType.P2PKH:
+            vin.append(TxIn(txin.prevout, p2pkh_script_sig(tx, i, c, secret_for(c.path), txdata), txin.sequence))
+        else:
+            vin.append(TxIn(txin.prevout, b"", txin.sequence, sign_input(tx, i, c, secret_for(c.path), txdata)))
+    signed = Transaction(tx.version, tuple(vin), tx.vout, tx.locktime)
     verify_signed(signed, spent)
     return signed

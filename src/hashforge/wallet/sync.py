@@ -5,7 +5,10 @@
    block hash at that height; everything above the fork is rolled back (coinbases vanish, other
    transactions become unconfirmed until seen again);
 2. scan: `getblock <hash> 2` for each new height from the birth height, checking that every block
-   links to the one stored below it (a reorg during the scan restarts at step 1);
+   links to the one stored below it (a reorg during the scan restarts at step 1). A node without
+   verbosity 2 (older Dogecoin Core 1.14 releases), or a tracker told `raw_blocks`, reads the raw
+   block instead (`getblock <hash> false`, read by `rawblocks`, Dogecoin AuxPoW and Litecoin MWEB
+   blocks included);
 3. mempool: `getrawmempool`, then `getrawtransaction <txid> true` for txids not seen before, in
    JSON-RPC batches of MEMPOOL_BATCH (one HTTP request each; one call per txid where the client
    has no `call_batch` or the server refuses batches); our unconfirmed transactions that are in
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 from hashforge.consensus.params import COIN
 from hashforge.rpcclient import RPCClientError
 
+from . import rawblocks
 from .addresses import AddressBook
 from .db import TxStatus, WalletDB
 from .errors import NodeError
@@ -57,12 +61,34 @@ class _Restart(Exception):
 
 
 class ChainTracker:
-    def __init__(self, db: WalletDB, book: AddressBook, rpc: NodeRPC, birth_height: int = 0) -> None:
+    def __init__(self, db: WalletDB, book: AddressBook, rpc: NodeRPC, birth_height: int = 0,
+                 raw_blocks: bool = False) -> None:
         self.db = db
         self.book = book
         self.rpc = rpc
         self.birth_height = birth_height
         self._no_batches = False
+        self._raw_blocks = raw_blocks  # also set once the node refuses getblock verbosity 2
+
+    def _block(self, block_hash: str) -> dict[str, Any]:
+        """The block in `getblock HASH 2`'s shape, from the raw block where the node has no
+        verbosity 2 (its refusal is an RPC error; a transport failure is not taken as one)."""
+        if not self._raw_blocks:
+            try:
+                return dict(self.rpc.call("getblock", block_hash, 2))
+            except RPCClientError as e:
+                if e.code == -5:  # block not found: the chain moved; the caller's checks handle it
+                    raise NodeError(f"node RPC getblock failed: {' '.join(str(e).split())[:300]}") from None
+                log.info("the node has no getblock verbosity 2 (%s); reading raw blocks",
+                         " ".join(str(e).split())[:120])
+                self._raw_blocks = True
+            except Exception as e:
+                raise NodeError(f"node RPC getblock failed: {' '.join(str(e).split())[:300]}") from None
+        raw = self._call("getblock", block_hash, False)  # a bool: what every getblock takes
+        try:
+            return rawblocks.read_block(bytes.fromhex(raw), self.book.params)
+        except (ValueError, TypeError) as e:
+            raise NodeError(f"block {block_hash} from the node does not parse: {e}") from None
 
     def _call(self, method: str, *params: Any) -> Any:
         try:
@@ -114,7 +140,7 @@ class ChainTracker:
         self._outpoints = {(t, n) for t, n in self.db.query("SELECT txid, n FROM outputs")}
         for height in range(start, node_height + 1):
             block_hash = self._call("getblockhash", height)
-            block = self._call("getblock", block_hash, 2)
+            block = self._block(block_hash)
             prev = self.db.block_hash(height - 1)
             if prev is not None and block.get("previousblockhash") != prev:
                 raise _Restart  # the chain moved under us

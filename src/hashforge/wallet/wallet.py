@@ -36,6 +36,7 @@ from .keys import (
     generate_mnemonic,
     path_str,
     validate_mnemonic,
+    wallet_script_types,
     watch_only_account,
 )
 from .keystore import Keystore, KeystoreSecret, ScryptParams, encrypt
@@ -95,7 +96,7 @@ class Wallet:
         keyring = Keyring.from_mnemonic(mnemonic, bip39_passphrase, params)
         if birth_height is None:
             birth_height = 0 if restoring or rpc is None else _node_height(rpc)
-        accounts = [keyring.account(t, params) for t in (ScriptType.P2WPKH, ScriptType.P2TR)]
+        accounts = [keyring.account(t, params) for t in wallet_script_types(params)]
         blob = encrypt(KeystoreSecret(mnemonic, bip39_passphrase), passphrase, kdf)
 
         def write_keystore(d: Path) -> None:
@@ -248,8 +249,11 @@ class Wallet:
             raise NodeError("no node connection (give the wallet an RPC client / --node-rpc)")
         return self.rpc
 
-    def sync(self, progress: Callable[[int, int], None] | None = None, mempool: bool = True) -> SyncReport:
-        tracker = ChainTracker(self.db, self.book, self.require_rpc(), self.birth_height)
+    def sync(self, progress: Callable[[int, int], None] | None = None, mempool: bool = True,
+             raw_blocks: bool = False) -> SyncReport:
+        """Scans the node's new blocks (`raw_blocks`: read them raw even where the node has
+        `getblock` verbosity 2) and its mempool."""
+        tracker = ChainTracker(self.db, self.book, self.require_rpc(), self.birth_height, raw_blocks)
         return tracker.sync(progress, mempool)
 
     def tip_height(self) -> int | None:

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hashforge.api.deps import NodeDep, ReadAccess
 from hashforge.consensus.params import PowAlgorithm
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import NodeDep
 from hashforge.services.earnings import (
     chain_params,
     hashes_per_difficulty,

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from hashforge.api.deps import CUSTOMER_ROUTE, ComponentsDep, CustomerAccess, ReadAccess
+from hashforge.httpedge.access import CUSTOMER_ROUTE, CustomerAccess, ReadAccess
+from hashforge.httpedge.lookups import ComponentsDep
 from hashforge.services.errors import NotFound, ServiceError
 from hashforge.services.gateways.pool import PoolGateway
 

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from hashforge.api.deps import ComponentsDep, ReadAccess
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import ComponentsDep
 from hashforge.ops.alerts import alert_engine
 
 router = APIRouter(include_in_schema=False)

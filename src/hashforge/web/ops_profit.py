@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hashforge.api.deps import ReadAccess
+from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.profit import units
 from hashforge.ops.profit.calc import profit_at_electricity, sig
@@ -21,7 +21,7 @@ from .charts import line_chart
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("preset", "hashrate", "power", "difficulty", "price_usd", "electricity", "pool_fee", "hardware_cost",
-          "growth")
+          "growth", "coin", "merge", "merge_price_usd", "merge_difficulty")
 Text = Annotated[str | None, Query(max_length=64)]
 CURVE_POINTS = 21
 
@@ -68,6 +68,7 @@ async def profit_page(
     preset: Text = None, hashrate: Text = None, power: Text = None, difficulty: Text = None,
     price_usd: Text = None, electricity: Text = None, pool_fee: Text = None, hardware_cost: Text = None,
     growth: Text = None, months: Text = None, live: Text = None, measured: Text = None,
+    coin: Text = None, merge: Text = None, merge_price_usd: Text = None, merge_difficulty: Text = None,
 ) -> HTMLResponse:
     from .render import page
 
@@ -75,12 +76,13 @@ async def profit_page(
     submitted = any(v is not None for v in (preset, hashrate, power, difficulty, price_usd, electricity, months))
     form = {k: v or "" for k, v in dict(preset=preset, hashrate=hashrate, power=power, difficulty=difficulty,
                                           price_usd=price_usd, electricity=electricity, pool_fee=pool_fee,
-                                          hardware_cost=hardware_cost, growth=growth).items()}
+                                          hardware_cost=hardware_cost, growth=growth, coin=coin, merge=merge,
+                                          merge_price_usd=merge_price_usd, merge_difficulty=merge_difficulty).items()}
     if not submitted:
         form.update(preset="s21", electricity="0.08", pool_fee="2", hardware_cost="5000", growth="2%")
     form["months"] = months or "24"
     network = ops.params.name if ops is not None else "mainnet"
-    test_network = network != "mainnet"
+    test_network = network not in ("mainnet", "litecoin", "dogecoin")  # the networks whose coins have a price
     # a test network's coins have no price: its live difficulty with Bitcoin's price is nonsense
     use_live = (live == "1") if submitted else not test_network
     use_measured = measured == "1"
@@ -103,7 +105,8 @@ async def profit_page(
     req = CalcRequest(preset=form["preset"], hashrate=form["hashrate"], power=form["power"],
                       difficulty=form["difficulty"], price=form["price_usd"], electricity=form["electricity"],
                       pool_fee=form["pool_fee"], hardware_cost=form["hardware_cost"], months=n_months,
-                      growth=form["growth"])
+                      growth=form["growth"], coin=form["coin"], merge=form["merge"],
+                      merge_price=form["merge_price_usd"], merge_difficulty=form["merge_difficulty"])
     try:
         try:
             r = await report(ops, req, live=use_live, measured=use_measured)
@@ -115,7 +118,7 @@ async def profit_page(
         return page(request, "profit.html", 400, **ctx)
     if test_network and not use_live:
         ctx["notes"].append(f"{network} is a test network and its coins have no market price: these figures use "
-                            "Bitcoin mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
+                            f"{r.symbol} mainnet reference figures. Tick \u201cLive difficulty\u201d to use the node's.")
     elif test_network:
         ctx["notes"].append(f"Live figures from {network}, a test network: its coins have no market price, "
                             "so the revenue is what they would be worth at the price given.")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from hashforge.api.deps import ReadAccess
+from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.ledger import NOTE, LedgerError
 from hashforge.ops.ledger.export import charts, money

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.services.errors import ServiceError
 from hashforge.services.registry import KNOWN_COMPONENTS, Components
 
@@ -42,9 +43,21 @@ def sign_in_state(request: Request) -> dict[str, Any]:
             "key_name": key.name if from_cookie and key is not None else None}
 
 
+def network_ticker(network: str | None) -> str:
+    """The coin of the API's configured network (BTC, LTC, DOGE), labelling every amount shown;
+    "coins" where the network is not configured or unknown."""
+    if network is None:
+        return "coins"
+    try:
+        return get_params(network).coin
+    except UnknownNetworkError:
+        return "coins"
+
+
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     components: Components = request.app.state.components
     context.setdefault("present", {n: components.has(n) for n in KNOWN_COMPONENTS})
+    context.setdefault("ticker", network_ticker(request.app.state.settings.network))
     context.setdefault("absent_text", ABSENT)
     for k, v in sign_in_state(request).items():  # the header's "Sign out" (base.html), on every page
         context.setdefault(k, v)

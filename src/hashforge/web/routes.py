@@ -15,8 +15,9 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hashforge.api.deps import ComponentsDep, NodeDep, ReadAccess
-from hashforge.api.middleware import SESSION_COOKIE
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import ComponentsDep, NodeDep
+from hashforge.httpedge.session import SESSION_COOKIE
 from hashforge.services import miner as miner_svc
 from hashforge.services import pool as pool_svc
 from hashforge.services.chain import history_points
@@ -246,7 +247,7 @@ async def payouts(
 
 
 # --- sign-in: a read key in a cookie, so a browser can read (pages, /v1/events) where keys are
-# required; the cookie counts for GET/HEAD reads only (api/middleware.py, api/deps.py) ---
+# required; the cookie counts for GET/HEAD reads only (api/middleware.py, httpedge/access.py) ---
 
 SESSION_MAX_AGE_S = 7 * 24 * 3600
 

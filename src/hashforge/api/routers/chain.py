@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import NodeDep
 from hashforge.services.chain import history_points
 from hashforge.services.chain_models import (
     Block,
@@ -23,7 +25,7 @@ from hashforge.services.chain_models import (
 from hashforge.services.node import Header, to_sat
 from hashforge.services.paging import Page, cursor_int, cursor_str, decode_cursor, encode_cursor
 
-from ..deps import NodeDep, ReadAccess, SettingsDep
+from ..deps import SettingsDep
 from ..errors import BadCursor, problem_responses
 from ..pagination import Cursor, Limit
 

@@ -11,11 +11,12 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from hashforge.httpedge.access import CUSTOMER_ROUTE, ControlAccess, CustomerAccess
+from hashforge.httpedge.lookups import get_components
 from hashforge.services.gateways.pool import PoolGateway
 from hashforge.services.keys import KeyStore, KeyStoreError, Scope
 from hashforge.services.paging import Page, cursor_int, decode_cursor, encode_cursor
 
-from ..deps import CUSTOMER_ROUTE, ControlAccess, CustomerAccess, get_components
 from ..errors import ComponentFailed, Conflict, NotFound, problem_responses
 from ..pagination import Cursor, Limit
 from .contracts_models import (

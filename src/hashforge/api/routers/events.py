@@ -13,9 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import BusDep, ComponentsDep
 from hashforge.services.events import EVENT_TYPES, Published
 
-from ..deps import BusDep, ComponentsDep, ReadAccess, SettingsDep
+from ..deps import SettingsDep
 from ..errors import problem_responses
 
 router = APIRouter(tags=["events"])

@@ -8,12 +8,13 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from hashforge.httpedge.access import ControlAccess
+from hashforge.httpedge.lookups import get_components
 from hashforge.services import miner as service
 from hashforge.services.gateways.miner import MinerGateway, MinerReply
 from hashforge.services.miner_models import Action, Device, HashRate, MinerPool, MinerSummary
 from hashforge.services.paging import Page
 
-from ..deps import ControlAccess, get_components
 from ..errors import NotFound, problem_responses
 from ..pagination import Cursor, Limit
 

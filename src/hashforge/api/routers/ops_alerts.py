@@ -14,12 +14,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from hashforge.httpedge.access import ControlAccess
 from hashforge.ops.alerts import AlertsError, AlertStore, DeliveryError, UnknownItem, alert_engine
 from hashforge.ops.alerts.store import Alert, Channel, Note, Window
 from hashforge.ops.gateway import OpsGateway
 from hashforge.services.paging import Page, cursor_int, decode_cursor, encode_cursor
 
-from ..deps import ControlAccess
 from ..errors import ComponentFailed, ComponentUnavailable, NotFound, Rejected, problem_responses
 from ..pagination import Cursor, Limit
 from .ops_alerts_models import (

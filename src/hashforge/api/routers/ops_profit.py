@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.profit import units
 from hashforge.ops.profit.jsonview import compare_json, presets_json, report_json
 from hashforge.ops.profit.service import CalcRequest, compare, comparison_machine, measured_hashrate
 from hashforge.ops.profit.units import InputError
 from hashforge.services.ops_profit import BENCH_SECONDS, bad_input, load_presets, node_live, report
 
-from ..deps import ReadAccess
 from ..errors import problem_responses
 from .ops_deps import OpsDep
 from .ops_profit_models import Comparison, PresetList, ProfitReport
@@ -45,10 +45,17 @@ async def profit(
     months: Months = 12,
     live: Annotated[bool, Query(description="Take difficulty, subsidy and fees from the node.")] = True,
     measured: Annotated[bool, Query(description="Use our pool's/miner's hash rate when none is given.")] = False,
+    merge: Annotated[str | None, Query(max_length=16, description="Merge-mined aux coin (doge with ltc).")] = None,
+    merge_difficulty: Annotated[str | None, Query(max_length=64, description="Aux chain difficulty.")] = None,
+    merge_subsidy: Annotated[str | None, Query(max_length=64, description="Aux coins per block.")] = None,
+    merge_fees: Annotated[str | None, Query(max_length=64, description="Aux coins of fees per block.")] = None,
+    merge_price_usd: Annotated[str | None, Query(max_length=64, description="Aux coin price.")] = None,
 ) -> ProfitReport:
     req = CalcRequest(preset=preset, hashrate=hashrate, power=power, difficulty=difficulty, subsidy=subsidy,
                       fees=fees, price=price_usd, electricity=electricity, pool_fee=pool_fee,
-                      hardware_cost=hardware_cost, coin=coin, months=months, growth=growth)
+                      hardware_cost=hardware_cost, coin=coin, months=months, growth=growth, merge=merge,
+                      merge_difficulty=merge_difficulty, merge_subsidy=merge_subsidy, merge_fees=merge_fees,
+                      merge_price=merge_price_usd)
     r = await report(ops, req, live=live, measured=measured)
     return ProfitReport.model_validate(report_json(r))
 

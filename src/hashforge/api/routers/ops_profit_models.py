@@ -94,7 +94,36 @@ class Live(_Model):
     block_time_s: int
 
 
+class MergedChain(_Model):
+    coin: str = Field(description="Ticker of this chain's coin figures (LTC, DOGE).")
+    difficulty: Decimal
+    subsidy_sat: int = Field(ge=0)
+    fees_sat: int = Field(ge=0)
+    price: Decimal = Field(description="USD per coin.")
+    blocks_per_day: Decimal
+    sat_per_day: Decimal = Field(description="In this chain's base unit, after the pool fee.")
+    coins_per_day: Decimal
+    revenue_per_day: Decimal
+    revenue_share_pct: Decimal | None
+
+
+class MergedFigures(_Model):
+    """Merged mining: the same hashes earn on the parent and each auxiliary chain at its own difficulty."""
+
+    chains: list[MergedChain] = Field(description="The parent chain first.")
+    revenue_per_day: Decimal
+    energy_kwh_per_day: Decimal
+    cost_per_day: Decimal
+    profit_per_day: Decimal
+    profit_per_month: Decimal
+    profit_per_year: Decimal
+    merged_gain_per_day: Decimal = Field(description="What the auxiliary chains add to the parent's revenue.")
+    sources: dict[str, str] = Field(description="Where each auxiliary-chain input came from.")
+
+
 class ProfitReport(_Model):
+    coin: str = Field(description="Ticker of the coin figures in `result` and `inputs` (BTC, LTC, DOGE).")
+    merged: MergedFigures | None = Field(default=None, description="With `merge`: per-coin merged revenue.")
     hardware: HardwareRef | None
     algorithm: str
     inputs: ProfitInputs

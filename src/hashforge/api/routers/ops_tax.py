@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from hashforge.httpedge.access import ControlAccess
 from hashforge.ops.ledger import CSVError, LedgerError, NotFoundError, OverDisposalError
 from hashforge.ops.ledger import export as exports
 from hashforge.ops.ledger.expenses import parse_life
@@ -22,7 +23,6 @@ from hashforge.ops.ledger.money import parse_when
 from hashforge.services.gateways.wallet import WalletGateway
 from hashforge.services.ops_tax import ledger_of
 
-from ..deps import ControlAccess
 from ..errors import NotFound, Rejected, problem_responses
 from .ops_deps import OpsDep
 from .ops_tax_models import (

@@ -10,6 +10,7 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from hashforge.httpedge.lookups import NodeDep, get_components
 from hashforge.services import pool as service
 from hashforge.services.gateways.pool import MAX_WINDOW, PoolGateway
 from hashforge.services.paging import Page
@@ -24,7 +25,7 @@ from hashforge.services.pool_models import (
     WorkerDetail,
 )
 
-from ..deps import NodeDep, SettingsDep, get_components
+from ..deps import SettingsDep
 from ..errors import NotFound, problem_responses
 from ..pagination import Cursor, Limit
 from . import contracts

@@ -9,8 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
 from hashforge import __version__
+from hashforge.httpedge.access import ReadAccess
+from hashforge.httpedge.lookups import ComponentsDep
 
-from ..deps import ComponentsDep, ReadAccess
 from ..errors import problem_responses
 
 router = APIRouter(tags=["system"])

@@ -7,10 +7,11 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Request
 
+from hashforge.httpedge.access import ControlAccess, SpendAccess
+from hashforge.httpedge.lookups import get_components
 from hashforge.services.gateways.wallet import WalletGateway
 from hashforge.services.paging import Page, cursor_int, cursor_str, decode_cursor, encode_cursor
 
-from ..deps import ControlAccess, SpendAccess, get_components
 from ..errors import NotFound, problem_responses
 from ..pagination import Cursor, Limit
 from .wallet_models import HistoryItem, SendRequest, SendResult, WalletAddress, WalletBalance
@@ -32,7 +33,7 @@ WalletDep = Annotated[WalletGateway, Depends(get_wallet)]
 async def balance(wallet: WalletDep) -> WalletBalance:
     b = await wallet.balance()
     return WalletBalance(spendable_sat=b.confirmed, immature_sat=b.immature, unconfirmed_sat=b.unconfirmed,
-                         total_sat=b.total, synced_height=b.tip_height)
+                         total_sat=b.total, synced_height=b.tip_height, coin=wallet.params.coin)
 
 
 @router.get("/addresses", summary="The wallet's addresses in derivation order", responses=problem_responses(400))

@@ -20,6 +20,7 @@ class WalletBalance(_Model):
     unconfirmed_sat: int = Field(ge=0, description="In the mempool (incoming, and our own change).")
     total_sat: int = Field(ge=0)
     synced_height: int | None = Field(ge=0, description="The chain height the wallet has seen.")
+    coin: str = Field(default="BTC", description="Ticker of the amounts (BTC, LTC, DOGE): the wallet's network's coin.")
 
 
 class WalletAddress(_Model):

@@ -20,6 +20,7 @@ from .jsonview import compare_json, presets_json, report_json
 from .presets import PresetError, Presets
 from .service import (
     DEFAULT_FEE_BLOCKS,
+    REFERENCE_COIN,
     CalcRequest,
     LiveInputs,
     Report,
@@ -68,31 +69,45 @@ def _num(value: Decimal | None, places: int = 2) -> str:
     return "–" if value is None else f"{value:,.{places}f}"
 
 
-def _fetch_live(node_rpc: str, node_cookie: Path | None, fee_blocks: int) -> LiveInputs:
+def _fetch_live(node_rpc: str, node_cookie: Path | None, fee_blocks: int, coin: str | None = None,
+                option: str = "--node-rpc") -> LiveInputs:
     from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, split_rpc_url
 
     url, user, password = split_rpc_url(node_rpc)
     if node_cookie is not None and not node_cookie.is_file():
-        fail(f"--node-cookie: {node_cookie}: no such file")
+        fail(f"{option.replace('rpc', 'cookie')}: {node_cookie}: no such file")
 
     try:
         AsyncRPCClient(url, user, password, node_cookie)  # checks the credentials only (no I/O)
     except ValueError as e:
-        fail(f"--node-rpc: {e} (http://USER:PASS@HOST:PORT or --node-cookie FILE)")
+        fail(f"{option}: {e} (http://USER:PASS@HOST:PORT or {option.replace('rpc', 'cookie')} FILE)")
 
     async def run() -> LiveInputs:
         client = AsyncRPCClient(url, user, password, node_cookie, timeout=30)
         try:
-            return await live_inputs(client.call, url, fee_blocks)
+            return await live_inputs(client.call, url, fee_blocks, coin)
         finally:
             await client.aclose()
 
     try:
         return asyncio.run(run())
     except (RPCTransportError, RPCClientError) as e:
-        fail(f"--node-rpc: cannot read live inputs from {url}: {e}")
+        fail(f"{option}: cannot read live inputs from {url}: {e}")
     except (KeyError, TypeError, ValueError) as e:
-        fail(f"--node-rpc: {url} answered something that is not Bitcoin Core's RPC ({e!r})")
+        fail(f"{option}: {url} answered something that is not Bitcoin Core's RPC ({e!r})")
+
+
+def _symbol(presets: Presets, coin: str | None) -> str | None:
+    """The ticker of a coin preset key (ltc -> LTC), which tells a node's network apart (a
+    litecoind's getblockchaininfo says "regtest" like bitcoind's); None when not a known coin."""
+    found = presets.coins.get(coin.strip().lower()) if coin else None
+    return None if found is None else found.symbol
+
+
+def _preset_coin(presets: Presets, preset: str | None) -> str | None:
+    """The reference coin of a hardware preset's algorithm (an L7 mines scrypt: ltc)."""
+    hw = presets.hardware.get(preset.strip().lower()) if preset else None
+    return None if hw is None else REFERENCE_COIN.get(hw.algorithm)
 
 
 def _print_report(r: Report) -> None:
@@ -101,10 +116,10 @@ def _print_report(r: Report) -> None:
     eff = f", {_num(res.efficiency_j_per_th, 1)} J/TH" if res.efficiency_j_per_th is not None else ""
     typer.echo(f"{what}: {r.algorithm}, {units.human_hashrate(i.hashrate_hps)}, {_num(i.power_w, 0)} W{eff}")
     typer.echo(f"  difficulty {sig(i.difficulty, 6)} ({r.sources['difficulty']}); reward "
-               f"{Decimal(i.subsidy_sat) / units.COIN} + {Decimal(i.fees_sat) / units.COIN} fees per block")
-    typer.echo(f"  price {_fiat(i.price)} ({r.sources['price']}); electricity {_fiat(i.electricity, '/kWh')} "
+               f"{Decimal(i.subsidy_sat) / units.COIN} + {Decimal(i.fees_sat) / units.COIN} {r.symbol} fees per block")
+    typer.echo(f"  price {_fiat(i.price)}/{r.symbol} ({r.sources['price']}); electricity {_fiat(i.electricity, '/kWh')} "
                f"({r.sources['electricity']}); pool fee {sig(i.pool_fee_pct)} %")
-    typer.echo(f"Per day:    {sig(res.coins_per_day, 6)} coins ({_num(res.sat_per_day, 1)} sat), revenue "
+    typer.echo(f"Per day:    {sig(res.coins_per_day, 6)} {r.symbol} ({_num(res.sat_per_day, 1)} sat), revenue "
                f"{_fiat(res.revenue_per_day)}, electricity {_fiat(res.cost_per_day)} "
                f"({_num(res.energy_kwh_per_day, 1)} kWh), profit {_fiat(res.profit_per_day)}")
     margin = "–" if res.margin_pct is None else f"{res.margin_pct:.1f} %"
@@ -122,8 +137,24 @@ def _print_report(r: Report) -> None:
         mark = " halving" if m.halving else ""
         typer.echo(f"  {m.month:>5} {sig(m.difficulty, 4):>12} {_fiat(m.revenue):>14} {_fiat(m.cost):>14} "
                    f"{_fiat(m.profit):>14} {_fiat(m.cumulative_profit):>14}{mark}")
+    if r.merged is not None:
+        _print_merged(r)
     for note in r.notes:
         typer.echo(f"Note: {note}")
+
+
+def _print_merged(r: Report) -> None:
+    m = r.merged
+    assert m is not None
+    typer.echo(f"Merged mining ({' + '.join(c.coin for c in m.chains)}), per day:")
+    for c in m.chains:
+        share = "" if c.revenue_share_pct is None else f", {c.revenue_share_pct:.1f} % of revenue"
+        typer.echo(f"  {c.coin:<5} {sig(c.coins_per_day, 6)} {c.coin} at difficulty {sig(c.difficulty, 6)}, "
+                   f"{_fiat(c.price)}/{c.coin} -> {_fiat(c.revenue_per_day)}{share}")
+    typer.echo(f"  total revenue {_fiat(m.revenue_per_day)}, electricity {_fiat(m.cost_per_day)}, profit "
+               f"{_fiat(m.profit_per_day)} (month {_fiat(m.profit_per_month)}, year {_fiat(m.profit_per_year)})")
+    aux = ", ".join(f"{k} {v}" for k, v in r.merge_sources.items())
+    typer.echo(f"  {m.chains[-1].coin} figures: {aux}")
 
 
 @calc_app.callback()
@@ -146,6 +177,13 @@ def calc(
     node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (instead of USER:PASS).")] = None,
     fee_blocks: Annotated[int, typer.Option("--fee-blocks", help="Recent blocks averaged for fees (live).", min=1, max=1000)] = DEFAULT_FEE_BLOCKS,
     bench_seconds: Annotated[float, typer.Option("--bench-seconds", help="How long the cpu preset benchmarks.", min=0.1, max=60)] = 1.0,
+    merge: Annotated[str | None, typer.Option("--merge", help="Merge-mined auxiliary coin (doge with ltc): adds its revenue.")] = None,
+    merge_difficulty: Annotated[str | None, typer.Option("--merge-difficulty", help="The aux chain's difficulty.")] = None,
+    merge_subsidy: Annotated[str | None, typer.Option("--merge-subsidy", help="The aux chain's block subsidy in its coins.")] = None,
+    merge_fees: Annotated[str | None, typer.Option("--merge-fees", help="The aux chain's fees per block in its coins.")] = None,
+    merge_price_usd: Annotated[str | None, typer.Option("--merge-price-usd", help="The aux coin's price in USD.")] = None,
+    merge_node_rpc: Annotated[str | None, typer.Option("--merge-node-rpc", help="Live aux-chain inputs from its node (dogecoind): http://USER:PASS@HOST:PORT.")] = None,
+    merge_node_cookie: Annotated[Path | None, typer.Option("--merge-node-cookie", help="The aux node's RPC cookie file.")] = None,
     presets_file: PresetsFile = None,
     ops_dir: OpsDir = None,
     as_json: Json = False,
@@ -157,12 +195,20 @@ def calc(
     if ctx.invoked_subcommand is not None:
         return
     presets = _load(presets_file, ops_dir)
-    live = _fetch_live(node_rpc, node_cookie, fee_blocks) if node_rpc else None
+    if merge_node_rpc and not merge:
+        fail("--merge-node-rpc: give --merge COIN (the aux chain's coin, e.g. doge)")
+    live = _fetch_live(node_rpc, node_cookie, fee_blocks, _symbol(presets, coin or _preset_coin(presets, preset))) \
+        if node_rpc else None
+    merge_live = _fetch_live(merge_node_rpc, merge_node_cookie, fee_blocks, _symbol(presets, merge),
+                             "--merge-node-rpc") if merge_node_rpc else None
     req = CalcRequest(preset=preset, hashrate=hashrate, power=power, difficulty=difficulty, subsidy=subsidy,
                       fees=fees, price=price_usd, electricity=electricity, pool_fee=pool_fee,
-                      hardware_cost=hardware_cost, coin=coin, months=months, growth=growth)
+                      hardware_cost=hardware_cost, coin=coin, months=months, growth=growth, merge=merge,
+                      merge_difficulty=merge_difficulty, merge_subsidy=merge_subsidy, merge_fees=merge_fees,
+                      merge_price=merge_price_usd)
     try:
-        report = build(req, presets, live, bench=lambda algo: bench_hashrate(algo, bench_seconds))
+        report = build(req, presets, live, bench=lambda algo: bench_hashrate(algo, bench_seconds),
+                       merge_live=merge_live)
     except InputError as e:
         fail(f"{_option(e.field)}: {e.message}")
     if as_json:

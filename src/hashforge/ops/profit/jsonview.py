@@ -12,7 +12,8 @@ from .service import CompareRow, Report
 
 
 def report_json(r: Report) -> dict[str, Any]:
-    """The calculation as JSON: Decimals as text (12 significant digits), satoshis as integers."""
+    """The calculation as JSON: Decimals as text (12 significant digits), satoshis as integers;
+    `coin` is the ticker of every coin figure of `result`, `merged` the per-coin merged revenue."""
     i = r.inputs
     return {
         "hardware": None if r.hardware is None else {
@@ -31,6 +32,8 @@ def report_json(r: Report) -> dict[str, Any]:
         "live": None if r.live is None else to_json(r.live),
         "projection": to_json(r.projection),
         "notes": r.notes,
+        "coin": r.symbol,
+        "merged": None if r.merged is None else {**to_json(r.merged), "sources": r.merge_sources},
     }
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hashforge.consensus.params import UnknownNetworkError, get_params
-from hashforge.consensus.pow import difficulty_exact
+from hashforge.consensus.params import ChainParams, UnknownNetworkError, get_params
+from hashforge.consensus.pow import block_subsidy, difficulty_exact
 
 from . import units
 from .calc import Chain, Inputs, Projection, Result, calculate, project
+from .merged import ChainInputs, MergedResult, merged
 from .presets import Coin, Hardware, Presets
 from .units import InputError
 
@@ -22,10 +23,17 @@ if TYPE_CHECKING:
     from hashforge.services.registry import Components
 
 CORE_CHAIN_NAMES = {"main": "mainnet", "test": "testnet3"}
+# getblockchaininfo's `chain` is "main"/"test"/"regtest" on Litecoin and Dogecoin Core too: the coin
+# says which network that is.
+COIN_CHAIN_NAMES = {
+    "LTC": {"main": "litecoin", "test": "litecoin-testnet4", "regtest": "litecoin-regtest"},
+    "DOGE": {"main": "dogecoin", "test": "dogecoin-testnet", "regtest": "dogecoin-regtest"},
+}
 DEFAULT_ELECTRICITY = Decimal("0.10")
 DEFAULT_FEE_BLOCKS = 24
 REFERENCE_COIN = {"sha256d": "btc", "scrypt": "ltc"}
 METHOD_NOT_FOUND = -32601
+INVALID_PARAMETER, TYPE_ERROR = -8, -3  # Core's RPC_INVALID_PARAMETER, RPC_TYPE_ERROR
 
 
 @dataclass
@@ -45,6 +53,12 @@ class CalcRequest:
     coin: str | None = None  # reference coin for figures not given (btc, ltc, ...)
     months: int = 12
     growth: str | None = None  # percent per month
+    # merged mining: an auxiliary chain's coin (doge) and its figures, each optional like the above
+    merge: str | None = None
+    merge_difficulty: str | None = None
+    merge_subsidy: str | None = None
+    merge_fees: str | None = None
+    merge_price: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,13 +87,41 @@ class Report:
     live: LiveInputs | None
     algorithm: str
     notes: list[str] = field(default_factory=list)
+    symbol: str = "BTC"  # the ticker of the coin every coin figure of `result` is in
+    merged: MergedResult | None = None  # with `CalcRequest.merge`: the parent's and each aux chain's
+    merge_sources: dict[str, str] = field(default_factory=dict)
 
 
 RPCCall = Callable[..., Awaitable[Any]]
 
 
-async def live_inputs(call: RPCCall, source: str, fee_blocks: int = DEFAULT_FEE_BLOCKS) -> LiveInputs:
-    """Difficulty, next subsidy and recent average fees from a node (ours or Bitcoin Core)."""
+def network_name(chain: str, coin: str | None) -> str:
+    """hashforge's network name for a node's getblockchaininfo `chain`, given its coin (BTC default)."""
+    if coin is not None and coin.upper() in COIN_CHAIN_NAMES:
+        return COIN_CHAIN_NAMES[coin.upper()].get(chain, chain)
+    return CORE_CHAIN_NAMES.get(chain, chain)
+
+
+def next_subsidy(params: ChainParams, height: int) -> int:
+    """The subsidy of block `height` + 1 by the network's schedule (consensus' block_subsidy:
+    Dogecoin's own, 50 coins halved otherwise); Dogecoin's early random rewards count as 0."""
+    try:
+        return block_subsidy(height + 1, params)
+    except ValueError:  # a random-reward era (needs the previous hash): long past on every network
+        return 0
+
+
+def _halving_interval(params: ChainParams, height: int) -> int:
+    """0 where the subsidy no longer halves (Dogecoin's flat 10,000 DOGE from its sixth halving)."""
+    if params.coin == "DOGE" and height + 1 >= 6 * params.subsidy_halving_interval:
+        return 0
+    return params.subsidy_halving_interval
+
+
+async def live_inputs(call: RPCCall, source: str, fee_blocks: int = DEFAULT_FEE_BLOCKS,
+                      coin: str | None = None) -> LiveInputs:
+    """Difficulty, next subsidy and recent average fees from a node (ours, Bitcoin Core, or with
+    `coin` LTC/DOGE Litecoin Core / Dogecoin Core: their `chain` names are Bitcoin's)."""
     from hashforge.rpcclient import RPCClientError
 
     info = await call("getblockchaininfo")
@@ -92,12 +134,13 @@ async def live_inputs(call: RPCCall, source: str, fee_blocks: int = DEFAULT_FEE_
     else:
         difficulty = Decimal(str(info["difficulty"]))
     try:
-        params = get_params(CORE_CHAIN_NAMES.get(chain, chain))
-        interval, spacing, algorithm = (params.subsidy_halving_interval, params.pow_target_spacing,
+        params = get_params(network_name(chain, coin))
+        interval, spacing, algorithm = (_halving_interval(params, height), params.pow_target_spacing,
                                         params.pow_algorithm.value)
+        subsidy = next_subsidy(params, height)
     except UnknownNetworkError:
         interval, spacing, algorithm = 210_000, 600, "sha256d"
-    subsidy = Chain(height, interval, spacing).subsidy_at(height + 1)
+        subsidy = Chain(height, interval, spacing).subsidy_at(height + 1)
     fees: int | None = None
     heights = list(range(max(1, height - fee_blocks + 1), height + 1))
     if heights:
@@ -107,7 +150,8 @@ async def live_inputs(call: RPCCall, source: str, fee_blocks: int = DEFAULT_FEE_
                 total += int((await call("getblockstats", h, ["totalfee"]))["totalfee"])
             fees = total // len(heights)
         except RPCClientError as e:
-            if e.code != METHOD_NOT_FOUND:
+            # absent, or an older form taking a block hash (Dogecoin Core 1.14): no fee average
+            if e.code not in (METHOD_NOT_FOUND, INVALID_PARAMETER, TYPE_ERROR):
                 raise
     else:
         fees = 0
@@ -181,9 +225,12 @@ def _opt(text: str | None) -> str | None:
 
 
 def build(req: CalcRequest, presets: Presets, live: LiveInputs | None = None,
-          measured: tuple[Decimal, str] | None = None, bench: Callable[[str], Decimal] | None = None) -> Report:
+          measured: tuple[Decimal, str] | None = None, bench: Callable[[str], Decimal] | None = None,
+          merge_live: LiveInputs | None = None) -> Report:
     """The calculation for `req`: each input from the user, else live/measured data, else the preset,
-    else the reference coin's figures (offline defaults, labelled as such in `sources`)."""
+    else the reference coin's figures (offline defaults, labelled as such in `sources`). With
+    `req.merge`, also the merged revenue of the parent and that auxiliary chain (`merge_live`: the
+    aux chain's node)."""
     sources: dict[str, str] = {}
     notes: list[str] = []
     hardware = presets.get_hardware(req.preset) if req.preset and _opt(req.preset) else None
@@ -270,12 +317,59 @@ def build(req: CalcRequest, presets: Presets, live: LiveInputs | None = None,
     inputs = Inputs(hashrate_hps=rate, power_w=power, difficulty=difficulty, subsidy_sat=subsidy, fees_sat=fees,
                     price=price, electricity=electricity, pool_fee_pct=pool_fee, hardware_cost=hardware_cost)
     if use_live and live is not None:
-        chain = Chain(live.height, live.halving_interval, live.block_time_s)
+        chain = Chain(live.height, live.halving_interval or 10**12, live.block_time_s)
     else:
         chain = Chain(coin.height, coin.halving_interval or 10**12, coin.block_time_s)
-    return Report(inputs=inputs, result=calculate(inputs), projection=project(inputs, chain, req.months, growth),
-                  chain=chain, sources=sources, hardware=hardware, coin=None if use_live else coin, live=live,
-                  algorithm=algorithm, notes=notes)
+    report = Report(inputs=inputs, result=calculate(inputs), projection=project(inputs, chain, req.months, growth),
+                    chain=chain, sources=sources, hardware=hardware, coin=None if use_live else coin, live=live,
+                    algorithm=algorithm, notes=notes, symbol=coin.symbol)
+    if _opt(req.merge):
+        _add_merged(report, req, presets, coin, merge_live)
+    return report
+
+
+def _add_merged(report: Report, req: CalcRequest, presets: Presets, parent: Coin, live: LiveInputs | None) -> None:
+    """Merged revenue: the parent's figures as calculated, the aux chain's from the user, else its
+    node, else its reference figures (each source in `merge_sources`)."""
+    key = str(req.merge).strip().lower()
+    aux = presets.coins.get(key)
+    if aux is None:
+        raise InputError("merge", f"no coin {key!r} (known: {', '.join(sorted(presets.coins))})")
+    if aux.algorithm != report.algorithm or aux.key == parent.key:
+        raise InputError("merge", f"{aux.name} ({aux.algorithm}) cannot be merge-mined with {parent.name} "
+                                  f"on a {report.algorithm} machine")
+    if live is not None and live.algorithm != aux.algorithm:
+        raise InputError("merge", f"the merge node's chain ({live.chain}) is {live.algorithm}, not {aux.name}'s {aux.algorithm}")
+    sources: dict[str, str] = {}
+    ref = f"reference {aux.symbol} figure ({aux.as_of})"
+
+    def pick(name: str, text: str | None, parse: Callable[[str], Any], live_value: Any, ref_value: Any) -> Any:
+        if _opt(text):
+            sources[name] = "user"
+            return parse(str(text))
+        if live is not None and live_value is not None:
+            sources[name] = f"node ({live.chain} at height {live.height})"
+            return live_value
+        if ref_value is None:
+            raise InputError(f"merge_{name}", f"give {aux.name}'s {name}")
+        sources[name] = ref
+        return ref_value
+
+    difficulty = pick("difficulty", req.merge_difficulty, lambda t: units.scaled("merge_difficulty", t, positive=True),
+                      live.difficulty if live else None, aux.difficulty)
+    subsidy = pick("subsidy", req.merge_subsidy, lambda t: units.coins_to_sat("merge_subsidy", t),
+                   live.subsidy_sat if live else None, aux.subsidy_sat)
+    fees = pick("fees", req.merge_fees, lambda t: units.coins_to_sat("merge_fees", t),
+                live.fees_sat if live else None, aux.fees_sat)
+    price = pick("price", req.merge_price, lambda t: units.money("merge_price", t), None, aux.price_usd)
+    i = report.inputs
+    report.merged = merged(i.hashrate_hps, i.power_w, i.electricity, i.pool_fee_pct, [
+        ChainInputs(report.symbol, i.difficulty, i.subsidy_sat, i.fees_sat, i.price),
+        ChainInputs(aux.symbol, difficulty, subsidy, fees, price),
+    ])
+    report.merge_sources = sources
+    report.notes.append(f"merged mining: {aux.symbol} is earned on the same hashes as {report.symbol}, at its own "
+                        f"difficulty; the projection covers {report.symbol} only")
 
 
 @dataclass(frozen=True)
