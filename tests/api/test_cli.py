@@ -88,7 +88,9 @@ def test_api_serves_and_stops_cleanly(tmp_path: Path, chain: Chain) -> None:
                 tip = httpx.get(f"http://127.0.0.1:{port}/v1/chain/tip", timeout=2)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                if time.monotonic() >= deadline or proc.poll() is not None:
+                    proc.kill()  # before reading its stderr: a live process never ends the read
+                    raise AssertionError(proc.communicate(timeout=10)[1]) from None
                 time.sleep(0.1)
         assert tip.json()["height"] == chain.node.call("getblockcount")
         # an open event stream must not hold shutdown up

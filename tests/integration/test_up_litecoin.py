@@ -6,8 +6,8 @@ whose coinbase pays the Dogecoin address — while up's API reports the node, po
 A dogecoind that dies is restarted (same credentials) and merged mining goes on; a clean stop
 stops the daemons up started.
 
-The Dogecoin address is given with --aux-address: hashforge's wallet makes it itself only where it
-supports Dogecoin addresses.
+The Dogecoin address is up's own Dogecoin wallet's (DATADIR/wallet-dogecoin-regtest) on the fresh
+chain, and one given with --aux-address on the replayed one.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ pytestmark = [requires_peer("litecoind", "hashforge up on Litecoin Core + Dogeco
 class Up:
     """`hashforge up --network litecoin-regtest --json` on free ports, its events read as they come."""
 
-    def __init__(self, datadir: Path, *extra: str) -> None:
+    def __init__(self, datadir: Path, *extra: str, aux_address: str | None = DOGE_ADDRESS) -> None:
         self.datadir = datadir
         self.api_port = free_port()
         self.ports = {flag: free_port() for flag in ("--stratum-port", "--pool-api-port", "--miner-api-port",
@@ -57,7 +57,7 @@ class Up:
         if "--node-rpc" not in extra:
             self.ports |= {"--rpc-port": free_port(), "--aux-rpc-port": free_port()}
         args = ["--network", "litecoin-regtest", "--datadir", str(datadir), "--threads", "1", "--json",
-                "--aux-address", DOGE_ADDRESS, "--api-port", str(self.api_port), *extra]
+                *(["--aux-address", aux_address] if aux_address else []), "--api-port", str(self.api_port), *extra]
         for flag, port in self.ports.items():
             args += [flag, str(port)]
         self.stderr = datadir.parent / "up.stderr"
@@ -124,7 +124,7 @@ def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
     replay = ["--replay-blocks", str(MWEB_CHAIN)] if request.param else []
     if replay and not MWEB_CHAIN.exists():
         pytest.skip(f"{MWEB_CHAIN} not found: the raw Litecoin regtest chain past MWEB activation")
-    running = Up(tmp_path / "up", *replay)
+    running = Up(tmp_path / "up", *replay, aux_address=DOGE_ADDRESS if replay else None)
     running.replayed = bool(replay)
     try:
         yield running
@@ -155,14 +155,21 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
     ready = up.wait_event("ready", 120)
     ltc_address = ready["address"]
     ltc_script = address_to_script(ltc_address, LITECOIN_REGTEST).hex()
-    assert [(c["coin"], c["address"]) for c in ready["chains"]] == [("LTC", ltc_address), ("DOGE", DOGE_ADDRESS)]
+    doge_address = ready["chains"][1]["address"]
+    assert [(c["coin"], c["address"]) for c in ready["chains"]] == [("LTC", ltc_address), ("DOGE", doge_address)]
+    if replayed:
+        assert doge_address == DOGE_ADDRESS
+    else:  # no --aux-address: up's own Dogecoin wallet made it (a P2PKH address: no segwit on Dogecoin)
+        assert doge_address != DOGE_ADDRESS and (up.datadir / "wallet-dogecoin-regtest").is_dir()
+    doge_script = address_to_script(doge_address, DOGECOIN_REGTEST).hex()
+    assert doge_script.startswith("76a914"), doge_address
     litecoind, dogecoind = up.litecoind(), up.dogecoind()
     pids = {name: up.daemon_pid(name) for name in ("litecoind", "dogecoind")}
     try:
         # up brought Dogecoin to the AuxPoW start with legacy blocks paying the operator (and the
         # replayed Litecoin chain past MWEB activation)
         legacy = dogecoind.call("getblock", dogecoind.call("getblockhash", AUXPOW_START - 1), 2)
-        assert legacy["tx"][0]["vout"][0]["scriptPubKey"]["hex"] == DOGE_KEY.p2pkh.hex()
+        assert legacy["tx"][0]["vout"][0]["scriptPubKey"]["hex"] == doge_script
         ltc_start = MWEB_CHAIN_HEIGHT if replayed else 0
         assert int(litecoind.call("getblockcount")) >= ltc_start
         deadline = time.monotonic() + DEADLINE
@@ -189,7 +196,7 @@ def test_up_runs_merged_litecoin_and_dogecoin(up: Up) -> None:
             header.auxpow.check(header.header.hash, 0x62, True)
             assert b"/hashforge/" in header.auxpow.coinbase_tx.vin[0].script_sig, h
             coinbase = dogecoind.call("getblock", block_hash, 2)["tx"][0]
-            assert coinbase["vout"][0]["scriptPubKey"]["hex"] == DOGE_KEY.p2pkh.hex(), (h, coinbase)
+            assert coinbase["vout"][0]["scriptPubKey"]["hex"] == doge_script, (h, coinbase)
 
         # up's API: the node (litecoind), the pool and the miner are alive
         api = f"http://127.0.0.1:{up.api_port}/v1"

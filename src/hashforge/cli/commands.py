@@ -18,7 +18,7 @@ from hashforge.miner.cli import mine
 from hashforge.ops.alerts.cli import alerts_app
 from hashforge.ops.ledger.cli import tax_app
 from hashforge.ops.profit.cli import calc_app
-from hashforge.pool.cli import pool
+from hashforge.pool.cli import pool_app
 from hashforge.pool.contracts.cli import (
     KeyMintRefused,
     KeyMintUnavailable,
@@ -67,7 +67,7 @@ app.command("node")(node)
 app.command("api")(api)
 app.add_typer(api_key_app, name="api-key")
 app.add_typer(wallet_app, name="wallet")
-app.command("pool")(pool)
+app.add_typer(pool_app, name="pool")
 app.command("mine")(mine)
 register_bench(app)
 app.add_typer(calc_app, name="calc")

@@ -1,6 +1,7 @@
 """`hashforge pool`: runs the Stratum pool (and optionally its REST API) against a node.
 
-Register in hashforge/cli/commands.py with:  app.command("pool")(pool)
+Register in hashforge/cli/commands.py with:  app.add_typer(pool_app, name="pool")
+(`pool` alone is the command that runs the pool; `pool_app` adds the books' subcommands, bookscli.py).
 
 Settings come from --config (TOML, see config.py for the sections), then HASHFORGE_POOL_*
 variables, then the flags given (hashforge.settings). Payouts need a
@@ -25,6 +26,7 @@ from hashforge.rpcclient import split_rpc_url
 from hashforge.schema import SchemaError
 from hashforge.settings import passed
 
+from . import bookscli
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
 from .config import PoolConfig, load_settings
@@ -38,10 +40,12 @@ log = logging.getLogger(__name__)
 
 async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: asyncio.Event | None = None, *,
                    api_hosts: tuple[str, ...] = (), api_origins: tuple[str, ...] = (),
-                   aux_chains: tuple[AuxChainConfig, ...] = ()) -> None:
+                   aux_chains: tuple[AuxChainConfig, ...] = (),
+                   aux_wallets: dict[str, PayoutWallet] | None = None) -> None:
     """The pool until `stop`; its REST API (cfg.api_port) behind the guard: the cookie in the datadir,
-    Host names and browser origins allowed besides loopback (apiguard.py); `aux_chains` merge-mined."""
-    service = PoolService(cfg, wallet, aux_chains=aux_chains)
+    Host names and browser origins allowed besides loopback (apiguard.py); `aux_chains` merge-mined,
+    each paid by its wallet in `aux_wallets` (by network) when there is one."""
+    service = PoolService(cfg, wallet, aux_chains=aux_chains, aux_wallets=aux_wallets)
     await service.start()
     api_task = None
     if cfg.api_port is not None:
@@ -49,7 +53,8 @@ async def run_pool(cfg: PoolConfig, wallet: PayoutWallet | None = None, stop: as
 
         bound = () if cfg.api_host in ("0.0.0.0", "::", "") else (cfg.api_host,)
         app = create_app(pool_router(service.engine, service.metrics, service, scheme=cfg.accounting.scheme.value,
-                                     fee_percent=cfg.accounting.fee_percent, scrypt=service.stratifier.scrypt),
+                                     fee_percent=cfg.accounting.fee_percent, scrypt=service.stratifier.scrypt,
+                                     aux_networks=tuple(service.aux_accountants)),
                          secret=ensure_cookie(cfg.datadir / COOKIE_FILE), hosts=bound + api_hosts, origins=api_origins)
 
         class _Server(uvicorn.Server):
@@ -87,7 +92,10 @@ def _run(coro_factory: object) -> None:
         asyncio.run(coro_factory)  # type: ignore[arg-type]
 
 
-def _payout_wallet(cfg: PoolConfig, wallet_dir: Path, passphrase_file: Path | None) -> PayoutWallet:
+def _payout_wallet(network: str, node: tuple[str, str | None, str | None, Path | None], wallet_dir: Path,
+                   passphrase_file: Path | None) -> PayoutWallet:
+    """The hashforge wallet in `wallet_dir` paying in the coin of `network` through `node` (URL, user,
+    password, cookie)."""
     import os
 
     from hashforge.consensus.params import get_params
@@ -103,8 +111,21 @@ def _payout_wallet(cfg: PoolConfig, wallet_dir: Path, passphrase_file: Path | No
     except (OSError, KeyError):
         typer.echo("error: the payout wallet needs --wallet-passphrase-file or $HASHFORGE_WALLET_PASSPHRASE", err=True)
         raise typer.Exit(2) from None
-    rpc = RPCClient(cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie)
-    return WalletPayouts(wallet_dir, passphrase, get_params(cfg.network), rpc)
+    return WalletPayouts(wallet_dir, passphrase, get_params(network), RPCClient(*node))
+
+
+def _aux_wallets(specs: list[str], aux: tuple[AuxChainConfig, ...], passphrase_file: Path | None) -> dict[str, PayoutWallet]:
+    """--aux-wallet-dir NETWORK=DIR: that aux chain's balances paid by the wallet in DIR through its node."""
+    wallets: dict[str, PayoutWallet] = {}
+    for spec in specs:
+        network, sep, folder = spec.partition("=")
+        chain = next((c for c in aux if c.network == network.strip()), None)
+        if not sep or not folder.strip() or chain is None:
+            typer.echo(f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not {spec!r}", err=True)
+            raise typer.Exit(2)
+        wallets[chain.network] = _payout_wallet(chain.network, (chain.node_url, chain.node_user, chain.node_password, None),
+                                                Path(folder.strip()), passphrase_file)
+    return wallets
 
 
 def pool(
@@ -132,9 +153,13 @@ def pool(
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
-    aux_chain: Annotated[list[str] | None, typer.Option("--aux-chain", help="Merge-mine an AuxPoW chain: NETWORK,RPC_URL,ADDRESS (e.g. dogecoin,http://u:p@127.0.0.1:22555/,D...; repeatable; scrypt parent only).")] = None,
+    aux_chain: Annotated[list[str] | None, typer.Option("--aux-chain", help="Merge-mine an AuxPoW chain: NETWORK,RPC_URL,ADDRESS (e.g. dogecoin,http://u:p@127.0.0.1:22555/,D...; repeatable; scrypt parent only). Miners name their payout address on it in the password: doge=ADDRESS.")] = None,
+    aux_wallet_dir: Annotated[list[str] | None, typer.Option("--aux-wallet-dir", help="NETWORK=DIR: the hashforge wallet that pays an aux chain's balances (repeatable; same passphrase).")] = None,
 ) -> None:
-    """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node."""
+    """Run the Stratum v1 mining pool against a Bitcoin Core-compatible node (with no command), or
+    read its books per coin (balances, blocks) and set a miner's aux payout address."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         setup_logging(log_level)
     except ValueError as e:
@@ -170,13 +195,22 @@ def pool(
         raise typer.Exit(2)
     wallet = None
     if wallet_dir is not None:
-        wallet = _payout_wallet(cfg, wallet_dir, wallet_passphrase_file)
+        wallet = _payout_wallet(cfg.network, (cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie),
+                                wallet_dir, wallet_passphrase_file)
+    aux_wallets = _aux_wallets(aux_wallet_dir or [], aux, wallet_passphrase_file)
     try:
         _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ()),
-                     aux_chains=aux))
+                     aux_chains=aux, aux_wallets=aux_wallets))
     except SchemaError as e:  # a database a newer hashforge migrated
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
+
+
+pool_app = typer.Typer(help="Run the Stratum pool, or read its books per coin.", add_completion=False)
+pool_app.callback(invoke_without_command=True)(pool)
+pool_app.command("balances")(bookscli.balances)
+pool_app.command("blocks")(bookscli.blocks)
+pool_app.command("aux-address")(bookscli.aux_address)

@@ -185,6 +185,9 @@ class AccountingConfig:
     payout_interval    seconds between payout runs
     orphan_depth       a found block not in the active chain while the chain is this many
                        blocks past its height is orphaned (its credits are reversed)
+    maturity           confirmations before a found block's credits are payable (None: the
+                       network's coinbase maturity); `aux_maturity` the same for aux chains' blocks
+                       (None: each aux network's own, e.g. Dogecoin 240, its regtest 60)
     """
 
     scheme: Scheme = Scheme.PPLNS
@@ -195,6 +198,7 @@ class AccountingConfig:
     payout_interval: Annotated[float, POSITIVE] = 600.0
     orphan_depth: Annotated[int, AT_LEAST_ONE] = 3
     maturity: Annotated[int | None, AT_LEAST_ONE] = None  # None: the network's coinbase maturity (100)
+    aux_maturity: Annotated[int | None, AT_LEAST_ONE] = None  # None: each aux network's coinbase maturity
 
 
 @dataclass(frozen=True)

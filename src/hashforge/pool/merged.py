@@ -13,14 +13,18 @@ slots hold zero hashes), and the parent coinbase scriptSig carries
 under an aux chain's target is submitted there as an AuxPoW (`submitauxblock HASH AUXPOW`),
 whether or not it also is a parent block; a parent block goes to the parent node as usual.
 
-Accounting per coin is not done here: aux blocks are logged and kept in `found`, not credited.
+Each aux block the node answered is handed to `on_found` as a BlockFound of that chain (finder,
+reward, difficulty, the share's PoW hash), once the share itself is durable; the pool's books of
+that coin (accounting/lifecycle.py, one Accountant per chain) credit it. Miners name their payout
+address per aux coin with `auxaddress.py`'s password convention.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +44,8 @@ from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient, RPCClientError, RPCTransportError, split_rpc_url
 
 from .errors import BackendError, ConfigError
+from .hashrate import share_scale
+from .records import BlockFound, ShareRecord
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +113,14 @@ class AuxWork:
     block_hash: bytes
     target: int
     height: int
+    reward: int = 0  # the aux block's coinbase value (createauxblock's `coinbasevalue`), satoshis
 
     @classmethod
     def from_createauxblock(cls, network: str, chain_id: int, reply: Any) -> AuxWork:
         try:
             return cls(network, int(reply.get("chainid", chain_id)), bytes.fromhex(reply["hash"])[::-1],
-                       int.from_bytes(bytes.fromhex(reply["target"]), "little"), int(reply["height"]))
+                       int.from_bytes(bytes.fromhex(reply["target"]), "little"), int(reply["height"]),
+                       int(reply.get("coinbasevalue", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise BackendError(f"bad createauxblock reply from {network}: {e!r}") from None
 
@@ -195,9 +203,13 @@ class _AuxChain:
     submitted: set[bytes] = field(default_factory=set)
 
 
+FoundCallback = Callable[[BlockFound, "asyncio.Future[bool] | None"], Awaitable[None]]
+
+
 class MergedMining:
     """Keeps aux work current (polling each aux node) and submits AuxPoWs for shares that meet an
-    aux chain's target. `on_change` is called when the bundle changes (new aux work: new jobs)."""
+    aux chain's target. `on_change` is called when the bundle changes (new aux work: new jobs);
+    `on_found` with each aux block a node answered (and the share's durability)."""
 
     def __init__(self, chains: list[AuxChainConfig], poll_interval: float = 0.5) -> None:
         self.chains = [
@@ -208,6 +220,7 @@ class MergedMining:
         self.poll_interval = poll_interval
         self.bundle: AuxBundle | None = None
         self.on_change: Callable[[], Any] | None = None
+        self.on_found: FoundCallback | None = None
         self.found: list[AuxFound] = []
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -224,6 +237,17 @@ class MergedMining:
                         "blocks_accepted": sum(f.accepted for f in found),
                         "blocks_rejected": sum(not f.accepted for f in found)})
         return out
+
+    def chain_rpc(self, network: str) -> AsyncRPCClient:
+        return next(c.rpc for c in self.chains if c.params.name == network)
+
+    def value(self, network: str) -> tuple[float, int] | None:
+        """An aux chain's difficulty (in scrypt share units) and block reward now: what a share is
+        worth there (PPS); None while its node gives no work."""
+        chain = next((c for c in self.chains if c.params.name == network), None)
+        if chain is None or chain.work is None or not chain.work.reward:
+            return None
+        return chain.work.difficulty * share_scale(True), chain.work.reward
 
     async def poll_once(self) -> bool:
         """Asks every aux node for work; True when the bundle changed."""
@@ -267,8 +291,10 @@ class MergedMining:
                     await result
 
     def on_share(self, bundle: AuxBundle, pow_hash: bytes, coinbase: bytes,
-                 coinbase_branch: tuple[bytes, ...], header: bytes) -> None:
-        """A share of a job carrying `bundle`: an AuxPoW to each aux chain whose target it meets."""
+                 coinbase_branch: tuple[bytes, ...], header: bytes, record: ShareRecord | None = None,
+                 durable: asyncio.Future[bool] | None = None) -> None:
+        """A share of a job carrying `bundle`: an AuxPoW to each aux chain whose target it meets.
+        `record` is the share as recorded (its finder), `durable` resolves once it is stored."""
         for i in bundle.met_by(pow_hash):
             work = bundle.works[i]
             chain = next((c for c in self.chains if c.params.name == work.network), None)
@@ -284,11 +310,12 @@ class MergedMining:
                 log.error("AuxPoW for %s block %s fails its own check: %s", work.network, work.hash_hex, e)
                 continue
             chain.submitted = {work.block_hash}  # only the current one matters (bounded)
-            task = asyncio.get_running_loop().create_task(self._submit(chain, work, auxpow))
+            task = asyncio.get_running_loop().create_task(self._submit(chain, work, auxpow, record, durable))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _submit(self, chain: _AuxChain, work: AuxWork, auxpow: AuxPow) -> None:
+    async def _submit(self, chain: _AuxChain, work: AuxWork, auxpow: AuxPow, record: ShareRecord | None,
+                      durable: asyncio.Future[bool] | None) -> None:
         try:
             result = await chain.rpc.call("submitauxblock", work.hash_hex, auxpow.serialize().hex())
         except (RPCClientError, RPCTransportError) as e:
@@ -297,6 +324,15 @@ class MergedMining:
         self.found.append(AuxFound(work.network, work.height, work.hash_hex, accepted, result))
         log.info("aux block %s at height %d on %s: %s", work.hash_hex, work.height, work.network,
                  "accepted" if accepted else result)
+        if record is not None and self.on_found is not None:
+            found = BlockFound(time.time(), record.instance, work.height, work.block_hash, record.address,
+                               record.worker, work.reward, work.difficulty * share_scale(True),
+                               None if accepted else f"submitauxblock: {result}", pow_hash=record.hash,
+                               chain=work.network)
+            try:
+                await self.on_found(found, durable)
+            except Exception:  # the books of that coin; the block itself is on its chain
+                log.exception("aux block %s on %s could not be recorded", work.hash_hex, work.network)
         if await self.poll_once() and self.on_change is not None:  # that chain has a new tip
             r = self.on_change()
             if asyncio.iscoroutine(r):

@@ -15,6 +15,10 @@ Idempotence comes from splitting build and broadcast around a commit:
 
 No new batch is built while an earlier one is unconfirmed, so the wallet never selects an
 output that an unconfirmed payout already spends.
+
+One processor pays one coin: the pool's own (`chain` None) or an aux chain's (`chain` its
+network) with that coin's wallet. Aux balances are kept under the miners' parent addresses and
+paid to the aux address each named (auxaddress.py); a balance with no aux address waits.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from .db.repositories import LedgerRepository, PayoutRepository
+from .db.repositories import AuxAddressRepository, LedgerRepository, PayoutRepository
 from .errors import PayoutError
 from .metrics import PoolMetrics
 
@@ -70,8 +74,10 @@ class PayoutProcessor:
         exclude: Sequence[str] = (),
         metrics: PoolMetrics | None = None,
         crash_point: Callable[[str], None] = _crash_point,
+        chain: str | None = None,
     ) -> None:
         self.engine = engine
+        self.chain = chain
         self.wallet = wallet
         self.threshold = threshold
         self.exclude = set(exclude)
@@ -87,34 +93,38 @@ class PayoutProcessor:
                 for pid, status, txid, raw in unfinished:
                     await self._advance(pid, status, BuiltTransaction(raw, txid))
                 return unfinished[0][2]
-            due = await asyncio.to_thread(self._due)
+            due, pay_to = await asyncio.to_thread(self._due)
             if not due:
                 return None
-            tx = await self.wallet.build_batch(due)
-            pid = await asyncio.to_thread(self._record, tx, due)
+            tx = await self.wallet.build_batch([(pay_to.get(a, a), v) for a, v in due])
+            pid = await asyncio.to_thread(self._record, tx, due, pay_to)
             self.crash_point("after_build")
             await self._advance(pid, "built", tx)
             return tx.txid
 
     def _unfinished(self) -> list[tuple[int, str, str, str]]:
         with self.engine.connect() as conn:
-            return [(r.id, r.status, r.txid, r.raw_tx) for r in PayoutRepository.unfinished(conn)]
+            return [(r.id, r.status, r.txid, r.raw_tx) for r in PayoutRepository.unfinished(conn, self.chain)]
 
-    def _due(self) -> list[tuple[str, int]]:
+    def _due(self) -> tuple[list[tuple[str, int]], dict[str, str]]:
+        """The balances to pay (by the miner's address) and, on an aux chain, where each goes."""
         with self.engine.connect() as conn:
-            balances = LedgerRepository.payable_balances(conn)
-        return sorted((a, v) for a, v in balances.items() if v >= self.threshold and a not in self.exclude)
+            balances = LedgerRepository.payable_balances(conn, self.chain)
+            pay_to = AuxAddressRepository.of_chain(conn, self.chain) if self.chain is not None else {}
+        due = sorted((a, v) for a, v in balances.items() if v >= self.threshold and a not in self.exclude
+                     and (self.chain is None or a in pay_to))
+        return due, {a: pay_to[a] for a, _ in due if a in pay_to}
 
-    def _record(self, tx: BuiltTransaction, items: Sequence[tuple[str, int]]) -> int:
+    def _record(self, tx: BuiltTransaction, items: Sequence[tuple[str, int]], pay_to: dict[str, str]) -> int:
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727276)")
             # balances may have moved since _due (another process paid): recheck inside the lock
-            now = LedgerRepository.payable_balances(conn)
+            now = LedgerRepository.payable_balances(conn, self.chain)
             for a, v in items:
                 if now.get(a, 0) < v:
                     raise PayoutError(f"balance of {a} changed while building the payout")
-            return PayoutRepository.create(conn, tx.txid, tx.raw_hex, items)
+            return PayoutRepository.create(conn, tx.txid, tx.raw_hex, items, self.chain, pay_to or None)
 
     async def _advance(self, pid: int, status: str, tx: BuiltTransaction) -> None:
         if status == "built":

@@ -26,7 +26,8 @@ class ShareRecord:
 
 @dataclass(frozen=True, slots=True)
 class BlockFound:
-    """A share that met the network target, after submitblock answered."""
+    """A share that met a chain's target, after the node answered (submitblock; submitauxblock for
+    an aux chain's block, `chain` naming that network; None: the pool's own chain)."""
 
     ts: float
     instance: int
@@ -37,6 +38,8 @@ class BlockFound:
     reward: int
     network_difficulty: float
     submit_result: Any  # None: accepted; else the node's reason string or an error text
+    pow_hash: bytes | None = None  # the share's PoW hash when it is not the block hash (scrypt, AuxPoW)
+    chain: str | None = None
 
     @property
     def accepted(self) -> bool:

@@ -4,15 +4,19 @@
                               |  \\--block hex--> generator.submit_block --BlockFound--> accountant
                               ^
     generator --Template------+            accountant/payouts: periodic task (`maintenance`)
+
+With merged mining (merged.py) each aux chain has its own books: an Accountant over that chain's
+node and, when the pool has a wallet for that coin (`aux_wallets`), a PayoutProcessor paying it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -24,17 +28,19 @@ from hashforge.logs import Repeated
 from hashforge.rpcclient import AsyncRPCClient, RPCClientError
 
 from .accounting import Accountant, NodeChainView
+from .auxaddress import AuxAddressBook
 from .config import PoolConfig, Scheme
 from .connector import Connector
 from .contracts import allocate_pending
-from .db import make_engine, migrate
+from .db import StateRepository, make_engine, migrate
+from .errors import ConfigError
 from .fanout import PgTipBus
 from .generator import Generator
 from .merged import AuxChainConfig, MergedMining, check_parent
 from .metrics import PoolMetrics
 from .payouts import PayoutProcessor, PayoutWallet
 from .recorder import ShareRecorder
-from .records import BlockFound
+from .records import BlockFound, ShareRecord
 from .shares import PowFunction, ShareCheck, sha256d
 from .stratifier import Stratifier
 from .template import PoolJob, Template
@@ -63,7 +69,7 @@ def pow_function(params: ChainParams) -> PowFunction:
 
 class PoolService:
     def __init__(self, cfg: PoolConfig, wallet: PayoutWallet | None = None, *, maintenance_interval: float = 5.0,
-                 aux_chains: Sequence[AuxChainConfig] = ()) -> None:
+                 aux_chains: Sequence[AuxChainConfig] = (), aux_wallets: Mapping[str, PayoutWallet] | None = None) -> None:
         self.cfg = cfg.validate()
         self.params = get_params(cfg.network)
         self.metrics = PoolMetrics()
@@ -86,6 +92,8 @@ class PoolService:
         )
         self.generator.on_template = self.stratifier.set_template
         self.merged = self._merged(aux_chains) if aux_chains else None
+        self.aux_accountants: dict[str, Accountant] = {}
+        self.aux_payouts: dict[str, PayoutProcessor] = {}
         self.connector = Connector(cfg.connector, self.stratifier)
         c = cfg.connector
         self.websocket = (WebSocketBridge(self.connector, c.ws_host or c.host, c.ws_port, c.ws_origins)
@@ -95,6 +103,8 @@ class PoolService:
             PayoutProcessor(self.engine, wallet, a.payout_threshold, exclude=[a.pool_address or ""], metrics=self.metrics)
             if wallet is not None and a.scheme is not Scheme.SOLO else None
         )
+        if self.merged is not None:
+            self._aux_books(self.merged, aux_wallets or {})
         self.maintenance_interval = maintenance_interval
         self._maint: asyncio.Task[None] | None = None
         self._resubmitting: asyncio.Task[None] | None = None
@@ -113,14 +123,41 @@ class PoolService:
         merged.on_change = self.generator.refresh
         return merged
 
+    def _aux_books(self, merged: MergedMining, wallets: Mapping[str, PayoutWallet]) -> None:
+        """Per aux chain: its Accountant, its payouts (given that coin's wallet), and the miners'
+        addresses on it (from the Stratum password)."""
+        a = self.cfg.accounting
+        unknown = set(wallets) - {c.params.name for c in merged.chains}
+        if unknown:
+            raise ConfigError(f"a payout wallet for {', '.join(sorted(unknown))}, which is not an aux chain here")
+        for c in merged.chains:
+            name = c.params.name
+            self.aux_accountants[name] = Accountant(
+                self.engine, a, NodeChainView(c.rpc), c.params.coinbase_maturity, network=name,
+                aux_value=functools.partial(merged.value, name))
+            if name in wallets:  # every scheme: an aux coinbase pays the pool, SOLO finders included
+                self.aux_payouts[name] = PayoutProcessor(self.engine, wallets[name], a.payout_threshold,
+                                                         exclude=[a.pool_address or ""], metrics=self.metrics,
+                                                         chain=name)
+        self.aux_addresses = AuxAddressBook(self.engine, [c.params for c in merged.chains])
+        self.stratifier.on_authorize = self.aux_addresses.on_authorize
+        merged.on_found = self._on_aux_block
+
+    async def _on_aux_block(self, found: BlockFound, durable: asyncio.Future[bool] | None) -> None:
+        if durable is not None and not await durable:
+            log.error("the share of aux block %s was not recorded", found.hash_hex)
+        assert found.chain is not None
+        await asyncio.to_thread(self.aux_accountants[found.chain].record_block, found)
+
     def _with_aux(self, t: Template) -> Template:
         bundle = self.merged.bundle if self.merged is not None else None
         return replace(t, aux=bundle) if bundle is not None else t
 
-    def _aux_share(self, pj: PoolJob, extranonce1: bytes, share: ShareCheck) -> None:
+    def _aux_share(self, pj: PoolJob, extranonce1: bytes, share: ShareCheck, record: ShareRecord,
+                   durable: asyncio.Future[bool] | None) -> None:
         if self.merged is not None and pj.template.aux is not None:
             self.merged.on_share(pj.template.aux, share.pow_hash, pj.job.coinbase(extranonce1, share.extranonce2),
-                                 pj.job.merkle_branch, share.header)
+                                 pj.job.merkle_branch, share.header, record, durable)
 
     @property
     def stratum_port(self) -> int:
@@ -129,7 +166,10 @@ class PoolService:
     async def start(self) -> None:
         raise_fd_limit()
         await asyncio.to_thread(migrate, self.engine)
+        await asyncio.to_thread(self._remember_network)
         await self.recorder.start()
+        for acc in self.aux_accountants.values():
+            await asyncio.to_thread(acc.begin)
         if self.merged is not None:  # aux work first: the first job already commits to it
             await self.merged.start()
         await self.generator.start()
@@ -142,6 +182,12 @@ class PoolService:
         self._maint = asyncio.get_running_loop().create_task(self._maintenance())
         log.info("pool %s on %s:%s (%s)", self.cfg.accounting.scheme.value, self.cfg.connector.host,
                  self.stratum_port, self.cfg.network)
+
+    def _remember_network(self) -> None:
+        """The database says which chain its books without a `chain` are in (for `hashforge pool balances`)."""
+        with self.engine.begin() as conn:
+            if StateRepository.get(conn, "network") != self.cfg.network:
+                StateRepository.set(conn, "network", self.cfg.network)
 
     async def stop(self, reconnect: tuple[str, int] | None = None) -> None:
         """client.reconnect to every miner, stop accepting, flush every share, close."""
@@ -191,6 +237,16 @@ class PoolService:
         await asyncio.to_thread(self.accountant.credit_pps)
         await asyncio.to_thread(allocate_pending, self.engine, self.stratifier.scrypt)  # before any payout
         await self.accountant.settle()
+        for name, acc in self.aux_accountants.items():  # each aux coin's books, its node for maturity
+            try:
+                await asyncio.to_thread(acc.credit_blocks)
+                await asyncio.to_thread(acc.credit_pps)
+                await acc.settle()
+                if payout and name in self.aux_payouts:
+                    await self.aux_payouts[name].run_once()
+                self._repeated.clear(f"aux:{name}", f"{name}: accounting/payout run succeeded again")
+            except Exception as e:  # that node away: the parent's books go on
+                self._repeated.failure(f"aux:{name}", f"{name}: accounting/payout run failed", e)
         if payout and self.payouts is not None:
             await self.payouts.run_once()
 

@@ -6,7 +6,8 @@ once the share is durable), the node is the generator's. Lines go out through `S
 which the connector keeps in order behind pending share acknowledgements.
 
 Methods: mining.subscribe [agent, session_id?] (session resume), mining.authorize
-[ADDRESS.worker, password] (the password may carry "d=DIFF"), mining.configure (BIP310
+[ADDRESS.worker, password] (the password may carry "d=DIFF", and with merged mining the aux
+payout addresses, "doge=ADDRESS": auxaddress.py), mining.configure (BIP310
 version-rolling, minimum-difficulty), mining.suggest_difficulty, mining.extranonce.subscribe,
 mining.submit. Duplicates are found per template (the last `jobs_kept` templates of the tip)
 by 64 bits of the share's PoW hash; a share of an older template is stale. Errors: 20 other, 21 stale job, 22 duplicate, 23 low difficulty, 24
@@ -86,7 +87,7 @@ class BlockCandidate:
 def _found(c: BlockCandidate, result: Any) -> BlockFound:
     r = c.record
     return BlockFound(time.time(), r.instance, r.height, c.block_hash, r.address, r.worker, r.block_reward,
-                      r.network_difficulty, result)
+                      r.network_difficulty, result, pow_hash=r.hash)
 
 
 class ShareSink(Protocol):
@@ -162,8 +163,13 @@ class Stratifier:
         self._submitting: set[bytes] = set()
         self._solved: OrderedDict[bytes, None] = OrderedDict()
         self.blocks_dropped = 0
-        # merged mining (merged.py): every checked share of a job with aux chains, to submit AuxPoWs
-        self.on_aux_share: Callable[[PoolJob, bytes, ShareCheck], None] | None = None
+        # merged mining (merged.py): every checked share of a job with aux chains, to submit AuxPoWs;
+        # with the share as recorded and, when it meets an aux chain's target, its durability
+        self.on_aux_share: Callable[[PoolJob, bytes, ShareCheck, ShareRecord, asyncio.Future[bool] | None],
+                                    None] | None = None
+        # merged mining: checks (and stores) the aux-coin payout addresses an authorize's password
+        # names; an error text refuses the worker
+        self.on_authorize: Callable[[str, str], Awaitable[str | None]] | None = None
 
     # --- templates and jobs ----------------------------------------------------------------
 
@@ -382,20 +388,35 @@ class Stratifier:
         s.authorizing += 1
         fut = Pending()
 
-        async def check() -> None:
+        async def checked() -> tuple[bytes | None, str | None]:
+            """(the address' script, None) or (None, why the worker is refused)."""
             try:
                 script = await self.validate_address(address)
             except Exception as e:
                 log.warning("address validation failed: %s", e)
                 script = None
+            if script is None:
+                return None, f"invalid address for this network: {address}"
+            if self.on_authorize is not None and not s.closed:
+                try:
+                    refused = await self.on_authorize(address, password)
+                except Exception as e:
+                    log.warning("aux payout address check failed: %s", e)
+                    refused = "aux payout address not stored; try again"
+                if refused is not None:
+                    return None, refused
+            return script, None
+
+        async def check() -> None:
+            try:
+                script, refused = await checked()
             finally:
                 s.authorizing -= 1
             if s.closed:
                 fut.set(b"")
                 return
             if script is None:
-                fut.set(error_reply(msg_id, StratumErrorCode.UNAUTHORIZED_WORKER,
-                                           f"invalid address for this network: {address}"[:200]))
+                fut.set(error_reply(msg_id, StratumErrorCode.UNAUTHORIZED_WORKER, (refused or "")[:200]))
                 return
             first = not s.workers
             solo = self.cfg.accounting.scheme is Scheme.SOLO
@@ -546,7 +567,9 @@ class Stratifier:
                              share.pow_hash, share.is_block)
         out = Pending()
         durable: asyncio.Future[bool] | None = None
-        if share.is_block:
+        aux = pj.template.aux
+        aux_block = aux is not None and self.on_aux_share is not None and bool(aux.met_by(share.pow_hash))
+        if share.is_block or aux_block:
             durable = asyncio.get_running_loop().create_future()
 
         def done(ok: bool) -> None:
@@ -558,8 +581,8 @@ class Stratifier:
             self.recorder.submit(record, done)
         except RecorderError as e:
             return error_reply(msg_id, StratumErrorCode.OTHER, f"share not recorded: {e}"[:200])
-        if pj.template.aux is not None and self.on_aux_share is not None:
-            self.on_aux_share(pj, s.extranonce1, share)
+        if aux is not None and self.on_aux_share is not None:
+            self.on_aux_share(pj, s.extranonce1, share, record, durable if aux_block else None)
         if share.is_block:
             assert durable is not None
             self._block_candidate(pj, s.extranonce1, share.extranonce2, share.header, record, durable)

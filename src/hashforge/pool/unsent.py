@@ -44,6 +44,7 @@ class UnsentBlocks:
             "block_hex": block_hex, "ts": found.ts, "instance": found.instance, "height": found.height,
             "address": found.address, "worker": found.worker, "reward": found.reward,
             "network_difficulty": found.network_difficulty,
+            "pow_hash": found.pow_hash.hex() if found.pow_hash is not None else None,
         }).encode()
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -76,7 +77,8 @@ class UnsentBlocks:
                 header = bytes.fromhex(block_hex[:160])
                 found = BlockFound(float(d["ts"]), int(d["instance"]), int(d["height"]),
                                    bytes.fromhex(path.stem)[::-1], str(d["address"]), str(d["worker"]),
-                                   int(d["reward"]), float(d["network_difficulty"]), None)
+                                   int(d["reward"]), float(d["network_difficulty"]), None,
+                                   pow_hash=bytes.fromhex(d["pow_hash"]) if d.get("pow_hash") else None)
                 if len(header) != 80 or sha256d(header) != found.hash:
                     raise ValueError("the block does not hash to its file name")
             except (OSError, ValueError, KeyError, TypeError) as e:

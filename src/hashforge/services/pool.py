@@ -74,13 +74,14 @@ def to_block(b: dict[str, Any]) -> PoolBlock:
         network_difficulty=float(b["network_difficulty"]),
         effort=None if b.get("effort") is None else max(0.0, float(b["effort"])),
         found_at=_int(b["found_at"]), settled_at=None if b.get("settled_at") is None else _int(b["settled_at"]),
+        coin=None if b.get("coin") is None else str(b["coin"]),
     )
 
 
 def to_payment(p: dict[str, Any]) -> Payment:
     amount = p["amount"] if "amount" in p else p["total"]
     return Payment(id=int(p["id"]), txid=str(p["txid"]).lower(), status=str(p["status"]), amount_sat=int(amount),
-                   created_at=_int(p["created_at"]))
+                   created_at=_int(p["created_at"]), coin=None if p.get("coin") is None else str(p["coin"]))
 
 
 def to_workers(rate_rows: list[dict[str, Any]], seen_rows: list[dict[str, Any]], window: int) -> list[Worker]:

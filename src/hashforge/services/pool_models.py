@@ -68,6 +68,8 @@ class PoolBlock(_Model):
     effort: float | None = Field(ge=0)
     found_at: int
     settled_at: int | None
+    coin: str | None = Field(default=None, description="The block's coin (LTC, DOGE, ...): with merged mining the "
+                             "aux chains' blocks are listed too, their reward in that coin's satoshis.")
 
 
 class WorkerDetail(Worker):
@@ -81,6 +83,7 @@ class Payment(_Model):
     status: str = Field(pattern=r"^[a-z]{1,16}$", description="built, broadcast or confirmed.")
     amount_sat: int = Field(ge=0, description="The whole transaction's payout total, or one address's share of it.")
     created_at: int
+    coin: str | None = Field(default=None, description="The coin paid (LTC, DOGE, ...).")
 
 
 class MinerStats(_Model):

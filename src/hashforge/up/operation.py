@@ -208,9 +208,11 @@ class Operation:
         return [f"http://{host}:{self.ports.api}" for host in ("127.0.0.1", "localhost")]
 
     def pool_part(self) -> Part:
-        def ready() -> bool:
-            with socket.create_connection(("127.0.0.1", self.ports.stratum), timeout=1):
-                return True
+        def ready() -> bool:  # every listener up and the API cookie written: the API attaches with it next
+            for port in (self.ports.stratum, self.ports.pool_api, self.ports.ws):
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
+            return (self.datadir / "pool" / COOKIE_FILE).is_file()
 
         argv = _hashforge(
             "pool", "--network", self.params.name, *self.node_flags(),

@@ -38,6 +38,14 @@ def pplns_window(network_difficulty: float, factor: float) -> float:
     return network_difficulty * factor
 
 
+def pps_values(difficulty: Mapping[str, float], network_difficulty: float, reward: int) -> dict[str, float]:
+    """Expected values (satoshis, before fee) of share difficulty per address on a chain of this
+    difficulty (in the same share units) and block reward."""
+    if network_difficulty <= 0:
+        return {}
+    return {a: d / network_difficulty * reward for a, d in difficulty.items()}
+
+
 def pps_credits(values: Mapping[str, float], fee_percent: float) -> dict[str, int]:
     """Expected values (satoshis before fee) -> integer credits after the fee (rounded down)."""
     keep = 1.0 - fee_percent / 100.0

@@ -58,7 +58,8 @@ def allocate_in(conn: Connection, scrypt: bool = False) -> int:
     last = int(StateRepository.get(conn, CURSOR, "0") or 0)
     rows = list(conn.execute(
         select(credits.c.id, credits.c.ts, credits.c.address, credits.c.amount, credits.c.block_id)
-        .where(credits.c.id > last, credits.c.address.in_(farm.addresses), credits.c.kind.in_(("block", "pps")))
+        .where(credits.c.id > last, credits.c.address.in_(farm.addresses), credits.c.kind.in_(("block", "pps")),
+               credits.c.chain.is_(None))  # contracts are in the pool's own coin (not merged-mined ones)
         .order_by(credits.c.id)))
     if not rows:
         return 0

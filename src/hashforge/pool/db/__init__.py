@@ -7,6 +7,7 @@ same schema for several pool processes sharing one database.
 from .engine import make_engine, migrate
 from .models import metadata
 from .repositories import (
+    AuxAddressRepository,
     BlockRepository,
     LedgerRepository,
     PayoutRepository,
@@ -15,6 +16,7 @@ from .repositories import (
 )
 
 __all__ = [
+    "AuxAddressRepository",
     "BlockRepository",
     "LedgerRepository",
     "PayoutRepository",

@@ -3,6 +3,11 @@
 Balances are a ledger (`credits`): block credits (immature until their block is confirmed),
 PPS credits, reversals of an orphaned block's credits, and payouts (negative, tied to a payout).
 Nothing is ever updated in place except status columns, so the books can be audited.
+
+Merged mining keeps one set of books per coin in the same tables: `chain` is NULL for the pool's
+own (parent) chain and the aux chain's network name (`dogecoin-regtest`) for an aux chain's
+blocks, credits and payouts. A miner is known by its parent-chain address everywhere; the address
+its aux-coin payouts go to is in `aux_addresses` (named at authorize, `doge=ADDR` in the password).
 """
 
 from __future__ import annotations
@@ -66,7 +71,9 @@ blocks = Table(
     Column("credited", Boolean, nullable=False),
     Column("found_at", Float, nullable=False),
     Column("settled_at", Float, nullable=True),
+    Column("chain", String(32), nullable=True),  # NULL: the pool's own chain; else the aux network
     Index("ix_blocks_status", "status"),
+    Index("ix_blocks_chain_status", "chain", "status"),
 )
 
 credits = Table(
@@ -79,6 +86,7 @@ credits = Table(
     Column("kind", String(16), nullable=False),  # block, pps, reversal, payout, refund
     Column("block_id", BigInteger, ForeignKey("blocks.id"), nullable=True),
     Column("payout_id", BigInteger, ForeignKey("payouts.id"), nullable=True),
+    Column("chain", String(32), nullable=True),  # the coin credited: NULL the pool's own, else the aux network
     Index("ix_credits_address", "address"),
     Index("ix_credits_block", "block_id"),
 )
@@ -93,6 +101,7 @@ payouts = Table(
     Column("txid", String(64), nullable=False, unique=True),
     Column("raw_tx", Text, nullable=False),
     Column("total", BigInteger, nullable=False),
+    Column("chain", String(32), nullable=True),  # NULL: paid in the pool's own coin; else the aux network's
     Index("ix_payouts_status", "status"),
 )
 
@@ -103,7 +112,18 @@ payout_items = Table(
     Column("payout_id", BigInteger, ForeignKey("payouts.id"), nullable=False),
     Column("address", String(128), nullable=False),
     Column("amount", BigInteger, nullable=False),
+    Column("pay_to", String(128), nullable=True),  # aux-coin payouts: the aux address paid (`address` is the miner's)
     Index("ix_payout_items_address", "address"),
+)
+
+# The aux-coin payout address of each miner (its parent-chain address), per aux chain.
+aux_addresses = Table(
+    "aux_addresses",
+    metadata,
+    Column("address", String(128), primary_key=True),
+    Column("chain", String(32), primary_key=True),
+    Column("aux_address", String(128), nullable=False),
+    Column("set_at", Float, nullable=False),
 )
 
 pool_state = Table(

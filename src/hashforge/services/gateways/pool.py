@@ -307,8 +307,9 @@ class PoolWatcher:
                 self.bus.publish(ShareEvent(worker=f"{b['address']}.{b['worker']}"[:256],
                                             difficulty=float(b["network_difficulty"]), accepted=True, block=True))
             if status in ("orphaned", "rejected"):
+                coin = f"{b['coin']} " if b.get("coin") else ""  # merged mining: which chain's block
                 self.bus.publish(AlertEvent(level="warning", source="pool",
-                                            message=f"Pool block {b['height']} ({b['hash']}) was {status}."))
+                                            message=f"Pool {coin}block {b['height']} ({b['hash']}) was {status}."))
         if len(self._blocks) > 1000:
             for key in sorted(self._blocks)[:-500]:
                 del self._blocks[key]

@@ -1,0 +1,195 @@
+"""`hashforge pool balances | blocks | aux-address`: the pool's books per coin (the pool's own and,
+with merged mining, each aux chain's), read from its database (--datadir or --database-url)
+without a running pool; a running pool sees an aux-address change at its next payout."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from hashforge.cliutil import EXIT_INVALID, fail
+from hashforge.consensus.address import address_to_script
+from hashforge.consensus.params import UnknownNetworkError, get_params
+from hashforge.schema import SchemaError
+
+from .db import (
+    AuxAddressRepository,
+    BlockRepository,
+    LedgerRepository,
+    StateRepository,
+    make_engine,
+    migrate,
+)
+from .hashrate import share_scale
+
+T = TypeVar("T")
+
+DatadirOpt = Annotated[Path, typer.Option("--datadir", help="The pool's data directory (its SQLite database).")]
+UrlOpt = Annotated[str | None, typer.Option("--database-url", help="The pool's database URL (PostgreSQL).")]
+NetworkOpt = Annotated[str | None, typer.Option("--network", "-n", help="The pool's own network (default: the one its database records).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _url(datadir: Path, database_url: str | None) -> str:
+    if database_url is not None:
+        return database_url
+    db = datadir / "pool.sqlite3"
+    if not db.exists():
+        fail(f"no pool database at {db} (use --datadir of `hashforge pool`, or --database-url)")
+    return f"sqlite:///{db}"
+
+
+@contextmanager
+def _books(url: str) -> Iterator[Connection]:
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _read(url: str, fn: Callable[[Connection], T]) -> T:
+    try:
+        with _books(url) as conn:
+            return fn(conn)
+    except SQLAlchemyError as e:
+        fail(f"cannot use the pool database {url}: {str(e).splitlines()[0]}")
+    except SchemaError as e:  # a database a newer hashforge migrated
+        fail(str(e))
+
+
+def _coin(chain: str | None, own: str) -> dict[str, str]:
+    net = chain or own
+    try:
+        return {"coin": get_params(net).coin, "network": net}
+    except UnknownNetworkError:
+        return {"coin": "?", "network": net}
+
+
+def _own_network(conn: Connection, given: str | None) -> str:
+    net = given or StateRepository.get(conn, "network") or "regtest"
+    try:
+        get_params(net)
+    except UnknownNetworkError as e:
+        fail(str(e))
+    return net
+
+
+def _wanted(coin: str | None, row: dict[str, Any]) -> bool:
+    return coin is None or row["coin"].lower() == coin.lower()
+
+
+def _print(data: Any, as_json: bool, text: Callable[[], str]) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str) if as_json else text())
+
+
+def balances(
+    address: Annotated[str | None, typer.Argument(help="One miner (its address at the pool); default every one.")] = None,
+    coin: Annotated[str | None, typer.Option("--coin", help="Only this coin (LTC, DOGE, ...).")] = None,
+    datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, network: NetworkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Each miner's balances, one per coin: payable, immature (blocks not yet mature) and paid,
+    with the address its aux-coin payouts go to."""
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        own = _own_network(conn, network)
+        rows = LedgerRepository.summary(conn, address)
+        paid_to: dict[tuple[str, str], str] = {}
+        for r in rows:
+            if r["chain"] is not None and (r["address"], r["chain"]) not in paid_to:
+                paid_to.update({(r["address"], c): a for c, a in AuxAddressRepository.of_address(conn, r["address"]).items()})
+        out = []
+        for r in rows:
+            chain = r.pop("chain")
+            row = {**r, **_coin(chain, own)}
+            if chain is not None:
+                row["payout_address"] = paid_to.get((r["address"], chain))
+            if _wanted(coin, row):
+                out.append(row)
+        return out
+
+    rows = _read(_url(datadir, database_url), read)
+
+    def text() -> str:
+        if not rows:
+            return "no balances"
+        lines = [f"{'address':<44} {'coin':<5} {'payable':>16} {'immature':>16} {'paid':>16}  aux payout address"]
+        lines += [f"{r['address'][:44]:<44} {r['coin']:<5} {r['payable']:>16,} {r['immature']:>16,} {r['paid']:>16,}  "
+                  f"{r.get('payout_address') or ('-' if 'payout_address' not in r else '(none named)')}" for r in rows]
+        return "\n".join(lines)
+
+    _print(rows, as_json, text)
+
+
+def blocks(
+    coin: Annotated[str | None, typer.Option("--coin", help="Only this coin's blocks (LTC, DOGE, ...).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Newest first, at most this many.")] = 50,
+    datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, network: NetworkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Blocks the pool found on each chain it mines (the parent and merged-mined aux chains)."""
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        own = _own_network(conn, network)
+        scrypt = get_params(own).pow_algorithm.name == "SCRYPT"
+        out = []
+        for r in BlockRepository.page(conn, 100_000 if coin else limit, 0):
+            row = {k: r[k] for k in ("id", "height", "hash", "address", "worker", "reward", "status", "scheme",
+                                     "found_at", "credited", "effort")}
+            row["network_difficulty"] = r["network_difficulty"] / share_scale(scrypt)
+            row.update(_coin(r["chain"], own))
+            if _wanted(coin, row):
+                out.append(row)
+        return out[:limit]
+
+    rows = _read(_url(datadir, database_url), read)
+
+    def text() -> str:
+        if not rows:
+            return "no blocks"
+        lines = [f"{'coin':<5} {'height':>8} {'status':<9} {'reward':>16}  {'found (UTC)':<16} {'finder':<44} hash"]
+        lines += [f"{r['coin']:<5} {r['height']:>8} {r['status']:<9} {r['reward']:>16,}  "
+                  f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(r['found_at'])):<16} {r['address'][:44]:<44} {r['hash']}"
+                  for r in rows]
+        return "\n".join(lines)
+
+    _print(rows, as_json, text)
+
+
+def aux_address(
+    address: Annotated[str, typer.Argument(help="The miner (its address at the pool).")],
+    aux_network: Annotated[str, typer.Argument(help="The aux chain (e.g. dogecoin, dogecoin-regtest).")],
+    aux_addr: Annotated[str, typer.Argument(metavar="AUX_ADDRESS", help="Where that miner's aux-coin payouts go now.")],
+    datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Change a miner's payout address on an aux chain (the first one named at authorize sticks)."""
+    try:
+        params = get_params(aux_network)
+    except UnknownNetworkError as e:
+        fail(str(e))
+    if params.auxpow_chain_id is None:
+        fail(f"{params.name} is not a merge-mined (AuxPoW) network")
+    try:
+        address_to_script(aux_addr, params)
+    except ValueError as e:
+        fail(f"{aux_addr!r} is not a {params.name} address: {e}", EXIT_INVALID)
+
+    def write(conn: Connection) -> str | None:
+        before = AuxAddressRepository.get(conn, address, params.name)
+        AuxAddressRepository.set(conn, address, params.name, aux_addr)
+        return before
+
+    before = _read(_url(datadir, database_url), write)
+    row = {"address": address, "network": params.name, "coin": params.coin, "payout_address": aux_addr,
+           "previous": before}
+    _print(row, as_json, lambda: f"{address}: {params.coin} payouts go to {aux_addr}"
+                                 + (f" (was {before})" if before and before != aux_addr else ""))
