@@ -1,7 +1,7 @@
 """The import contract (issue 18), checked over the source with `ast`:
 
 1. dependencies point one way, down this ladder (a module may import its own layer and those below):
-   consensus ← kernels/stratum/rpcclient/jsonlimits/logs/cliutil ← wallet/node/miner/pool
+   consensus ← kernels/stratum/rpcclient/jsonlimits/logs/cliutil/schema/settings ← wallet/node/miner/pool
    ← services' plumbing (events, errors, metrics, node, gateways, registry, paging, keys) ← ops
    ← services (the reads routes and pages share) ← httpedge (who may call, the sign-in cookie) ← api/web
    ← up/cli;
@@ -32,7 +32,7 @@ SERVICES_PLUMBING = frozenset({"events", "errors", "metrics", "node", "gateways"
 
 LAYERS: dict[str, int] = {
     "consensus": 0,
-    "kernels": 1, "stratum": 1, "rpcclient": 1, "jsonlimits": 1, "logs": 1, "cliutil": 1, "schema": 1,
+    "kernels": 1, "stratum": 1, "rpcclient": 1, "jsonlimits": 1, "logs": 1, "cliutil": 1, "schema": 1, "settings": 1,
     "wallet": 2, "node": 2, "miner": 2, "pool": 2,
     "services.plumbing": 3,
     "ops": 4,

@@ -18,8 +18,6 @@ from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.logs import setup_logging
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-
     from hashforge.consensus.params import ChainParams
     from hashforge.services.registry import Components
 
@@ -46,19 +44,13 @@ def _network(network: str) -> str:
         raise
 
 
-def _settings_error(e: ValidationError) -> str:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"bad configuration: {where + ': ' if where else ''}{msg}"
-
-
 def api(
+    ctx: typer.Context,
     network: Annotated[str, typer.Option("--network", "-n", help="Network of the node (sets the defaults).")] = "devnet",
     node_rpc: Annotated[str | None, typer.Option("--node-rpc", help="Node JSON-RPC URL (default: the network's port on 127.0.0.1).")] = None,
     node_cookie: Annotated[Path | None, typer.Option("--node-cookie", help="Node RPC cookie file (default: <node datadir>/.cookie).")] = None,
     node_user: Annotated[str | None, typer.Option("--node-user", help="Node RPC user (instead of the cookie).")] = None,
-    node_password: Annotated[str | None, typer.Option("--node-password", help="Node RPC password.", envvar="HASHFORGE_API_NODE_PASSWORD")] = None,
+    node_password: Annotated[str | None, typer.Option("--node-password", help="Node RPC password (or $HASHFORGE_API_NODE_PASSWORD).")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind; keys are needed for reads unless it is loopback.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to bind (0: any free one).")] = 8420,
     datadir: Annotated[Path | None, typer.Option("--datadir", help="Where the API keys live (default ~/.hashforge/NETWORK).")] = None,
@@ -75,35 +67,44 @@ def api(
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (sending needs it; else read-only).")] = None,
     ops_dir: Annotated[Path | None, typer.Option("--ops-dir", help="Where profitability, alert and tax records live (default DATADIR/ops).")] = None,
     ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Serve the operations component (profit, alerts, tax).")] = True,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file of these settings (keys as in ApiSettings); then $HASHFORGE_API_*, then flags.")] = None,
 ) -> None:
     """Serve the REST API (/v1) and the web dashboard, reading the chain from the node's JSON-RPC."""
-    from pydantic import ValidationError
-
     from hashforge.rpcclient import AsyncRPCClient
     from hashforge.services.events import EventBus
     from hashforge.services.node import NodeGateway
     from hashforge.services.registry import Components
+    from hashforge.settings import SettingsError, collect, passed
 
     from .server import ApiServer
     from .settings import ApiSettings
 
-    name = _network(network)
-    params = get_params(name)
-    node_dir = default_datadir(name)
-    if node_user is None and node_cookie is None:
-        node_cookie = node_dir / ".cookie"
+    given = passed(
+        ctx, network=("network", network), node_rpc_url=("node_rpc", node_rpc), node_cookie=("node_cookie", node_cookie),
+        node_user=("node_user", node_user), node_password=("node_password", node_password), host=("host", host),
+        port=("port", port), datadir=("datadir", datadir), anonymous_read=("anonymous_read", anonymous_read),
+        rate_per_s=("rate", rate), rate_burst=("burst", burst),
+        cors_origins=("cors_origin", tuple(cors_origin) if cors_origin else None), log_level=("log_level", log_level),
+        pool_api=("pool_api", pool_api), pool_api_cookie=("pool_api_cookie", pool_api_cookie),
+        stratum_ws=("stratum_ws", stratum_ws), miner_api=("miner_api", miner_api), wallet_dir=("wallet_dir", wallet_dir),
+        wallet_passphrase_file=("wallet_passphrase_file", wallet_passphrase_file), ops_dir=("ops_dir", ops_dir),
+        ops=("ops", ops),
+    )
     try:
-        settings = ApiSettings(
-            host=host, port=port, datadir=datadir or node_dir,
-            node_rpc_url=node_rpc or f"http://127.0.0.1:{params.rpc_port}/",
-            node_cookie=node_cookie if node_user is None else None,
-            node_user=node_user, node_password=node_password, anonymous_read=anonymous_read,
-            rate_per_s=rate, rate_burst=burst, cors_origins=tuple(cors_origin or ()), network=name,
-            stratum_ws=stratum_ws,
-        )
-    except ValidationError as e:
-        _fail(_settings_error(e))
+        layers = collect(ApiSettings, config, given)
+        name = _network(layers.get("network") or "devnet")  # the defaults below are the network's
+        params = get_params(name)
+        node_dir = default_datadir(name)
+        layers.default("network", name)
+        layers.default("datadir", node_dir)
+        layers.default("node_rpc_url", f"http://127.0.0.1:{params.rpc_port}/")
+        if layers.get("node_user") is None:
+            layers.default("node_cookie", node_dir / ".cookie")
+        settings = layers.build(ApiSettings)
+    except SettingsError as e:
+        _fail(str(e))
         return
+    log_level = settings.log_level
     try:
         setup_logging(log_level)
     except ValueError as e:
@@ -117,21 +118,21 @@ def api(
         return
     components = Components(node=NodeGateway(rpc), bus=EventBus(settings.event_buffer))
     try:
-        _attach(components, settings, params, pool_api, miner_api, wallet_dir, wallet_passphrase_file,
-                pool_cookie=pool_api_cookie)
-        if ops:
+        _attach(components, settings, params, settings.pool_api, settings.miner_api, settings.wallet_dir,
+                settings.wallet_passphrase_file, pool_cookie=settings.pool_api_cookie)
+        if settings.ops:
             from hashforge.ops.gateway import OpsGateway
 
             from .attach import ops_component
 
-            components.add(ops_component(OpsGateway(ops_dir or settings.datadir / "ops", params, components)))
+            components.add(ops_component(OpsGateway(settings.ops_dir or settings.datadir / "ops", params, components)))
     except ValueError as e:
         _fail(str(e))
         return
     try:
         server = ApiServer(settings, components, log_level=log_level)
     except OSError as e:
-        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
         return
     except (KeyStoreError, ValueError) as e:
         _fail(f"cannot open the API key table in {settings.datadir}: {e}")
@@ -157,7 +158,7 @@ def api(
     except KeyboardInterrupt:
         sys.exit(0)
     except APIError as e:  # the wallet would not open or unlock
-        _fail(f"wallet {wallet_dir}: {e.detail or e.title}", 1)
+        _fail(f"wallet {settings.wallet_dir}: {e.detail or e.title}", 1)
 
 
 def _attach(components: Components, settings: ApiSettings, params: ChainParams, pool_api: str | None,

@@ -1,4 +1,5 @@
-"""API settings: validated once at startup (pydantic-settings, env `HASHFORGE_API_*`, flags override).
+"""API settings: validated once at startup: `--config` TOML, then `HASHFORGE_API_*`, then the flags
+given (hashforge.settings).
 
 Unsafe combinations are refused here, not discovered later: anonymous reads on an address other
 than loopback, a wildcard CORS origin, half-given node credentials.
@@ -11,21 +12,21 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from hashforge.httpedge.hosts import is_loopback
 from hashforge.services.keys import KEYS_FILE
+from hashforge.settings import PORT_OR_ANY, ComponentSettings, Unsafe, is_loopback
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ComponentSettings):
     """Everything the API process needs; `hashforge api` flags map one to one onto these fields."""
 
-    model_config = SettingsConfigDict(env_prefix="HASHFORGE_API_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="HASHFORGE_API_")
 
     host: str = "127.0.0.1"
     network: str | None = Field(default=None, description="The chain's network (block reward for earnings); "
                                 "None: asked of the node.")
-    port: Annotated[int, Field(ge=0, le=65535)] = 8420
+    port: Annotated[int, PORT_OR_ANY] = 8420
     datadir: Path = Path.home() / ".hashforge" / "api"
 
     node_rpc_url: str = "http://127.0.0.1:18443/"
@@ -48,6 +49,16 @@ class ApiSettings(BaseSettings):
     network_hashrate_window: Annotated[int, Field(ge=2, le=2016)] = 120
     stratum_ws: str | None = Field(default=None, description="The pool's Stratum-over-WebSocket endpoint for "
                                    "the /mine page: ws(s)://host:port, or :PORT for the host the page came from.")
+
+    # the parts the API links to (`hashforge api --pool-api ...`; up passes them)
+    pool_api: str | None = None
+    pool_api_cookie: Path | None = None
+    miner_api: str | None = None
+    wallet_dir: Path | None = None
+    wallet_passphrase_file: Path | None = None
+    ops: bool = True
+    ops_dir: Path | None = None  # default DATADIR/ops
+    log_level: str = "warning"
 
     @field_validator("node_rpc_url")
     @classmethod
@@ -90,13 +101,13 @@ class ApiSettings(BaseSettings):
     @model_validator(mode="after")
     def _safe(self) -> ApiSettings:
         if (self.node_user is None) != (self.node_password is None):
-            raise ValueError("node RPC user and password go together")
+            raise Unsafe("node RPC user and password go together", "node_user", "node_password")
         if self.node_password is not None and len(self.node_password) < 8:
-            raise ValueError("node RPC password is too short (8 characters at least); prefer the cookie")
+            raise Unsafe("node RPC password is too short (8 characters at least); prefer the cookie", "node_password")
         if self.anonymous_read and not is_loopback(self.host):
-            raise ValueError(
+            raise Unsafe(
                 f"anonymous reads are only allowed when the API binds a loopback address, not {self.host!r}; "
-                "mint a read key with `hashforge api-key create --scope read`"
+                "mint a read key with `hashforge api-key create --scope read`", "anonymous_read", "host",
             )
         return self
 

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.logs import setup_logging
 from hashforge.schema import SchemaError
 
@@ -17,6 +16,7 @@ from .errors import fail
 
 
 def node(
+    ctx: typer.Context,
     network: Annotated[str, typer.Option("--network", "-n", help="regtest, devnet, scryptnet, testnet4, signet, mainnet, ...")] = "regtest",
     datadir: Annotated[Path | None, typer.Option("--datadir", help="Data directory (default ~/.hashforge/NETWORK).")] = None,
     rpc_host: Annotated[str, typer.Option("--rpc-bind", help="Address the RPC server binds.")] = "127.0.0.1",
@@ -33,7 +33,7 @@ def node(
     rpcservertimeout: Annotated[
         float | None, typer.Option("--rpcservertimeout", help="Seconds for a whole RPC request to arrive (default 30).")
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; then $HASHFORGE_NODE_*, then flags.")] = None,
     script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads (or processes) verifying signatures.")] = None,
     script_workers: Annotated[
         str | None, typer.Option("--script-workers", help="thread or process: what verifies signatures.")
@@ -62,74 +62,31 @@ def node(
     ] = None,
 ) -> None:
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
-    from hashforge.node.config import NodeConfig
+    from hashforge.node.config import NodeSettings
     from hashforge.node.progress import StartupProgress
-    from hashforge.node.rpc.server import RPCLimits
     from hashforge.node.service import run_node
+    from hashforge.settings import SettingsError, load, passed
 
+    given = passed(
+        ctx,
+        network=("network", network), datadir=("datadir", datadir), rpc_host=("rpc_host", rpc_host),
+        rpc_port=("rpc_port", rpc_port), rpc_user=("rpc_user", rpc_user), rpc_password=("rpc_password", rpc_password),
+        rpc_threads=("rpcthreads", rpcthreads), rpc_work_queue=("rpcworkqueue", rpcworkqueue),
+        rpc_server_timeout=("rpcservertimeout", rpcservertimeout), script_threads=("script_threads", script_threads),
+        script_workers=("script_workers", script_workers), listen=("listen", listen), p2p_port=("port", port),
+        bind=("bind", bind or None), connect=("connect", connect or None), addnode=("addnode", addnode or None),
+        max_connections=("maxconnections", maxconnections), dbcache_mib=("dbcache", dbcache),
+        reindex=("reindex", reindex or None), assume_valid=("assumevalid", assumevalid),
+    )
     try:
-        params = get_params(network)
-    except UnknownNetworkError as e:
+        cfg = load(NodeSettings, config, given, table="node").config()
+    except SettingsError as e:
         fail(str(e))
+    params = cfg.params
     if params.coin != "BTC":
         fail(f"hashforge node is a Bitcoin node; for {params.name} run its own node ({params.coin}: "
              f"{'litecoind' if params.coin == 'LTC' else 'dogecoind'}) and point hashforge pool at its RPC, "
              f"or let `hashforge up --network litecoin...` run it")
-    if rpc_port is not None and not 0 <= rpc_port <= 65535:
-        fail(f"--rpc-port must be 0..65535, not {rpc_port}")
-    if script_workers is not None and script_workers not in ("thread", "process"):
-        fail(f"--script-workers must be thread or process, not {script_workers!r}")
-    if port is not None and not 0 < port <= 65535:
-        fail(f"--port must be 1..65535, not {port}")
-    if dbcache is not None and dbcache < 0:
-        fail(f"--dbcache must be 0 or more MiB, not {dbcache}")
-    if assumevalid is not None:
-        from hashforge.node.chain import parse_assume_valid
-
-        try:
-            parse_assume_valid(assumevalid, network)
-        except ValueError as e:
-            fail(f"--{e}")
-    if maxconnections is not None and maxconnections < 0:
-        fail(f"--maxconnections must be 0 or more, not {maxconnections}")
-    if rpcthreads is not None and rpcthreads < 1:
-        fail(f"--rpcthreads must be 1 or more, not {rpcthreads}")
-    if rpcworkqueue is not None and rpcworkqueue < 0:
-        fail(f"--rpcworkqueue must be 0 or more, not {rpcworkqueue}")
-    if rpcservertimeout is not None and not rpcservertimeout > 0:
-        fail(f"--rpcservertimeout must be more than 0 seconds, not {rpcservertimeout}")
-    if (rpc_user is None) != (rpc_password is None):
-        fail("--rpc-user and --rpc-password go together")
-    overrides = {
-        "network": network,
-        "datadir": datadir,
-        "rpc_host": rpc_host,
-        "rpc_port": rpc_port,
-        "rpc_user": rpc_user,
-        "rpc_password": rpc_password,
-        "rpc_threads": rpcthreads,
-        "rpc_work_queue": rpcworkqueue,
-        "rpc_server_timeout": rpcservertimeout,
-        "script_threads": script_threads,
-        "script_workers": script_workers,
-        "listen": listen,
-        "p2p_port": port,
-        "bind": bind or None,
-        "connect": connect or None,
-        "addnode": addnode or None,
-        "max_connections": maxconnections,
-        "dbcache_mib": dbcache,
-        "reindex": reindex or None,
-        "assume_valid": assumevalid,
-    }
-    try:
-        if config is not None:
-            cfg = NodeConfig.from_toml(config, **overrides)
-        else:
-            cfg = NodeConfig(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-        RPCLimits(cfg.rpc_threads, cfg.rpc_work_queue, cfg.rpc_server_timeout)  # a config file's values too
-    except (OSError, ValueError, TypeError) as e:
-        fail(f"bad configuration: {e}")
     _setup_logging(log_format)
 
     def started(n: object) -> None:

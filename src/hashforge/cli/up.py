@@ -11,6 +11,7 @@ import typer
 from hashforge import __version__
 from hashforge.consensus.params import ChainParams, DifficultyRule, UnknownNetworkError, get_params
 from hashforge.consensus.pow import difficulty, get_compact
+from hashforge.settings import passed
 from hashforge.up.litecoin import LitecoinSetup
 from hashforge.up.operation import (
     DEFAULT_API_PORT,
@@ -18,7 +19,6 @@ from hashforge.up.operation import (
     DEFAULT_POOL_API_PORT,
     DEFAULT_STRATUM_PORT,
     DEFAULT_WS_PORT,
-    Ports,
     default_datadir,
 )
 
@@ -63,6 +63,7 @@ def network_summary(params: ChainParams) -> dict[str, Any]:
 
 
 def up(
+    ctx: typer.Context,
     network: Annotated[str, typer.Option("--network", "-n", help="Network to run.")] = "devnet",
     datadir: Annotated[Path | None, typer.Option("--datadir", help="Where everything lives (default ~/.hashforge/up/NETWORK).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", "-t", help="CPU mining threads (default: one per core).")] = None,
@@ -88,16 +89,30 @@ def up(
     aux_rpc: Annotated[str | None, typer.Option("--aux-rpc", help="Litecoin networks: attach to this running dogecoind (http://USER:PASS@HOST:PORT/) instead of starting one.")] = None,
     bin_dir: Annotated[Path | None, typer.Option("--bin-dir", help="The folder of litecoind/dogecoind (default: ../shared/bin beside the checkout, then PATH).")] = None,
     replay_blocks: Annotated[Path | None, typer.Option("--replay-blocks", help="litecoin-regtest: raw blocks (hex, one a line from block 1) submitted to the new chain first, e.g. a chain past MWEB activation; without it MWEB stays off.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file of these settings (keys as the flags, with _); then $HASHFORGE_UP_*, then flags.")] = None,
 ) -> None:
     """Run a whole mining operation: node, wallet, pool, miner, REST API and dashboard.
 
     Every part is its own process on 127.0.0.1, speaking its real protocol (JSON-RPC, Stratum,
     cgminer API, HTTP). Ctrl-C or SIGTERM stops them all cleanly; a second `up` resumes.
     """
+    from hashforge.settings import SettingsError, load
+    from hashforge.up.config import UpSettings
+
+    given = passed(
+        ctx, network=("network", network), datadir=("datadir", datadir), threads=("threads", threads),
+        miner=("no_miner", False if no_miner else None), rpc_port=("rpc_port", rpc_port),
+        stratum_port=("stratum_port", stratum_port), api_port=("api_port", api_port),
+        pool_api_port=("pool_api_port", pool_api_port), miner_api_port=("miner_api_port", miner_api_port),
+        ws_port=("ws_port", ws_port), scheme=("scheme", scheme), restart_max=("restart_max", restart_max),
+        restart_window=("restart_window", restart_window), log_max_mb=("log_max_mb", log_max_mb),
+        log_backups=("log_backups", log_backups),
+    )
     try:
-        params = get_params(network)
-    except UnknownNetworkError as e:
+        settings = load(UpSettings, config, given)
+    except SettingsError as e:
         fail(str(e))
+    params = settings.params
     if show:
         _show(params, json_output)
         return
@@ -114,39 +129,24 @@ def up(
                             (bin_dir, "--bin-dir"), (replay_blocks, "--replay-blocks")):
             if value:
                 fail(f"{flag} is for Litecoin networks (litecoin, litecoin-testnet4, litecoin-regtest), not {params.name}")
-    if threads is not None and threads < 1:
-        fail("--threads must be at least 1")
-    if scheme not in ("solo", "pplns", "pps", "prop"):
-        fail(f"--scheme must be solo, pplns, pps or prop, not {scheme!r}")
-    if restart_max < 1:
-        fail("--restart-max must be at least 1")
-    if not 0 < restart_window <= 365 * 86400:
-        fail("--restart-window must be more than 0 and at most a year (seconds)")
-    if not 0.01 <= log_max_mb <= 1024 * 1024:
-        fail("--log-max-mb must be between 0.01 and 1048576")
-    if not 0 <= log_backups <= 1000:
-        fail("--log-backups must be 0..1000")
     from hashforge.up.run import run_operation
     from hashforge.up.supervisor import RestartPolicy
 
-    ports = Ports(rpc_port or params.rpc_port, stratum_port, api_port, pool_api_port, miner_api_port, ws_port)
-    for value, flag in ((ports.rpc, "--rpc-port"), (stratum_port, "--stratum-port"), (api_port, "--api-port"),
-                        (pool_api_port, "--pool-api-port"), (miner_api_port, "--miner-api-port"), (ws_port, "--ws-port")):
-        if not 1 <= value <= 65535:
-            fail(f"{flag} must be 1..65535, not {value}")
+    s = settings
+    ports = s.ports
     operation = None
-    datadir = datadir or default_datadir(params)
+    datadir = s.datadir or default_datadir(params)
     if litecoin is not None:
         from hashforge.up.daemons import DaemonMissing
         from hashforge.up.litecoin import LitecoinOperation
 
         try:
-            operation = LitecoinOperation(params, datadir, ports, threads, not no_miner, scheme, litecoin)
+            operation = LitecoinOperation(params, datadir, ports, s.threads, s.miner, s.scheme, litecoin)
         except DaemonMissing as e:
             fail(f"{e}" + ("; or mine Litecoin alone with --aux none" if aux == "auto" and "dogecoind" in str(e) else ""))
-    code = run_operation(params, datadir, ports, threads, not no_miner, scheme, json_output,
-                         RestartPolicy(restart_max, restart_window), int(log_max_mb * 1024 * 1024), log_backups,
-                         operation=operation)
+    code = run_operation(params, datadir, ports, s.threads, s.miner, s.scheme, json_output,
+                         RestartPolicy(s.restart_max, s.restart_window), int(s.log_max_mb * 1024 * 1024),
+                         s.log_backups, operation=operation)
     raise typer.Exit(code)
 
 

@@ -13,7 +13,6 @@ import typer
 
 from hashforge.kernels import KernelError
 
-from .api import parse_allow, parse_groups
 from .config import build_config
 from .errors import MinerError
 from .logs import setup_logging
@@ -25,7 +24,7 @@ def mine(
                    "stratum+tcp://host:port, stratum+ssl://host:port, or http://user:pass@host:port for solo (GBT).")] = None,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Pool worker name (often ADDRESS.worker).")] = None,
     password: Annotated[str | None, typer.Option("--pass", "-p", help="Pool password.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file; flags override it.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file; then $HASHFORGE_MINER_*, then flags.")] = None,
     algo: Annotated[str | None, typer.Option("--algo", "-a", help="sha256d or scrypt.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", "-t", help="CPU threads (default: one per core).")] = None,
     device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Devices: cpu[:THREADS], opencl[:N], cuda[:N] (no N: every device), comma-separated.")] = None,
@@ -69,11 +68,6 @@ def mine(
         )
     except MinerError as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        parse_allow(cfg.api_allow, tuple(parse_groups(cfg.api_groups)))
-    except ValueError as e:
-        typer.echo(f"error: --api-allow/--api-groups: {e}", err=True)
         raise typer.Exit(2) from None
     if no_api or (cfg.benchmark and api_listen is None):
         from dataclasses import replace

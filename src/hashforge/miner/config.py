@@ -1,4 +1,5 @@
-"""Miner configuration: a TOML file, overridden by command-line flags.
+"""Miner configuration: a TOML file, then `HASHFORGE_MINER_*` variables, then command-line flags
+(hashforge.settings), typed and checked by `MinerSettings`.
 
 ```toml
 algo = "sha256d"            # or "scrypt"
@@ -29,13 +30,26 @@ cookie = "~/.bitcoin/.cookie"   # or rpc_user / rpc_password
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
+from pydantic import field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
 from hashforge.kernels import ALGORITHMS
+from hashforge.settings import (
+    AT_LEAST_ONE,
+    NOT_NEGATIVE,
+    POSITIVE,
+    SettingsError,
+    Unsafe,
+    fields_of,
+    is_loopback,
+    load,
+    rule,
+)
 
 from .errors import ConfigError
 from .pools import Strategy
@@ -66,34 +80,34 @@ class SoloConfig:
 @dataclass(frozen=True)
 class MinerConfig:
     algo: str = "sha256d"
-    threads: int | None = None
+    threads: Annotated[int | None, AT_LEAST_ONE] = None
     devices: tuple[str, ...] = ("cpu",)
     backend: str = "auto"
     pools: tuple[PoolConfig, ...] = ()
     solo: SoloConfig | None = None
     strategy: Strategy = Strategy.FAILOVER
-    rotate_interval: float = 600.0
-    reject_limit: int = 10
-    reject_cooldown: float = 300.0
-    max_load: float = 100.0
+    rotate_interval: Annotated[float, POSITIVE] = 600.0
+    reject_limit: Annotated[int, AT_LEAST_ONE] = 10
+    reject_cooldown: Annotated[float, NOT_NEGATIVE] = 300.0
+    max_load: Annotated[float, rule(lambda v: 0 < v <= 100, "must be in 1..100 percent")] = 100.0
     temp_target: float | None = None
     temp_cutoff: float | None = None
-    intensity: int | None = None
-    lookup_gap: int = 1
+    intensity: Annotated[int | None, AT_LEAST_ONE] = None
+    lookup_gap: Annotated[int, rule(lambda v: 1 <= v <= 1024, "must be in 1..1024")] = 1
     api_listen: str | None = "127.0.0.1:4028"
     api_allow: tuple[str, ...] = ()
     api_groups: tuple[str, ...] = ()  # cgminer's --api-groups: G:cmd:cmd[:*], used as G:ADDR in api_allow
     api_description: str = ""
     quiet: bool = False
     json_log: bool = False
-    log_interval: float = 5.0
+    log_interval: Annotated[float, POSITIVE] = 5.0
     version_rolling: bool = True
-    suggest_difficulty: float | None = None
+    suggest_difficulty: Annotated[float | None, POSITIVE] = None
     extranonce_subscribe: bool = True
-    ntime_window: int = 600
+    ntime_window: Annotated[int, NOT_NEGATIVE] = 600
     tls_verify: bool = True
     benchmark: bool = False
-    benchmark_seconds: float | None = None
+    benchmark_seconds: Annotated[float | None, POSITIVE] = None
     backoff: tuple[float, float] = (1.0, 60.0)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -129,71 +143,6 @@ def parse_node_url(url: str) -> tuple[str, str | None, str | None]:
     return clean, user, password
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text())
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config {path}: {e}") from None
-
-
-_SIMPLE = {f.name for f in fields(MinerConfig)} - {"pools", "solo", "devices", "api_allow", "api_groups", "strategy",
-                                                   "extra", "backoff"}
-
-
-def from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> MinerConfig:
-    """A config from a TOML table (keys may use - or _); ConfigError for anything malformed."""
-    try:
-        return _from_mapping(data, base)
-    except (TypeError, ValueError, AttributeError, KeyError) as e:
-        if isinstance(e, ConfigError):
-            raise
-        raise ConfigError(f"invalid config: {e}") from None
-
-
-def _check_type(key: str, value: Any) -> None:
-    default = getattr(MinerConfig(), key)
-    if isinstance(default, bool) and not isinstance(value, bool):
-        raise ConfigError(f"config {key} must be true or false")
-    if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-            isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise ConfigError(f"config {key} must be a number")
-    if isinstance(default, str) and not isinstance(value, str):
-        raise ConfigError(f"config {key} must be a string")
-
-
-def _from_mapping(data: dict[str, Any], base: MinerConfig | None = None) -> MinerConfig:
-    data = {k.replace("-", "_"): v for k, v in data.items()}
-    cfg = base or MinerConfig()
-    changes: dict[str, Any] = {}
-    unknown = []
-    for key, value in data.items():
-        if key in _SIMPLE:
-            _check_type(key, value)
-            changes[key] = value
-        elif key == "devices" or key == "device":
-            changes["devices"] = tuple([value] if isinstance(value, str) else value)
-        elif key in ("api_allow", "api_groups"):
-            changes[key] = tuple(value.split(",") if isinstance(value, str) else value)
-        elif key == "strategy":
-            changes["strategy"] = _strategy(str(value))
-        elif key == "pools":
-            if not isinstance(value, list):
-                raise ConfigError("pools must be an array of tables ([[pools]])")
-            changes["pools"] = tuple(_pool(p) for p in value)
-        elif key == "solo":
-            changes["solo"] = _solo(value)
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"unknown config keys: {', '.join(sorted(unknown))}")
-    try:
-        return replace(cfg, **changes)
-    except TypeError as e:
-        raise ConfigError(str(e)) from None
-
-
 def _strategy(value: str) -> Strategy:
     aliases = {"priority": "failover", "rotate": "round-robin", "round_robin": "round-robin",
                "load_balance": "load-balance", "balance": "load-balance"}
@@ -203,22 +152,95 @@ def _strategy(value: str) -> Strategy:
         raise ConfigError(f"unknown strategy {value!r} (failover, round-robin, load-balance)") from None
 
 
-def _pool(p: Any) -> PoolConfig:
-    if isinstance(p, str):
-        return PoolConfig(p)
-    if not isinstance(p, dict) or "url" not in p:
-        raise ConfigError("each [[pools]] entry needs a url")
-    return PoolConfig(str(p["url"]), str(p.get("user", "")), str(p.get("pass", p.get("password", "x"))),
-                      int(p.get("quota", 1)), p.get("priority"))
+def _listed(value: Any) -> Any:
+    """`"a,b"` or `["a", "b"]`: a flag or key that takes a list also takes one comma-separated string."""
+    return tuple(v for v in value.split(",") if v) if isinstance(value, str) else value
 
 
-def _solo(s: Any) -> SoloConfig:
-    if not isinstance(s, dict) or "address" not in s or "node_rpc" not in s:
-        raise ConfigError("[solo] needs node_rpc and address")
-    url, user, password = parse_node_url(str(s["node_rpc"]))
-    cookie = s.get("cookie")
-    return SoloConfig(url, str(s["address"]), s.get("rpc_user", user), s.get("rpc_password", password),
-                      Path(cookie).expanduser() if cookie else None)
+class MinerSettings(fields_of(MinerConfig, exclude=frozenset({"extra"}))):  # type: ignore[misc]
+    """MinerConfig's keys as the TOML file writes them (see the top of this module), typed and checked."""
+
+    model_config = SettingsConfigDict(env_prefix="HASHFORGE_MINER_")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _device_is_devices(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "device" in data:
+            data = {("devices" if k == "device" else k): v for k, v in data.items()}
+        return data
+
+    @field_validator("devices", "api_allow", "api_groups", mode="before")
+    @classmethod
+    def _comma_lists(cls, v: Any) -> Any:
+        return _listed(v)
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strategy_aliases(cls, v: Any) -> Any:
+        try:
+            return _strategy(v) if isinstance(v, str) else v
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("algo")
+    @classmethod
+    def _known_algo(cls, v: str) -> str:
+        if v not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {v!r} (choose from {', '.join(ALGORITHMS)})")
+        return v
+
+    @field_validator("pools", mode="before")
+    @classmethod
+    def _pool_tables(cls, v: Any) -> Any:
+        if not isinstance(v, (list, tuple)):
+            raise ValueError("pools must be an array of tables ([[pools]])")
+        out = []
+        for p in v:
+            if isinstance(p, str):
+                p = {"url": p}
+            if isinstance(p, dict):
+                if "url" not in p:
+                    raise ValueError("each [[pools]] entry needs a url")
+                p = {("password" if k == "pass" else k): value for k, value in p.items()}
+            out.append(p)
+        return out
+
+    @field_validator("solo", mode="before")
+    @classmethod
+    def _solo_table(cls, s: Any) -> Any:
+        if not isinstance(s, dict):
+            return s
+        if "address" not in s or "node_rpc" not in s:
+            raise ValueError("[solo] needs node_rpc and address")
+        url, user, password = parse_node_url(str(s["node_rpc"]))
+        cookie = s.get("cookie")
+        return {**s, "node_rpc": url, "rpc_user": s.get("rpc_user", user),
+                "rpc_password": s.get("rpc_password", password),
+                "cookie": Path(cookie).expanduser() if cookie else None}
+
+    @model_validator(mode="after")
+    def _safe(self) -> MinerSettings:
+        from .api import READ, parse_allow, parse_groups
+
+        try:
+            allowed = parse_allow(self.api_allow, tuple(parse_groups(self.api_groups)))
+        except ValueError as e:
+            raise Unsafe(str(e), "api_allow", "api_groups") from None
+        host = (self.api_listen or "").rpartition(":")[0].strip("[]") or "127.0.0.1"
+        # the cgminer API has no password: control from outside this machine stays on private networks
+        public = [str(a.network) for a in allowed if a.group != READ and not a.network.is_private]
+        if self.api_listen is not None and not is_loopback(host) and public:
+            raise Unsafe(f"the miner API on {host}, off loopback, would let {', '.join(public)} control the "
+                         "miner with no password; allow privileged access (W: or a group) from private "
+                         "networks only", "api_allow", "api_listen")
+        return self
+
+    def config(self) -> MinerConfig:
+        return MinerConfig(**{name: getattr(self, name) for name in type(self).model_fields})
+
+
+# flags whose name is not the key's
+FLAG_NAMES = {"devices": "--device", "version_rolling": "--no-version-rolling", "tls_verify": "--tls-insecure"}
 
 
 def build_config(
@@ -237,8 +259,7 @@ def build_config(
     api_groups: list[str] | None = None,
     **flags: Any,
 ) -> MinerConfig:
-    """The file's settings with every given flag (not None) on top."""
-    cfg = from_mapping(load_toml(config_file)) if config_file else MinerConfig()
+    """The file's settings, then HASHFORGE_MINER_*, then every given flag (not None) on top."""
     simple = {k: v for k, v in flags.items() if v is not None}
     if devices:
         simple["devices"] = tuple(devices)
@@ -247,8 +268,12 @@ def build_config(
     if api_groups:
         simple["api_groups"] = tuple(g for item in api_groups for g in item.split(",") if g)
     if strategy:
-        simple["strategy"] = _strategy(strategy)
-    cfg = replace(cfg, **simple)
+        simple["strategy"] = strategy
+    try:
+        cfg = load(MinerSettings, config_file,
+                   {k: (v, FLAG_NAMES.get(k, "--" + k.replace("_", "-"))) for k, v in simple.items()}).config()
+    except SettingsError as e:
+        raise ConfigError(str(e)) from None
     if urls:
         cfg = replace(cfg, pools=tuple(PoolConfig(u, user or "", password or "x") for u in urls))
     elif user is not None or password is not None:

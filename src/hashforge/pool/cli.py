@@ -3,7 +3,8 @@
 Register in hashforge/cli/commands.py with:  app.add_typer(pool_app, name="pool")
 (`pool` alone is the command that runs the pool; `pool_app` adds the books' subcommands, bookscli.py).
 
-Settings come from --config (TOML, see config.py for the sections), then flags. Payouts need a
+Settings come from --config (TOML, see config.py for the sections), then HASHFORGE_POOL_*
+variables, then the flags given (hashforge.settings). Payouts need a
 PayoutWallet: `run_pool(cfg, wallet)` is the entry point for code that has one; the command
 alone runs without payouts (balances accrue in the ledger) until the wallet is plugged in.
 """
@@ -23,11 +24,12 @@ import typer
 from hashforge.logs import setup_logging
 from hashforge.rpcclient import split_rpc_url
 from hashforge.schema import SchemaError
+from hashforge.settings import passed
 
 from . import bookscli
 from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
-from .config import PoolConfig, load_config
+from .config import PoolConfig, load_settings
 from .errors import PoolError
 from .merged import AuxChainConfig, parse_aux_chains
 from .payouts import PayoutWallet
@@ -147,7 +149,7 @@ def pool(
     instance_id: Annotated[int | None, typer.Option("--instance-id", help="0-255, unique per pool process sharing a database.")] = None,
     start_difficulty: Annotated[float | None, typer.Option("--start-difficulty", help="Initial share difficulty (at most the network's).")] = None,
     min_difficulty: Annotated[float | None, typer.Option("--min-difficulty", help="Operator's minimum share difficulty: vardiff and miners' suggestions never go below it (default per network: 1e-5 regtest/devnet, 1e-3 scryptnet and real networks).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; flags override it.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file; then $HASHFORGE_POOL_*, then flags.")] = None,
     wallet_dir: Annotated[Path | None, typer.Option("--wallet-dir", help="hashforge wallet that pays the payouts (PPLNS/PPS/PROP).")] = None,
     wallet_passphrase_file: Annotated[Path | None, typer.Option("--wallet-passphrase-file", help="File holding the wallet passphrase (else $HASHFORGE_WALLET_PASSPHRASE).")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING.")] = "INFO",
@@ -163,20 +165,23 @@ def pool(
     except ValueError as e:
         typer.echo(f"error: --log-level: {e}", err=True)
         raise typer.Exit(2) from None
-    url, user, password = split_rpc_url(node_rpc)
+    given = passed(
+        ctx, node_cookie=("node_cookie", node_cookie), api_port=("api_port", api_port), datadir=("datadir", datadir),
+        network=("network", network), **{
+            "connector.port": ("stratum_port", stratum_port), "connector.host": ("stratum_host", stratum_host),
+            "accounting.scheme": ("scheme", scheme), "accounting.pool_address": ("pool_address", pool_address),
+            "accounting.fee_percent": ("fee", fee), "recorder.database_url": ("database_url", database_url),
+            "stratifier.instance_id": ("instance_id", instance_id),
+            "vardiff.start_difficulty": ("start_difficulty", start_difficulty),
+            "vardiff.min_difficulty": ("min_difficulty", min_difficulty),
+            "connector.ws_port": ("ws_port", ws_port), "connector.ws_host": ("ws_host", ws_host),
+            "connector.ws_origins": ("ws_origin", tuple(ws_origin) if ws_origin else None)})
+    if passed(ctx, node_url=("node_rpc", node_rpc)):  # USER:PASS in the URL are two more settings
+        url, user, password = split_rpc_url(node_rpc)
+        given.update({k: (v, "--node-rpc") for k, v in (("node_url", url), ("node_user", user),
+                                                        ("node_password", password)) if v is not None})
     try:
-        cfg = load_config(
-            config,
-            node_url=url, node_user=user, node_password=password, node_cookie=node_cookie,
-            api_port=api_port, datadir=datadir, network=network,
-            **{"connector.port": stratum_port, "connector.host": stratum_host,
-               "accounting.scheme": scheme, "accounting.pool_address": pool_address,
-               "accounting.fee_percent": fee, "recorder.database_url": database_url,
-               "stratifier.instance_id": instance_id, "vardiff.start_difficulty": start_difficulty,
-               "vardiff.min_difficulty": min_difficulty,
-               "connector.ws_port": ws_port, "connector.ws_host": ws_host,
-               "connector.ws_origins": tuple(ws_origin) if ws_origin else None},
-        )
+        cfg = load_settings(config, given)
         aux = parse_aux_chains(aux_chain or (), cfg.network)
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)

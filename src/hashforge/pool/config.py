@@ -1,15 +1,31 @@
-"""Pool configuration: one frozen dataclass per role, loaded from a TOML file and CLI flags.
+"""Pool configuration: one frozen dataclass per role, loaded from a TOML file, then
+`HASHFORGE_POOL_*` variables (`HASHFORGE_POOL_VARDIFF__MIN_DIFFICULTY` for a table's key), then
+CLI flags (hashforge.settings), typed and checked by `PoolSettings`.
 
 Every timeout and limit the pool applies is here, with its default and the reason for it.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import model_validator
+from pydantic_settings import SettingsConfigDict
+
+from hashforge.settings import (
+    AT_LEAST_ONE,
+    NOT_NEGATIVE,
+    PORT_OR_ANY,
+    POSITIVE,
+    SettingsError,
+    Unsafe,
+    collect,
+    fields_of,
+    rule,
+)
 
 from .errors import ConfigError
 
@@ -50,17 +66,17 @@ class VardiffConfig:
                       seconds, instead of being treated as a flood (ConnectorConfig.submit_rate)
     """
 
-    start_difficulty: float = 1.0
-    target_interval: float = 10.0
-    retarget_window: float = 60.0
-    retarget_shares: int = 24
-    variance: float = 0.3
+    start_difficulty: Annotated[float, POSITIVE] = 1.0
+    target_interval: Annotated[float, POSITIVE] = 10.0
+    retarget_window: Annotated[float, POSITIVE] = 60.0
+    retarget_shares: Annotated[int, AT_LEAST_ONE] = 24
+    variance: Annotated[float, NOT_NEGATIVE] = 0.3
     min_difficulty: float | None = None
-    max_difficulty: float = float(1 << 48)
-    idle_decay_after: float = 120.0
-    max_step: float = 64.0
-    suggest_interval: float = 60.0
-    flood_raise_after: float = 0.5
+    max_difficulty: Annotated[float, POSITIVE] = float(1 << 48)
+    idle_decay_after: Annotated[float, POSITIVE] = 120.0
+    max_step: Annotated[float, rule(lambda v: v > 1, "must be more than 1")] = 64.0
+    suggest_interval: Annotated[float, NOT_NEGATIVE] = 60.0
+    flood_raise_after: Annotated[float, NOT_NEGATIVE] = 0.5
 
 
 # Networks whose blocks are worth nothing (hashforge's own and every regtest): there the share
@@ -106,22 +122,22 @@ class ConnectorConfig:
     """
 
     host: str = "127.0.0.1"
-    port: int = 3333
-    tls_port: int | None = None
+    port: Annotated[int, PORT_OR_ANY] = 3333
+    tls_port: Annotated[int | None, PORT_OR_ANY] = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    handshake_timeout: float = 60.0
-    max_workers_per_connection: int = 256
-    idle_timeout: float = 24 * 3600.0
-    max_line_bytes: int = 16 * 1024
-    max_connections_per_ip: int = 256
-    max_connections: int = 50_000
-    submit_rate: float = 200.0
-    submit_burst: float = 2000.0
-    max_rate_violations: int = 100
-    max_invalid_shares: int = 500
-    max_protocol_errors: int = 10
-    ws_port: int | None = None
+    handshake_timeout: Annotated[float, POSITIVE] = 60.0
+    max_workers_per_connection: Annotated[int, AT_LEAST_ONE] = 256
+    idle_timeout: Annotated[float, POSITIVE] = 24 * 3600.0
+    max_line_bytes: Annotated[int, rule(lambda v: v >= 256, "must be 256 or more")] = 16 * 1024
+    max_connections_per_ip: Annotated[int, AT_LEAST_ONE] = 256
+    max_connections: Annotated[int, AT_LEAST_ONE] = 50_000
+    submit_rate: Annotated[float, POSITIVE] = 200.0
+    submit_burst: Annotated[float, rule(lambda v: v >= 1, "must be 1 or more")] = 2000.0
+    max_rate_violations: Annotated[int, AT_LEAST_ONE] = 100
+    max_invalid_shares: Annotated[int, AT_LEAST_ONE] = 500
+    max_protocol_errors: Annotated[int, NOT_NEGATIVE] = 10
+    ws_port: Annotated[int | None, PORT_OR_ANY] = None
     ws_host: str | None = None
     ws_origins: tuple[str, ...] = ()
 
@@ -150,13 +166,13 @@ class StratifierConfig:
     instance_id: int = 0
     extranonce2_size: int = 8
     version_mask: int = 0x1FFFE000
-    refresh_interval: float = 30.0
-    tip_poll_interval: float = 0.25
-    ntime_future: int = 7200
-    jobs_kept: int = 16
+    refresh_interval: Annotated[float, POSITIVE] = 30.0
+    tip_poll_interval: Annotated[float, POSITIVE] = 0.25
+    ntime_future: Annotated[int, NOT_NEGATIVE] = 7200
+    jobs_kept: Annotated[int, AT_LEAST_ONE] = 16
     coinbase_tag: bytes = b"/hashforge/"
     validate_with_node: bool = False
-    previous_tip_grace: float = 2.0
+    previous_tip_grace: Annotated[float, NOT_NEGATIVE] = 2.0
 
 
 @dataclass(frozen=True)
@@ -177,12 +193,12 @@ class AccountingConfig:
     scheme: Scheme = Scheme.PPLNS
     pool_address: str | None = None
     fee_percent: float = 1.0
-    pplns_factor: float = 2.0
-    payout_threshold: int = 100_000
-    payout_interval: float = 600.0
-    orphan_depth: int = 3
-    maturity: int | None = None  # None: the network's coinbase maturity (100)
-    aux_maturity: int | None = None  # None: each aux network's coinbase maturity
+    pplns_factor: Annotated[float, POSITIVE] = 2.0
+    payout_threshold: Annotated[int, AT_LEAST_ONE] = 100_000
+    payout_interval: Annotated[float, POSITIVE] = 600.0
+    orphan_depth: Annotated[int, AT_LEAST_ONE] = 3
+    maturity: Annotated[int | None, AT_LEAST_ONE] = None  # None: the network's coinbase maturity (100)
+    aux_maturity: Annotated[int | None, AT_LEAST_ONE] = None  # None: each aux network's coinbase maturity
 
 
 @dataclass(frozen=True)
@@ -197,9 +213,9 @@ class RecorderConfig:
     """
 
     database_url: str | None = None  # None: sqlite:///DATADIR/pool.sqlite3
-    max_batch: int = 2000
-    retries: int = 3
-    retry_delay: float = 0.2
+    max_batch: Annotated[int, AT_LEAST_ONE] = 2000
+    retries: Annotated[int, NOT_NEGATIVE] = 3
+    retry_delay: Annotated[float, NOT_NEGATIVE] = 0.2
 
 
 @dataclass(frozen=True)
@@ -211,7 +227,7 @@ class PoolConfig:
     node_password: str | None = None
     node_cookie: Path | None = None
     api_host: str = "127.0.0.1"
-    api_port: int | None = None
+    api_port: Annotated[int | None, PORT_OR_ANY] = None
     connector: ConnectorConfig = field(default_factory=ConnectorConfig)
     stratifier: StratifierConfig = field(default_factory=StratifierConfig)
     vardiff: VardiffConfig = field(default_factory=VardiffConfig)
@@ -236,86 +252,82 @@ class PoolConfig:
         return DEFAULT_MIN_DIFFICULTY.get(self.network, REAL_NETWORK_MIN_DIFFICULTY)
 
     def validate(self) -> PoolConfig:
-        a = self.accounting
-        if a.scheme is not Scheme.SOLO and not a.pool_address:
-            raise ConfigError(f"--pool-address is required for the {a.scheme.value} scheme")
-        if not 0 <= a.fee_percent < 100:
-            raise ConfigError("fee must be in [0, 100)")
-        if not 0 <= self.stratifier.instance_id <= 255:
-            raise ConfigError("instance_id must be in 0..255")
-        if not 2 <= self.stratifier.extranonce2_size <= 16:
-            raise ConfigError("extranonce2_size must be in 2..16")
-        v = self.vardiff
-        floor = self.min_share_difficulty
-        if not 0 < floor <= v.start_difficulty <= v.max_difficulty:
-            raise ConfigError(f"vardiff needs 0 < min ({floor:g}) <= start ({v.start_difficulty:g}) "
-                              f"<= max ({v.max_difficulty:g})")
-        if v.suggest_interval < 0 or v.flood_raise_after < 0:
-            raise ConfigError("suggest_interval and flood_raise_after must be >= 0")
-        if self.connector.max_workers_per_connection < 1:
-            raise ConfigError("max_workers_per_connection must be >= 1")
-        c = self.connector
-        if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
-            raise ConfigError("a TLS port needs tls_cert and tls_key")
+        """This configuration, or ConfigError (one line) when it cannot run."""
+        try:
+            check(self)
+        except Unsafe as e:
+            raise ConfigError(str(e)) from None
         return self
 
 
-_SECTIONS: dict[str, type[Any]] = {
-    "connector": ConnectorConfig,
-    "stratifier": StratifierConfig,
-    "vardiff": VardiffConfig,
-    "accounting": AccountingConfig,
-    "recorder": RecorderConfig,
-}
+def check(cfg: PoolConfig) -> None:
+    """The rules over several keys; Unsafe names the keys at fault."""
+    a = cfg.accounting
+    if a.scheme is not Scheme.SOLO and not a.pool_address:
+        raise Unsafe(f"--pool-address is required for the {a.scheme.value} scheme", "accounting.pool_address",
+                     "accounting.scheme")
+    if not 0 <= a.fee_percent < 100:
+        raise Unsafe("fee must be in [0, 100)", "accounting.fee_percent")
+    if not 0 <= cfg.stratifier.instance_id <= 255:
+        raise Unsafe("instance_id must be in 0..255", "stratifier.instance_id")
+    if not 2 <= cfg.stratifier.extranonce2_size <= 16:
+        raise Unsafe("extranonce2_size must be in 2..16", "stratifier.extranonce2_size")
+    v = cfg.vardiff
+    floor = cfg.min_share_difficulty
+    # the floor bounds what one share costs the miner against what recording it costs the pool
+    if not 0 < floor <= v.start_difficulty <= v.max_difficulty:
+        raise Unsafe(f"vardiff needs 0 < min ({floor:g}) <= start ({v.start_difficulty:g}) "
+                     f"<= max ({v.max_difficulty:g})", "vardiff.start_difficulty", "vardiff.min_difficulty",
+                     "vardiff.max_difficulty")
+    if v.suggest_interval < 0 or v.flood_raise_after < 0:
+        raise Unsafe("suggest_interval and flood_raise_after must be >= 0", "vardiff.suggest_interval",
+                     "vardiff.flood_raise_after")
+    if cfg.connector.max_workers_per_connection < 1:
+        raise Unsafe("max_workers_per_connection must be >= 1", "connector.max_workers_per_connection")
+    c = cfg.connector
+    if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
+        raise Unsafe("a TLS port needs tls_cert and tls_key", "connector.tls_port", "connector.tls_cert",
+                     "connector.tls_key")
 
 
-def _coerce(cls: type[Any], values: dict[str, Any]) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        name = key.replace("-", "_")
-        if name not in known:
-            raise ConfigError(f"unknown setting {key!r} in [{cls.__name__}]")
-        default = getattr(cls(), name) if name in known else None
-        if isinstance(default, Path) or name in ("tls_cert", "tls_key", "node_cookie", "datadir"):
-            value = Path(value)
-        elif isinstance(default, Scheme):
-            value = Scheme(value)
-        elif isinstance(default, bytes):
-            value = value.encode() if isinstance(value, str) else bytes(value)
-        elif isinstance(default, tuple):
-            value = tuple(value)
-        elif isinstance(default, float) and isinstance(value, int):
-            value = float(value)
-        elif name == "min_difficulty" and value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"min_difficulty must be a number or a table of numbers per network, not {value!r}")
-            value = float(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+class PoolSettings(fields_of(PoolConfig)):  # type: ignore[misc]  # a base made from PoolConfig's fields
+    """PoolConfig as settings: the top-level keys, and one table per role whose keys are the
+    dataclass's fields (checked by their annotations)."""
+
+    model_config = SettingsConfigDict(env_prefix="HASHFORGE_POOL_")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _floor_of_this_network(cls, data: Any) -> Any:
+        """`min_difficulty = {regtest = 1e-6, mainnet = 0.01}`: this pool's network's, else its default."""
+        vardiff = data.get("vardiff") if isinstance(data, dict) else None
+        if isinstance(vardiff, dict) and isinstance(vardiff.get("min_difficulty"), dict):
+            network = str(data.get("network", PoolConfig.network))
+            data = {**data, "vardiff": {**vardiff, "min_difficulty": vardiff["min_difficulty"].get(network)}}
+        return data
+
+    @model_validator(mode="after")
+    def _safe(self) -> PoolSettings:
+        check(self.config(checked=False))
+        return self
+
+    def config(self, checked: bool = True) -> PoolConfig:
+        cfg = PoolConfig(**{f.name: getattr(self, f.name) for f in fields(PoolConfig)})
+        return cfg.validate() if checked else cfg
+
+
+def load_settings(path: Path | None, flags: dict[str, tuple[Any, str]]) -> PoolConfig:
+    """The file, the environment, then `flags` ("section.key" -> (value, "--flag")); ConfigError."""
+    try:
+        return collect(PoolSettings, path, flags).build(PoolSettings).config()
+    except SettingsError as e:
+        raise ConfigError(str(e)) from None
 
 
 def load_config(path: Path | None, **overrides: Any) -> PoolConfig:
     """A TOML file (top-level keys plus [connector], [stratifier], [vardiff], [accounting],
-    [recorder] tables), then `overrides` (flat or "section.key"); None overrides are ignored."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise ConfigError(f"cannot read config {path}: {e}") from None
-    sections: dict[str, dict[str, Any]] = {name: dict(data.pop(name, {})) for name in _SECTIONS}
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        section, _, name = key.rpartition(".")
-        if section:
-            sections[section][name] = value
-        else:
-            data[key] = value
-    floors = sections["vardiff"].get("min_difficulty")
-    if isinstance(floors, dict):  # a table per network: this pool's network, else its default
-        sections["vardiff"]["min_difficulty"] = floors.get(str(data.get("network", PoolConfig.network)))
-    built = {name: _coerce(cls, sections[name]) for name, cls in _SECTIONS.items()}
-    top = _coerce(PoolConfig, data) if data else PoolConfig()
-    return replace(top, **built).validate()
+    [recorder] tables), the environment, then `overrides` (flat or "section.key"); None overrides
+    are ignored."""
+    flags = {key: (value, "--" + key.rpartition(".")[2].replace("_", "-"))
+             for key, value in overrides.items() if value is not None}
+    return load_settings(path, flags)

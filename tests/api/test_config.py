@@ -1,0 +1,77 @@
+"""`hashforge api` settings: --config TOML < HASHFORGE_API_* < flags given; bad or unsafe values are one
+line naming their source, exit 2, before anything listens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hashforge.api.settings import ApiSettings
+from hashforge.cli import app
+from hashforge.settings import load
+
+# valid settings get as far as reading the node's cookie: this one does not exist, so the run stops
+# there (exit 2) and the line says the settings themselves were accepted
+NO_COOKIE = "cannot read node credentials"
+
+
+def run_api(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(app, ["api", "--datadir", str(tmp_path), "--node-cookie", str(tmp_path / "none"),
+                                      *args], env=env)
+    return result.exit_code, result.stderr.strip().splitlines()
+
+
+def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "api.toml"
+    f.write_text('port = 9000\nrate_per_s = 5\ncors_origins = ["http://a.example"]\nops = false\n'
+                 'miner_api = "127.0.0.1:4028"\n')
+    s = load(ApiSettings, f)
+    assert (s.port, s.rate_per_s, s.cors_origins, s.ops, s.miner_api) == (
+        9000, 5.0, ("http://a.example",), False, "127.0.0.1:4028")
+    monkeypatch.setenv("HASHFORGE_API_PORT", "9001")
+    monkeypatch.setenv("HASHFORGE_API_RATE_PER_S", "6")
+    s = load(ApiSettings, f, {"rate_per_s": (7.0, "--rate")})
+    assert (s.port, s.rate_per_s, s.ops) == (9001, 7.0, False)
+
+
+def test_unsafe_binds_wherever_they_are_set(tmp_path: Path) -> None:
+    f = tmp_path / "api.toml"
+    f.write_text('host = "0.0.0.0"\nanonymous_read = true\n')
+    refused = "anonymous reads are only allowed when the API binds a loopback address, not '0.0.0.0'"
+    # --host's default does not undo the file's host: refused, naming the file
+    code, lines = run_api(tmp_path, "--config", str(f))
+    assert code == 2 and lines[0].startswith(f"error: bad configuration: {f}:") and refused in lines[0], lines
+    code, lines = run_api(tmp_path, "--config", str(f), env={"HASHFORGE_API_HOST": "10.0.0.5"})
+    assert code == 2 and lines == [f"error: bad configuration: HASHFORGE_API_HOST: {refused.replace('0.0.0.0', '10.0.0.5')}"
+                                   "; mint a read key with `hashforge api-key create --scope read`"]
+    # loopback from the environment, or from a flag: accepted (the run stops later, at the cookie)
+    for env, args in (({"HASHFORGE_API_HOST": "127.0.0.1"}, ()), ({}, ("--host", "::1"))):
+        code, lines = run_api(tmp_path, "--config", str(f), *args, env=env)
+        assert code == 2 and len(lines) == 1 and NO_COOKIE in lines[0], lines
+    code, lines = run_api(tmp_path, "--config", str(f), "--no-anonymous-read")
+    assert code == 2 and NO_COOKIE in lines[0], lines  # off loopback with keys for every read: fine
+
+
+@pytest.mark.parametrize(("toml", "env", "args", "line"), [
+    ('port = "http"\n', {}, [], "bad configuration: {f}:port: Input should be a valid integer, unable to parse "
+     "string as an integer (got 'http')"),
+    ("rate_burst = true\n", {}, [], "bad configuration: {f}:rate_burst: must be a number, not true"),
+    ("bogus = 1\n", {}, [], "bad configuration: {f}:bogus: unknown setting"),
+    ("", {"HASHFORGE_API_PORT": "70000"}, [], "HASHFORGE_API_PORT must be 0..65535, not 70000"),
+    ("", {"HASHFORGE_API_CORS_ORIGINS": "http://a.example"}, [], "bad configuration: HASHFORGE_API_CORS_ORIGINS: "
+     "not JSON"),
+    ("", {}, ["--port", "-1"], "--port must be 0..65535, not -1"),
+    ("", {}, ["--rate", "0"], "bad configuration: --rate: Input should be greater than 0 (got 0.0)"),
+    ("", {}, ["--cors-origin", "*"], "bad configuration: --cors-origin: CORS origins are explicit"),
+    ("", {}, ["--node-user", "u", "--node-password", "short"], "bad configuration: --node-password: node RPC "
+     "password is too short"),
+])
+def test_bad_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, str], args: list[str],
+                                      line: str) -> None:
+    f = tmp_path / "api.toml"
+    f.write_text(toml)
+    code, lines = run_api(tmp_path, "--config", str(f), *args, env=env)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: " + line.format(f=f)), lines
+    assert not (tmp_path / "api_keys.sqlite3").exists()
