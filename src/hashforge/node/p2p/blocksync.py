@@ -1,7 +1,8 @@
 """Blocks: header-first sync, the download window with stall detection, compact blocks (BIP152),
 serving headers and blocks, and announcing new tips (BIP130 headers, or inv).
 
-Event-loop only; chain work goes through `net.call` to ChainView on the chain thread.
+Event-loop only; chain work goes through `net.call` to ChainView on the chain thread. Received
+blocks are connected through a ConnectQueue, in batches, while the peers' readers go on reading.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.validation import BlockValidationError
 
 from .chainview import HeadersOutcome
+from .connectqueue import ConnectQueue, QueuedBlock
 from .compact import HeaderAndShortIDs, MsgBlocktxn, MsgCmpctblock, MsgGetblocktxn, PartialBlock
 from .messages import (
     MAX_HEADERS_RESULTS,
@@ -58,6 +60,7 @@ class BlockSync:
         self.net = net
         self.in_flight: dict[bytes, int] = {}  # block hash -> peer id
         self.stall_timeout = net.settings.stall_timeout
+        self.queue: ConnectQueue[BlockResult] = ConnectQueue(net, self._connect, self._after_block, self._queue_drained)
 
     # --- headers -----------------------------------------------------------------------------
 
@@ -139,9 +142,10 @@ class BlockSync:
         if peer.is_closed or not peer.handshake_done or peer.best_known_hash is None:
             return
         count = s.max_blocks_in_flight - len(peer.in_flight)
-        if count <= 0:
+        if count <= 0 or self.queue.full:
             return
-        best, flying = peer.best_known_hash, frozenset(self.in_flight)
+        # received but not yet connected counts as in flight: it has no data on the chain yet
+        best, flying = peer.best_known_hash, frozenset(self.in_flight).union(self.queue.hashes())
         plan = await self.net.call(lambda: self.net.view.plan_download(best, flying, count, s.block_download_window))
         wanted = [h for h in plan.blocks if h not in self.in_flight]
         if wanted and not peer.is_closed:
@@ -201,49 +205,68 @@ class BlockSync:
         asked = self._done(peer, h)
         peer.known_blocks.add(h)
         peer.stats.last_block = time.time()
-        if not asked:
-            # Unrequested: only a block on top of our tip is worth it (high-bandwidth relay).
-            extends_tip = await self.net.call(lambda: self.net.view.chain.tip.hash == block.header.prev_hash)
-            if not extends_tip:
-                await self.send_getheaders(peer, hash_stop=h)
-                return
-        result = await self.process_block(peer, block, raw)
-        if not result.accepted and result.reason == "prev-blk-not-found":
-            await self.send_getheaders(peer, hash_stop=h)
+        self.queue.put(peer, block, raw, requested=asked)
         # Ask again once half the peer's slots are free: one getdata (and one download plan on
         # the chain thread) per several blocks instead of per block.
-        if len(peer.in_flight) <= self.net.settings.max_blocks_in_flight // 2:
+        if asked and len(peer.in_flight) <= self.net.settings.max_blocks_in_flight // 2:
             await self.request_blocks(peer)
 
     async def process_block(self, peer: Peer, block: Block, raw: bytes | None, via_compact: bool = False) -> BlockResult:
+        """Connects a block we asked for (queued behind the blocks received before it)."""
+        return await self.queue.put(peer, block, raw, requested=True, via_compact=via_compact)
+
+    def _connect(self, item: QueuedBlock[BlockResult]) -> BlockResult:
+        """Chain thread: stores and connects one received block."""
         view = self.net.view
+        chain = view.chain
+        block = item.block
+        old_tip = chain.tip
+        if not item.requested and old_tip.hash != block.header.prev_hash:
+            # Unrequested: only a block on top of our tip is worth it (high-bandwidth relay).
+            return BlockResult(False, "unrequested")
+        try:
+            status = chain.process_block(block, item.raw, durable=False)  # a peer has it: a crash costs a download
+        except BlockValidationError as e:
+            view.refresh()
+            return BlockResult(False, e.reason, e.mutated)
+        except Exception:  # a bug or a disk error: this peer's connection pays, the node goes on
+            log.exception("peer=%d: connecting block %s failed", item.peer.id, block.hash_hex)
+            view.refresh()
+            return BlockResult(False, "internal-error")
+        if status == "duplicate-invalid":
+            return BlockResult(False, status)
+        entry = chain.index.get(block.hash)
+        if entry is not None:
+            view.note_header(entry)
+        return BlockResult(True, new_tip=chain.tip is not old_tip)
 
-        def work() -> BlockResult:
-            chain = view.chain
-            old_tip = chain.tip
-            try:
-                status = chain.process_block(block, raw, durable=False)  # a peer has it: a crash costs a download
-            except BlockValidationError as e:
-                view.refresh()
-                return BlockResult(False, e.reason, e.mutated)
-            if status == "duplicate-invalid":
-                return BlockResult(False, status)
-            entry = chain.index.get(block.hash)
-            if entry is not None:
-                view.note_header(entry)
-            return BlockResult(True, new_tip=chain.tip is not old_tip)
-
-        result = await self.net.call(work)
+    async def _after_block(self, item: QueuedBlock[BlockResult], result: BlockResult) -> None:
+        peer, block = item.peer, item.block
         if result.accepted:
             if peer.best_known_hash is None or block.hash == peer.best_known_hash:
                 peer.synced_blocks = max(peer.synced_blocks, peer.best_known_height)
             self.net.txs.block_received(block)
-            return result
+            return
+        if result.reason == "unrequested":
+            await self.send_getheaders(peer, hash_stop=block.hash)
+            return
+        if result.reason == "internal-error":
+            peer.disconnect("internal error")
+            return
         log.info("peer=%d sent invalid block %s: %s", peer.id, block.hash_hex, result.reason)
-        if result.reason in HARMLESS_REASONS or (via_compact and result.mutated):
-            return result
+        if result.reason == "prev-blk-not-found" and not item.via_compact:
+            await self.send_getheaders(peer, hash_stop=block.hash)
+        if result.reason in HARMLESS_REASONS or (item.via_compact and result.mutated):
+            return
         self.net.peerman.misbehaving(peer, 100, f"invalid block: {result.reason}")
-        return result
+
+    async def _queue_drained(self, peers: set[Peer], was_full: bool) -> None:
+        """After a batch: refill the download slots of its senders (of every peer if the queue
+        was full, when nobody was asked for more)."""
+        half = self.net.settings.max_blocks_in_flight // 2
+        for peer in list(self.net.peers.values()) if was_full else peers:
+            if not peer.is_closed and len(peer.in_flight) <= half:
+                await self.request_blocks(peer)
 
     # --- compact blocks --------------------------------------------------------------------------
 
