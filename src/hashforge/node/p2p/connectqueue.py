@@ -62,6 +62,8 @@ class ConnectQueue(Generic[R]):
         self._hashes: dict[bytes, int] = {}  # hash -> copies queued or being connected
         self._bytes = 0
         self._task: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()  # nothing queued or being connected
+        self.idle.set()
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -82,6 +84,7 @@ class ConnectQueue(Generic[R]):
         self._items.append(item)
         self._hashes[block.hash] = self._hashes.get(block.hash, 0) + 1
         self._bytes += item.size
+        self.idle.clear()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
         return done
@@ -105,10 +108,15 @@ class ConnectQueue(Generic[R]):
                     log.exception("peer=%d: handling block %s failed", item.peer.id, item.block.hash_hex)
                 if not item.done.done():
                     item.done.set_result(result)
-            await self._drained({item.peer for item in batch}, was_full)
+            try:
+                await self._drained({item.peer for item in batch}, was_full)
+            except Exception:
+                log.exception("requesting blocks after a batch failed")
+        self.idle.set()
 
     def _abandon(self, items: list[QueuedBlock[R]]) -> None:
         self._items = []
+        self.idle.set()
         for item in items:
             self._forget(item)
             item.done.cancel()

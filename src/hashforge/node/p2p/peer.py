@@ -146,6 +146,7 @@ class Peer:
         self.in_flight: dict[bytes, InFlight] = {}
         self.known_blocks = BoundedSet(2000)
         self.pending_cmpct: tuple[bytes, Any] | None = None  # (block hash, PartialBlock) awaiting blocktxn
+        self.headers_task: asyncio.Task[None] | None = None  # a long headers message being accepted
         # relay
         self.known_txs = BoundedSet(50_000)
         self.tx_to_announce: dict[bytes, int] = {}  # hash to announce -> fee rate (sat/kvB)
