@@ -7,6 +7,7 @@ blocks are connected through a ConnectQueue, in batches, while the peers' reader
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import random
@@ -19,8 +20,8 @@ from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.validation import BlockValidationError
 
 from .chainview import HeadersOutcome
-from .connectqueue import ConnectQueue, QueuedBlock
 from .compact import HeaderAndShortIDs, MsgBlocktxn, MsgCmpctblock, MsgGetblocktxn, PartialBlock
+from .connectqueue import ConnectQueue, QueuedBlock
 from .messages import (
     MAX_HEADERS_RESULTS,
     MSG_BLOCK,
@@ -129,7 +130,7 @@ class BlockSync:
                 chunk = headers[i : i + HEADERS_CHUNK]
                 if i:  # received blocks go first; headers take the gaps while blocks are on the wire
                     await self.queue.idle.wait()
-                part = await self.net.call(lambda chunk=chunk: view.accept_headers(chunk))
+                part = await self.net.call(functools.partial(view.accept_headers, chunk))
                 outcome.unconnecting, outcome.error = part.unconnecting, part.error
                 outcome.best, outcome.new = part.best or outcome.best, outcome.new + part.new
                 if part.unconnecting or part.error is not None or peer.is_closed:

@@ -9,6 +9,8 @@ wake-ups, which on a busy 2-core machine were most of the time a block took to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -94,9 +96,8 @@ class ConnectQueue(Generic[R]):
             was_full = self.full
             batch = self._items[:MAX_BATCH]
             del self._items[: len(batch)]
-            connect = self._connect
             try:
-                results = await self.net.call(lambda: [connect(item) for item in batch])
+                results = await self.net.call(functools.partial(self._connect_all, batch))
             except (asyncio.CancelledError, RuntimeError):  # shutting down (the executor is gone)
                 self._abandon(batch + self._items)
                 raise
@@ -113,6 +114,9 @@ class ConnectQueue(Generic[R]):
             except Exception:
                 log.exception("requesting blocks after a batch failed")
         self.idle.set()
+
+    def _connect_all(self, batch: list[QueuedBlock[R]]) -> list[R]:
+        return [self._connect(item) for item in batch]
 
     def _abandon(self, items: list[QueuedBlock[R]]) -> None:
         self._items = []
@@ -134,7 +138,5 @@ class ConnectQueue(Generic[R]):
         task = self._task
         if task is not None and not task.done():
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
