@@ -56,6 +56,7 @@ class BlockResult:
     reason: str = ""
     mutated: bool = False
     new_tip: bool = False
+    tip_height: int = -1  # the chain's height once this block was handled
 
 
 class BlockSync:
@@ -64,17 +65,25 @@ class BlockSync:
         self.in_flight: dict[bytes, int] = {}  # block hash -> peer id
         self.stall_timeout = net.settings.stall_timeout
         self.queue: ConnectQueue[BlockResult] = ConnectQueue(net, self._connect, self._after_block, self._queue_drained)
+        self.tip_height = -1  # as of the last batch of received blocks
 
     # --- headers -----------------------------------------------------------------------------
 
     async def on_connected(self, peer: Peer) -> None:
-        await self.send_getheaders(peer)
+        # From our best header's parent, as Core does: a peer on the same chain then answers with
+        # at least that header, and we learn what it has (from the tip itself it would answer
+        # with nothing, and never be asked for a block).
+        await self.send_getheaders(peer, from_parent=True)
 
-    async def send_getheaders(self, peer: Peer, from_hash: bytes | None = None, hash_stop: bytes = b"\x00" * 32) -> None:
+    async def send_getheaders(
+        self, peer: Peer, from_hash: bytes | None = None, hash_stop: bytes = b"\x00" * 32, from_parent: bool = False
+    ) -> None:
         view = self.net.view
 
         def locator() -> list[bytes]:
             entry = view.chain.index.get(from_hash) if from_hash else None
+            if from_parent:
+                entry = view.best_header.prev or view.best_header
             return view.locator(entry)
 
         loc = await self.net.call(locator)
@@ -276,7 +285,7 @@ class BlockSync:
         entry = chain.index.get(block.hash)
         if entry is not None:
             view.note_header(entry)
-        return BlockResult(True, new_tip=chain.tip is not old_tip)
+        return BlockResult(True, new_tip=chain.tip is not old_tip, tip_height=chain.height)
 
     async def _after_block(self, item: QueuedBlock[BlockResult], result: BlockResult) -> None:
         peer, block = item.peer, item.block
@@ -298,12 +307,17 @@ class BlockSync:
             return
         self.net.peerman.misbehaving(peer, 100, f"invalid block: {result.reason}")
 
-    async def _queue_drained(self, peers: set[Peer], was_full: bool) -> None:
-        """After a batch: refill the download slots of its senders (of every peer if the queue
-        was full, when nobody was asked for more)."""
+    async def _queue_drained(self, batch: list[QueuedBlock[BlockResult]], results: list[BlockResult], was_full: bool) -> None:
+        """After a batch: refill the download slots of every peer that has blocks we lack (Core
+        fills them each time it services a peer; waiting for a peer's own next message, or for the
+        once-a-second tick, left a second source idle while the first one did all the work)."""
+        self.tip_height = next((r.tip_height for r in reversed(results) if r.tip_height >= 0), self.tip_height)
+        senders = {item.peer for item in batch}
         half = self.net.settings.max_blocks_in_flight // 2
-        for peer in list(self.net.peers.values()) if was_full else peers:
-            if not peer.is_closed and len(peer.in_flight) <= half:
+        for peer in list(self.net.peers.values()):
+            if peer.is_closed or len(peer.in_flight) > half:
+                continue
+            if was_full or peer in senders or peer.best_known_height > self.tip_height:
                 await self.request_blocks(peer)
 
     # --- compact blocks --------------------------------------------------------------------------

@@ -47,14 +47,15 @@ class QueuedBlock(Generic[R]):
 
 class ConnectQueue(Generic[R]):
     """Received blocks in arrival order. `connect` runs on the chain thread, once per block of a
-    batch; `after` runs on the event loop for each block's result, in the same order."""
+    batch; `after` runs on the event loop for each block's result, in the same order; `drained`
+    once per batch after that (with `was_full`: the queue was full, nobody was asked for more)."""
 
     def __init__(
         self,
         net: P2PNetwork,
         connect: Callable[[QueuedBlock[R]], R],
         after: Callable[[QueuedBlock[R], R], Awaitable[None]],
-        drained: Callable[[set[Peer], bool], Awaitable[None]],
+        drained: Callable[[list[QueuedBlock[R]], list[R], bool], Awaitable[None]],
     ) -> None:
         self.net = net
         self._connect = connect
@@ -110,7 +111,7 @@ class ConnectQueue(Generic[R]):
                 if not item.done.done():
                     item.done.set_result(result)
             try:
-                await self._drained({item.peer for item in batch}, was_full)
+                await self._drained(batch, results, was_full)
             except Exception:
                 log.exception("requesting blocks after a batch failed")
         self.idle.set()
