@@ -114,6 +114,8 @@ class BlockSync:
         # A long message is accepted in chunks, in the background: the blocks already requested
         # from this peer are read, connected and requested again in between (in initial sync a
         # 2,000-header message is ~0.1 s of chain-thread time). One message at a time per peer.
+        # Headers are not held back behind blocks: the header chain is complete early, as in Core,
+        # so progress and estimates count against the real height.
         if peer.headers_task is not None and not peer.headers_task.done():
             await peer.headers_task
         if len(headers) <= HEADERS_CHUNK:
@@ -137,8 +139,6 @@ class BlockSync:
         else:
             for i in range(0, len(headers), HEADERS_CHUNK):
                 chunk = headers[i : i + HEADERS_CHUNK]
-                if i:  # received blocks go first; headers take the gaps while blocks are on the wire
-                    await self.queue.idle.wait()
                 part = await self.net.call(functools.partial(view.accept_headers, chunk))
                 outcome.unconnecting, outcome.error = part.unconnecting, part.error
                 outcome.best, outcome.new = part.best or outcome.best, outcome.new + part.new

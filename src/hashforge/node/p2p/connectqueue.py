@@ -65,8 +65,6 @@ class ConnectQueue(Generic[R]):
         self._hashes: dict[bytes, int] = {}  # hash -> copies queued or being connected
         self._bytes = 0
         self._task: asyncio.Task[None] | None = None
-        self.idle = asyncio.Event()  # nothing queued or being connected
-        self.idle.set()
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -87,7 +85,6 @@ class ConnectQueue(Generic[R]):
         self._items.append(item)
         self._hashes[block.hash] = self._hashes.get(block.hash, 0) + 1
         self._bytes += item.size
-        self.idle.clear()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
         return done
@@ -114,14 +111,12 @@ class ConnectQueue(Generic[R]):
                 await self._drained(batch, results, was_full)
             except Exception:
                 log.exception("requesting blocks after a batch failed")
-        self.idle.set()
 
     def _connect_all(self, batch: list[QueuedBlock[R]]) -> list[R]:
         return [self._connect(item) for item in batch]
 
     def _abandon(self, items: list[QueuedBlock[R]]) -> None:
         self._items = []
-        self.idle.set()
         for item in items:
             self._forget(item)
             item.done.cancel()
