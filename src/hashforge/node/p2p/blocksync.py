@@ -22,6 +22,7 @@ from hashforge.consensus.validation import BlockValidationError
 from .chainview import HeadersOutcome
 from .compact import HeaderAndShortIDs, MsgBlocktxn, MsgCmpctblock, MsgGetblocktxn, PartialBlock
 from .connectqueue import ConnectQueue, QueuedBlock
+from .gcpolicy import SyncHeapFreezer
 from .messages import (
     MAX_HEADERS_RESULTS,
     MSG_BLOCK,
@@ -66,6 +67,7 @@ class BlockSync:
         self.stall_timeout = net.settings.stall_timeout
         self.queue: ConnectQueue[BlockResult] = ConnectQueue(net, self._connect, self._after_block, self._queue_drained)
         self.tip_height = -1  # as of the last batch of received blocks
+        self.heap = SyncHeapFreezer()
 
     # --- headers -----------------------------------------------------------------------------
 
@@ -313,6 +315,7 @@ class BlockSync:
         once-a-second tick, left a second source idle while the first one did all the work)."""
         self.tip_height = next((r.tip_height for r in reversed(results) if r.tip_height >= 0), self.tip_height)
         senders = {item.peer for item in batch}
+        self.heap.after_blocks(self.tip_height, max((p.best_known_height for p in self.net.peers.values()), default=-1))
         half = self.net.settings.max_blocks_in_flight // 2
         for peer in list(self.net.peers.values()):
             if peer.is_closed or len(peer.in_flight) > half:
