@@ -15,7 +15,9 @@ the syncing node's block count. Peak RSS is VmHWM of the node process (and its c
 `--baseline-src DIR` syncs one more hashforge, from another source tree, after ours. Without
 bitcoind a second hashforge node serves the chain and only hashforge's figures are printed.
 The defaults are the issue's shape; pass smaller sizes for a quick run. `--rate-at 1000,10000,100000`
-adds blocks/s around those heights (with `--spend-blocks 0 --empty 101000`: does the rate hold?).
+adds blocks/s around those heights (with `--spend-blocks 0 --empty 101000`: does the rate hold?),
+per second of wall time and per second of the node's own CPU time (which load from other work on
+the machine does not move).
 """
 
 from __future__ import annotations
@@ -129,14 +131,26 @@ def peak_rss_mb(pid: int) -> float:
 RATE_WINDOW = 1000  # blocks/s at height h: over the blocks h-500 .. h+500
 
 
-def time_sync(call: Callable[..., Any], t_start: float, base: int, spends_end: int, tip: int, timeout: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_sync(
+    call: Callable[..., Any], t_start: float, base: int, spends_end: int, tip: int, timeout: float, pid: int
+) -> dict[str, Any]:
     """Polls the syncing node's height; times (from `t_start`) at which it reached each mark, and
-    every (time, height) seen, under "samples"."""
-    marks: dict[str, Any] = {"samples": []}
+    every (time, height) seen, under "samples", with the node's CPU seconds under "cpu"."""
+    marks: dict[str, Any] = {"samples": [], "cpu": []}
     while True:
         now = time.perf_counter()
         height = call("getblockcount")
         marks["samples"].append((now - t_start, height))
+        marks["cpu"].append((cpu_seconds(pid), height))
         for name, h in (("base", base), ("spends", spends_end), ("tip", tip)):
             if name not in marks and height >= h:
                 marks[name] = now - t_start
@@ -162,6 +176,8 @@ def figures(marks: dict[str, Any], spend_blocks: int, spends: int, empty: int, r
     spends_s = marks["spends"] - marks["base"]
     empty_s = marks["tip"] - marks["spends"]
     rates = {str(h): rate_at(marks["samples"], h) for h in rate_heights}
+    # per second of the node's own CPU: what other load on the machine does not move
+    cpu_rates = {str(h): rate_at(marks["cpu"], h) for h in rate_heights}
     return {
         "whole_s": round(marks["tip"], 3),
         "to_base_s": round(marks["base"], 3),
@@ -170,7 +186,7 @@ def figures(marks: dict[str, Any], spend_blocks: int, spends: int, empty: int, r
         "empty_s": round(empty_s, 3),
         "empty_blocks_per_s": round(empty / empty_s, 1) if empty_s > 0 else None,
         "peak_rss_mb": rss,
-        **({"blocks_per_s_at": rates} if rates else {}),
+        **({"blocks_per_s_at": rates, "blocks_per_cpu_s_at": cpu_rates} if rates else {}),
     }
 
 
@@ -183,7 +199,7 @@ def sync_hashforge(
     node.start(timeout=120)
     try:
         assert node.proc is not None
-        marks = time_sync(node.call, t0, *marks_at, timeout=args.timeout)
+        marks = time_sync(node.call, t0, *marks_at, timeout=args.timeout, pid=node.proc.pid)
         rss = peak_rss_mb(node.proc.pid)
         utxo = node.call("gettxoutsetinfo")["hash_serialized_3"]
     finally:
@@ -259,7 +275,7 @@ def main() -> None:
             core.start(timeout=120)
             try:
                 assert core.proc is not None
-                marks = time_sync(core.call, t0, *marks_at, timeout=args.timeout)
+                marks = time_sync(core.call, t0, *marks_at, timeout=args.timeout, pid=core.proc.pid)
                 rss = peak_rss_mb(core.proc.pid)
                 utxos["core"] = core.call("gettxoutsetinfo")["hash_serialized_3"]
             finally:

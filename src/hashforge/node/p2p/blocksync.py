@@ -1,11 +1,14 @@
 """Blocks: header-first sync, the download window with stall detection, compact blocks (BIP152),
 serving headers and blocks, and announcing new tips (BIP130 headers, or inv).
 
-Event-loop only; chain work goes through `net.call` to ChainView on the chain thread.
+Event-loop only; chain work goes through `net.call` to ChainView on the chain thread. Received
+blocks are connected through a ConnectQueue, in batches, while the peers' readers go on reading.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import random
 import time
@@ -18,6 +21,8 @@ from hashforge.consensus.validation import BlockValidationError
 
 from .chainview import HeadersOutcome
 from .compact import HeaderAndShortIDs, MsgBlocktxn, MsgCmpctblock, MsgGetblocktxn, PartialBlock
+from .connectqueue import ConnectQueue, QueuedBlock
+from .gcpolicy import SyncHeapFreezer
 from .messages import (
     MAX_HEADERS_RESULTS,
     MSG_BLOCK,
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_UNCONNECTING_HEADERS = 10
+HEADERS_CHUNK = 250  # headers accepted per chain-thread hop (~10 ms): block batches run in between
 MAX_CMPCTBLOCK_DEPTH = 5  # serve cmpctblock for blocks this close to the tip, full blocks beyond
 MAX_BLOCKTXN_DEPTH = 10
 # Not punished: the block may become valid later, or the failure says nothing about the sender.
@@ -51,6 +57,7 @@ class BlockResult:
     reason: str = ""
     mutated: bool = False
     new_tip: bool = False
+    tip_height: int = -1  # the chain's height once this block was handled
 
 
 class BlockSync:
@@ -58,17 +65,27 @@ class BlockSync:
         self.net = net
         self.in_flight: dict[bytes, int] = {}  # block hash -> peer id
         self.stall_timeout = net.settings.stall_timeout
+        self.queue: ConnectQueue[BlockResult] = ConnectQueue(net, self._connect, self._after_block, self._queue_drained)
+        self.tip_height = -1  # as of the last batch of received blocks
+        self.heap = SyncHeapFreezer()
 
     # --- headers -----------------------------------------------------------------------------
 
     async def on_connected(self, peer: Peer) -> None:
-        await self.send_getheaders(peer)
+        # From our best header's parent, as Core does: a peer on the same chain then answers with
+        # at least that header, and we learn what it has (from the tip itself it would answer
+        # with nothing, and never be asked for a block).
+        await self.send_getheaders(peer, from_parent=True)
 
-    async def send_getheaders(self, peer: Peer, from_hash: bytes | None = None, hash_stop: bytes = b"\x00" * 32) -> None:
+    async def send_getheaders(
+        self, peer: Peer, from_hash: bytes | None = None, hash_stop: bytes = b"\x00" * 32, from_parent: bool = False
+    ) -> None:
         view = self.net.view
 
         def locator() -> list[bytes]:
             entry = view.chain.index.get(from_hash) if from_hash else None
+            if from_parent:
+                entry = view.best_header.prev or view.best_header
             return view.locator(entry)
 
         loc = await self.net.call(locator)
@@ -96,7 +113,42 @@ class BlockSync:
             return
         for h in headers:
             peer.known_blocks.add(h.hash)
-        outcome = await self.net.call(lambda: self.net.view.accept_headers(headers))
+        # A long message is accepted in chunks, in the background: the blocks already requested
+        # from this peer are read, connected and requested again in between (in initial sync a
+        # 2,000-header message is ~0.1 s of chain-thread time). One message at a time per peer.
+        # Headers are not held back behind blocks: the header chain is complete early, as in Core,
+        # so progress and estimates count against the real height.
+        if peer.headers_task is not None and not peer.headers_task.done():
+            await peer.headers_task
+        if len(headers) <= HEADERS_CHUNK:
+            await self._accept_headers(peer, headers)
+        else:
+            peer.headers_task = self.net.connman.spawn(self._accept_headers_background(peer, headers))
+
+    async def _accept_headers_background(self, peer: Peer, headers: Sequence[BlockHeader]) -> None:
+        try:
+            await self._accept_headers(peer, headers)
+        except Exception:  # as in the peer's own task: a bug costs this peer, never the node
+            if not peer.is_closed:
+                log.exception("peer=%d: accepting headers failed", peer.id)
+                peer.disconnect("internal error")
+
+    async def _accept_headers(self, peer: Peer, headers: Sequence[BlockHeader]) -> None:
+        view = self.net.view
+        outcome = HeadersOutcome()
+        if any(b.prev_hash != a.hash for a, b in itertools.pairwise(headers)):
+            outcome.non_continuous = True
+        else:
+            for i in range(0, len(headers), HEADERS_CHUNK):
+                chunk = headers[i : i + HEADERS_CHUNK]
+                part = await self.net.call(functools.partial(view.accept_headers, chunk))
+                outcome.unconnecting, outcome.error = part.unconnecting, part.error
+                outcome.best, outcome.new = part.best or outcome.best, outcome.new + part.new
+                if part.unconnecting or part.error is not None or peer.is_closed:
+                    break
+                if i + HEADERS_CHUNK < len(headers):
+                    self._update_best_known(peer, part)
+                    await self.request_blocks(peer)
         await self._after_headers(peer, headers, outcome)
 
     async def _after_headers(self, peer: Peer, headers: Sequence[BlockHeader], outcome: HeadersOutcome) -> None:
@@ -139,9 +191,10 @@ class BlockSync:
         if peer.is_closed or not peer.handshake_done or peer.best_known_hash is None:
             return
         count = s.max_blocks_in_flight - len(peer.in_flight)
-        if count <= 0:
+        if count <= 0 or self.queue.full:
             return
-        best, flying = peer.best_known_hash, frozenset(self.in_flight)
+        # received but not yet connected counts as in flight: it has no data on the chain yet
+        best, flying = peer.best_known_hash, frozenset(self.in_flight).union(self.queue.hashes())
         plan = await self.net.call(lambda: self.net.view.plan_download(best, flying, count, s.block_download_window))
         wanted = [h for h in plan.blocks if h not in self.in_flight]
         if wanted and not peer.is_closed:
@@ -201,49 +254,74 @@ class BlockSync:
         asked = self._done(peer, h)
         peer.known_blocks.add(h)
         peer.stats.last_block = time.time()
-        if not asked:
-            # Unrequested: only a block on top of our tip is worth it (high-bandwidth relay).
-            extends_tip = await self.net.call(lambda: self.net.view.chain.tip.hash == block.header.prev_hash)
-            if not extends_tip:
-                await self.send_getheaders(peer, hash_stop=h)
-                return
-        result = await self.process_block(peer, block, raw)
-        if not result.accepted and result.reason == "prev-blk-not-found":
-            await self.send_getheaders(peer, hash_stop=h)
+        self.queue.put(peer, block, raw, requested=asked)
         # Ask again once half the peer's slots are free: one getdata (and one download plan on
         # the chain thread) per several blocks instead of per block.
-        if len(peer.in_flight) <= self.net.settings.max_blocks_in_flight // 2:
+        if asked and len(peer.in_flight) <= self.net.settings.max_blocks_in_flight // 2:
             await self.request_blocks(peer)
 
     async def process_block(self, peer: Peer, block: Block, raw: bytes | None, via_compact: bool = False) -> BlockResult:
+        """Connects a block we asked for (queued behind the blocks received before it)."""
+        return await self.queue.put(peer, block, raw, requested=True, via_compact=via_compact)
+
+    def _connect(self, item: QueuedBlock[BlockResult]) -> BlockResult:
+        """Chain thread: stores and connects one received block."""
         view = self.net.view
+        chain = view.chain
+        block = item.block
+        old_tip = chain.tip
+        if not item.requested and old_tip.hash != block.header.prev_hash:
+            # Unrequested: only a block on top of our tip is worth it (high-bandwidth relay).
+            return BlockResult(False, "unrequested")
+        try:
+            status = chain.process_block(block, item.raw, durable=False)  # a peer has it: a crash costs a download
+        except BlockValidationError as e:
+            view.refresh()
+            return BlockResult(False, e.reason, e.mutated)
+        except Exception:  # a bug or a disk error: this peer's connection pays, the node goes on
+            log.exception("peer=%d: connecting block %s failed", item.peer.id, block.hash_hex)
+            view.refresh()
+            return BlockResult(False, "internal-error")
+        if status == "duplicate-invalid":
+            return BlockResult(False, status)
+        entry = chain.index.get(block.hash)
+        if entry is not None:
+            view.note_header(entry)
+        return BlockResult(True, new_tip=chain.tip is not old_tip, tip_height=chain.height)
 
-        def work() -> BlockResult:
-            chain = view.chain
-            old_tip = chain.tip
-            try:
-                status = chain.process_block(block, raw, durable=False)  # a peer has it: a crash costs a download
-            except BlockValidationError as e:
-                view.refresh()
-                return BlockResult(False, e.reason, e.mutated)
-            if status == "duplicate-invalid":
-                return BlockResult(False, status)
-            entry = chain.index.get(block.hash)
-            if entry is not None:
-                view.note_header(entry)
-            return BlockResult(True, new_tip=chain.tip is not old_tip)
-
-        result = await self.net.call(work)
+    async def _after_block(self, item: QueuedBlock[BlockResult], result: BlockResult) -> None:
+        peer, block = item.peer, item.block
         if result.accepted:
             if peer.best_known_hash is None or block.hash == peer.best_known_hash:
                 peer.synced_blocks = max(peer.synced_blocks, peer.best_known_height)
             self.net.txs.block_received(block)
-            return result
+            return
+        if result.reason == "unrequested":
+            await self.send_getheaders(peer, hash_stop=block.hash)
+            return
+        if result.reason == "internal-error":
+            peer.disconnect("internal error")
+            return
         log.info("peer=%d sent invalid block %s: %s", peer.id, block.hash_hex, result.reason)
-        if result.reason in HARMLESS_REASONS or (via_compact and result.mutated):
-            return result
+        if result.reason == "prev-blk-not-found" and not item.via_compact:
+            await self.send_getheaders(peer, hash_stop=block.hash)
+        if result.reason in HARMLESS_REASONS or (item.via_compact and result.mutated):
+            return
         self.net.peerman.misbehaving(peer, 100, f"invalid block: {result.reason}")
-        return result
+
+    async def _queue_drained(self, batch: list[QueuedBlock[BlockResult]], results: list[BlockResult], was_full: bool) -> None:
+        """After a batch: refill the download slots of every peer that has blocks we lack (Core
+        fills them each time it services a peer; waiting for a peer's own next message, or for the
+        once-a-second tick, left a second source idle while the first one did all the work)."""
+        self.tip_height = next((r.tip_height for r in reversed(results) if r.tip_height >= 0), self.tip_height)
+        senders = {item.peer for item in batch}
+        self.heap.after_blocks(self.tip_height, max((p.best_known_height for p in self.net.peers.values()), default=-1))
+        half = self.net.settings.max_blocks_in_flight // 2
+        for peer in list(self.net.peers.values()):
+            if peer.is_closed or len(peer.in_flight) > half:
+                continue
+            if was_full or peer in senders or peer.best_known_height > self.tip_height:
+                await self.request_blocks(peer)
 
     # --- compact blocks --------------------------------------------------------------------------
 

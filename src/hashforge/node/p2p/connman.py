@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .netaddr import NetAddr, parse_hostport
 from .peer import Peer
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .network import P2PNetwork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EVICTION_PROTECT = 4  # per criterion: lowest ping, latest block, latest transaction
 
@@ -145,10 +146,12 @@ class ConnectionManager:
         self.spawn(self.net.peerman.run(peer))
         return peer
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Runs `coro` as a task that `close` waits for (and cancels after a while)."""
+        task: asyncio.Task[T] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # --- added nodes and --connect -----------------------------------------------------------
 

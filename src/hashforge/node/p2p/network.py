@@ -103,6 +103,7 @@ class P2PNetwork:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.connman.close()
+        await self.blocks.queue.close()
         self.addrbook.save()
 
         def detach() -> None:

@@ -1,0 +1,168 @@
+"""Headers-first sync from several peers at once, with Core's moving download window: a fresh node
+syncs a chain from two honest sources (a hashforge node, and Bitcoin Core where it is here, else a
+second hashforge node) and from a withholder, a tiny P2P server that completes the handshake and
+serves headers but never sends a block. The sync completes, blocks come from both honest sources,
+and the withholder, which ends up holding the window's first block, is dropped as a staller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hashforge.consensus.block import Block, BlockHeader
+from hashforge.consensus.params import REGTEST
+from hashforge.node.p2p.framing import HEADER_SIZE, MessageHeader, frame_message
+from hashforge.node.p2p.messages import (
+    MAX_HEADERS_RESULTS,
+    MSG_WITNESS_FLAG,
+    Message,
+    MsgGetdata,
+    MsgGetheaders,
+    MsgHeaders,
+    MsgPing,
+    MsgPong,
+    MsgVerack,
+    MsgVersion,
+    decode_payload,
+)
+from tests.helpers.bitcoind import BITCOIND, BitcoinCore
+from tests.helpers.chainbuild import make_block
+from tests.helpers.nodeproc import NodeProcess, free_port
+
+from .conftest import start_node, wait_until
+
+BLOCKS = 400
+WINDOW = 64  # Core's 1024 needs a chain of thousands of blocks to fill; the logic is the same
+CORE_P2P_ARGS = ("-listen=1", "-bind=127.0.0.1", "-dnsseed=0", "-fixedseeds=0", "-listenonion=0", "-discover=0", "-natpmp=0")
+
+
+def build_chain(n: int) -> list[Block]:
+    """Blocks 1..n, one second apart and ending about now (a source whose tip is old is in initial
+    block download itself, and Core does not answer getheaders then)."""
+    genesis = REGTEST.genesis
+    first_offset = int(time.time()) - n - genesis.header.time
+    blocks: list[Block] = []
+    parent = genesis
+    for h in range(1, n + 1):
+        parent = make_block(parent, h, time_offset=first_offset if h == 1 else 1)
+        blocks.append(parent)
+    return blocks
+
+
+class Withholder:
+    """A P2P peer on loopback that shakes hands, answers pings and getheaders from `headers`, takes
+    getdata for blocks and never answers it. It accepts one connection only (later ones are closed
+    at once, so the node cannot simply come back to it)."""
+
+    def __init__(self, headers: list[BlockHeader]) -> None:
+        self.headers = headers
+        self.height_of = {REGTEST.genesis.hash: 0} | {h.hash: i + 1 for i, h in enumerate(headers)}
+        self.blocks_asked = 0
+        self.connections = 0
+        self.dropped = threading.Event()
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Withholder:
+        self._thread.start()
+        assert self._ready.wait(10), "withholder did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if self.connections > 1:
+            writer.close()
+            return
+
+        def send(msg: Message) -> None:
+            writer.write(frame_message(REGTEST.message_start, msg))
+
+        try:
+            while True:
+                header = MessageHeader.parse(REGTEST.message_start, await reader.readexactly(HEADER_SIZE))
+                msg = decode_payload(header.command, await reader.readexactly(header.length))
+                if isinstance(msg, MsgVersion):
+                    send(MsgVersion(timestamp=int(time.time()), nonce=0x5EED, user_agent=b"/withholder/", start_height=len(self.headers)))
+                    send(MsgVerack())
+                elif isinstance(msg, MsgPing):
+                    send(MsgPong(msg.nonce))
+                elif isinstance(msg, MsgGetheaders):
+                    start = next((self.height_of[h] for h in msg.locator if h in self.height_of), 0)
+                    send(MsgHeaders(tuple(self.headers[start : start + MAX_HEADERS_RESULTS])))
+                elif isinstance(msg, MsgGetdata):
+                    self.blocks_asked += sum(1 for i in msg.inventory if i.type & ~MSG_WITNESS_FLAG == 2)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.dropped.set()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+def chain() -> list[Block]:
+    return build_chain(BLOCKS)
+
+
+@contextlib.contextmanager
+def honest_source(path: Path, blocks: list[Block], use_core: bool) -> Iterator[str]:
+    """A node holding `blocks`, listening on loopback; yields its P2P address."""
+    if use_core:
+        port = free_port()
+        with BitcoinCore(path, *CORE_P2P_ARGS, f"-port={port}") as core:
+            for b in blocks:
+                assert core.call("submitblock", b.serialize().hex()) is None
+            yield f"127.0.0.1:{port}"
+        return
+    node = start_node(path)
+    try:
+        for b in blocks:
+            assert node.call("submitblock", b.serialize().hex()) is None
+        yield node.p2p_addr
+    finally:
+        node.stop()
+
+
+def test_sync_from_several_peers_drops_a_staller(tmp_path: Path, chain: list[Block]) -> None:
+    tip = chain[-1].hash_hex
+    with (
+        honest_source(tmp_path / "source-a", chain, use_core=False) as a,
+        honest_source(tmp_path / "source-b", chain, use_core=BITCOIND is not None) as b,
+        Withholder([blk.header for blk in chain]) as staller,
+    ):
+        args = ["--no-listen", "--connect", staller.addr, "--connect", a, "--connect", b]
+        sync: NodeProcess = start_node(tmp_path / "sync", args, {"p2p_block_download_window": WINDOW})
+        try:
+            wait_until(lambda: sync.call("getbestblockhash") == tip, 120, "the sync to reach the tip")
+            assert staller.blocks_asked > 0, "the withholder was never asked for a block"
+            assert staller.dropped.wait(10), "the withholder is still connected"
+            assert "stalling block download" in sync.log_path.read_text()
+            blocks_from = {p["addr"]: p["bytesrecv_per_msg"].get("block", 0) for p in sync.call("getpeerinfo")}
+            assert staller.addr not in blocks_from
+            assert blocks_from.get(a, 0) > 0 and blocks_from.get(b, 0) > 0, f"blocks came from one peer only: {blocks_from}"
+            assert sync.call("getblockcount") == BLOCKS
+        finally:
+            sync.stop()
