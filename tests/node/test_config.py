@@ -71,7 +71,7 @@ def test_bad_values_in_the_file_or_environment(tmp_path: Path, monkeypatch: pyte
     (["--rpc-port", "70000"], "--rpc-port must be 0..65535, not 70000"),
     (["--port", "0"], "--port must be 1..65535, not 0"),
     (["--maxconnections", "-1"], "--maxconnections must be 0 or more, not -1"),
-    (["--script-workers", "fibers"], "bad configuration: --script-workers: Input should be 'thread' or 'process' "
+    (["--script-workers", "fibers"], "bad configuration: --script-workers: Input should be 'inline', 'thread' or 'process' "
      "(got 'fibers')"),
     (["--rpc-user", "u"], "bad configuration: --rpc-user: RPC user and password go together (--rpc-user, "
      "--rpc-password)"),

@@ -40,6 +40,7 @@ def process_chain(setup: tuple[Path, Block, list[Transaction]], tmp_path: Path) 
 
     shutil.copytree(setup[0], tmp_path / "d")
     pool, script_map = make_script_executor("process", 2)
+    assert pool is not None
     chain = ChainManager(REGTEST, tmp_path / "d", script_map=script_map)
     yield chain
     chain.close()
@@ -89,3 +90,13 @@ def test_node_runs_with_process_workers(tmp_path: Path) -> None:
         assert node.stop() == 0
     finally:
         node.kill()
+
+
+def test_inline_is_the_chain_threads_own_map() -> None:
+    """The default: no pool, the checks run where the block connects (a thread pool only adds GIL hand-offs)."""
+    assert make_script_executor("inline", 2) == (None, map)
+    pool, _ = make_script_executor("thread", 2)
+    assert pool is not None
+    pool.shutdown()
+    with pytest.raises(ValueError, match="'inline', 'thread' or 'process'"):
+        make_script_executor("fibers", 2)

@@ -54,7 +54,8 @@ class NodeConfig:
     rpc_work_queue: Annotated[int, NOT_NEGATIVE] = 64
     rpc_server_timeout: Annotated[float, rule(lambda v: v > 0, "must be more than 0 seconds")] = 30.0
     script_threads: Annotated[int, AT_LEAST_ONE] = 2
-    script_workers: Literal["thread", "process"] = "thread"  # or "process": signature checks in worker processes
+    # signature checks: on the chain thread ("inline"), a thread pool, or worker processes (parallel)
+    script_workers: Literal["inline", "thread", "process"] = "inline"
     # sat/kvB, as Core's -minrelaytxfee, -incrementalrelayfee and -blockmintxfee (Core 30+ defaults)
     min_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_MIN_RELAY_TX_FEE
     incremental_relay_fee: Annotated[int, NOT_NEGATIVE] = DEFAULT_INCREMENTAL_RELAY_FEE

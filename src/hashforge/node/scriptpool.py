@@ -1,8 +1,10 @@
 """Executors for signature checks: ChainManager takes any `map`-like callable as `script_map`.
 
 Script checks are mostly Python (sighash, interpreter) around libsecp256k1 calls, so threads share
-one GIL: a thread pool keeps the checks off the event loop but barely runs them in parallel. A
-process pool does, at the price of pickling each transaction and its spent outputs to a worker;
+one GIL: blocks connect on the chain thread, off the event loop already, and a thread pool there only
+adds hand-offs and GIL contention (a 2,000-check block: 0.77x the speed of checking inline,
+bench/node_connect.py), so the default checks inline. A process pool runs them in parallel, at the
+price of pickling each transaction and its spent outputs to a worker and of the workers' memory;
 `process_pool_map` sends them in chunks so that price stays small next to the checks.
 """
 
@@ -15,7 +17,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Literal
 
 ScriptMap = Callable[..., Iterator[Any]]
-WorkerKind = Literal["thread", "process"]
+WorkerKind = Literal["inline", "thread", "process"]
 
 # Below this many checks a block is verified inline: starting a round trip to worker processes
 # costs more than a handful of checks.
@@ -36,9 +38,12 @@ def process_pool_map(executor: ProcessPoolExecutor, workers: int | None = None) 
     return mapper
 
 
-def make_script_executor(kind: WorkerKind | str, workers: int) -> tuple[Executor, ScriptMap]:
-    """The executor the node verifies signatures on, and the `script_map` to hand the chain manager."""
+def make_script_executor(kind: WorkerKind | str, workers: int) -> tuple[Executor | None, ScriptMap]:
+    """The executor the node verifies signatures on (None: inline, on the chain thread), and the
+    `script_map` to hand the chain manager."""
     workers = max(1, workers)
+    if kind == "inline":
+        return None, map
     if kind == "process":
         # spawn, not fork: the node has threads (event loop, executors) that a fork would copy mid-step
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
@@ -46,4 +51,4 @@ def make_script_executor(kind: WorkerKind | str, workers: int) -> tuple[Executor
     if kind == "thread":
         threads = ThreadPoolExecutor(workers, thread_name_prefix="script")
         return threads, threads.map
-    raise ValueError(f"script workers must be 'thread' or 'process', not {kind!r}")
+    raise ValueError(f"script workers must be 'inline', 'thread' or 'process', not {kind!r}")

@@ -45,7 +45,7 @@ class Node:
         self.datadir: Path = config.resolved_datadir
         self.started_at = time.time()
         self.chain_executor = ThreadPoolExecutor(1, thread_name_prefix="chain")
-        # Signature checks: threads by default; `script_workers = "process"` runs them in processes.
+        # Signature checks: inline on the chain thread by default; `script_workers = "process"` runs them in processes.
         self.script_executor, self._script_map = make_script_executor(config.script_workers, config.script_threads)
         self.utxo_scans = UTXOScanner()
         self.chain: ChainManager | None = None
@@ -180,7 +180,8 @@ class Node:
         if self.chain is not None:
             await self.call(self.chain.close)
         self.chain_executor.shutdown(wait=True)
-        self.script_executor.shutdown(wait=True)
+        if self.script_executor is not None:
+            self.script_executor.shutdown(wait=True)
         for path in (self.cookie_path, self.datadir / "node.pid"):
             if path is not None and path.exists():
                 path.unlink()
