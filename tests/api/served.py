@@ -62,9 +62,9 @@ class ServedApi:
 
 
 def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI | Callable[[EventBus], ComponentAPI],
-          ops_dir: Path | None = None, **overrides: Any) -> ServedApi:
+          ops_dir: Path | None = None, ops_network: str = "regtest", **overrides: Any) -> ServedApi:
     """The API over `node`; each extra is a ComponentAPI, or a function of the bus that makes one;
-    with `ops_dir`, the ops component too (regtest), as `hashforge api --ops-dir` attaches it."""
+    with `ops_dir`, the ops component too (on `ops_network`), as `hashforge api --ops-dir` attaches it."""
     values: dict[str, Any] = {
         "host": "127.0.0.1", "port": 0, "datadir": datadir, "node_rpc_url": node.url,
         "node_cookie": node.datadir / ".cookie", "tip_poll_s": 0.1, "rate_per_s": 10_000, "rate_burst": 10_000,
@@ -78,9 +78,9 @@ def serve(node: NodeProcess, datadir: Path, *extras: ComponentAPI | Callable[[Ev
         components.add(extra if isinstance(extra, ComponentAPI) else extra(components.bus))
     if ops_dir is not None:
         from hashforge.api.attach import ops_component
-        from hashforge.consensus.params import REGTEST
+        from hashforge.consensus.params import get_params
         from hashforge.ops.gateway import OpsGateway
 
-        components.add(ops_component(OpsGateway(ops_dir, REGTEST, components)))
+        components.add(ops_component(OpsGateway(ops_dir, get_params(ops_network), components)))
     keys = KeyStore(settings.keys_path)
     return ServedApi(ApiServer(settings, components, keys), components, keys).start()

@@ -5,6 +5,7 @@ real HTTP with the ops component attached."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -258,3 +259,19 @@ def test_api_user_presets_file(client: httpx.Client, api: ServedApi) -> None:
         assert r.status_code == 500 and "[hardware.broken]" in r.json()["detail"]
     finally:
         path.unlink()
+
+
+@pytest.mark.parametrize(("network", "preset", "merged"), [("regtest", "s21", False), ("scryptnet", "l7", False),
+                                                          ("litecoin-regtest", "l7", True)])
+def test_the_page_starts_from_a_machine_of_the_operations_algorithm(
+        chain: Chain, tmp_path: Path, network: str, preset: str, merged: bool) -> None:
+    """/profit before any input: an S21 on SHA-256d operations, an L7 on scrypt ones, Dogecoin
+    merged on Litecoin (as `up` runs it)."""
+    served = serve(chain.node, tmp_path, ops_dir=tmp_path / "ops", ops_network=network)
+    try:
+        r = httpx.get(served.url + "/profit", timeout=60)
+        assert r.status_code == 200, r.text[-2000:]
+        assert re.search(rf'<option value="{preset}"[^>]*selected', r.text), r.text[-3000:]
+        assert ('id="merged"' in r.text) == merged
+    finally:
+        served.stop()

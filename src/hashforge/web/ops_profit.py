@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from hashforge.consensus.params import PowAlgorithm
 from hashforge.httpedge.access import ReadAccess
 from hashforge.ops.gateway import OpsGateway
 from hashforge.ops.profit import units
@@ -78,10 +79,14 @@ async def profit_page(
                                           price_usd=price_usd, electricity=electricity, pool_fee=pool_fee,
                                           hardware_cost=hardware_cost, growth=growth, coin=coin, merge=merge,
                                           merge_price_usd=merge_price_usd, merge_difficulty=merge_difficulty).items()}
-    if not submitted:
-        form.update(preset="s21", electricity="0.08", pool_fee="2", hardware_cost="5000", growth="2%")
-    form["months"] = months or "24"
     network = ops.params.name if ops is not None else "mainnet"
+    if not submitted:  # a machine of the operation's own algorithm; on Litecoin, Dogecoin merged as up does
+        scrypt = ops is not None and ops.params.pow_algorithm is PowAlgorithm.SCRYPT
+        form.update(preset="l7" if scrypt else "s21", electricity="0.08", pool_fee="2", hardware_cost="5000",
+                    growth="2%")
+        if network.startswith("litecoin"):
+            form.update(merge="doge")
+    form["months"] = months or "24"
     test_network = network not in ("mainnet", "litecoin", "dogecoin")  # the networks whose coins have a price
     # a test network's coins have no price: its live difficulty with Bitcoin's price is nonsense
     use_live = (live == "1") if submitted else not test_network
