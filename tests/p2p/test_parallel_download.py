@@ -166,3 +166,21 @@ def test_sync_from_several_peers_drops_a_staller(tmp_path: Path, chain: list[Blo
             assert sync.call("getblockcount") == BLOCKS
         finally:
             sync.stop()
+
+
+def test_getpeerinfo_lists_the_heights_in_flight(tmp_path: Path, chain: list[Block]) -> None:
+    """A peer that never sends the blocks asked of it holds them in flight: `inflight` lists their
+    heights, the first ones of the chain, at most the per-peer limit (Core's 16)."""
+    with Withholder([blk.header for blk in chain]) as staller:
+        sync: NodeProcess = start_node(tmp_path / "sync", ["--no-listen", "--connect", staller.addr])
+        try:
+            def inflight() -> list[int]:
+                peers = sync.call("getpeerinfo")
+                return list(peers[0]["inflight"]) if peers else []
+
+            wait_until(lambda: bool(inflight()), 60, "blocks in flight to the withholder")
+            heights = inflight()
+            assert heights == list(range(1, len(heights) + 1)) and len(heights) <= 16, heights
+            assert staller.blocks_asked >= len(heights)
+        finally:
+            sync.stop()

@@ -195,6 +195,11 @@ class P2PNetwork:
         recv = self.closed_bytes_recv + sum(p.stats.bytes_recv for p in self.peers.values())
         return sent, recv
 
+    def _inflight_heights(self, peer: Peer) -> list[int]:
+        """Heights of the blocks asked of `peer` and not received yet (Core's `inflight`)."""
+        index = self.view.chain.index
+        return sorted(e.height for h in list(peer.in_flight) if (e := index.get(h)) is not None)
+
     def peer_info(self, peer: Peer) -> dict[str, Any]:
         now = time.monotonic()
         return {
@@ -226,7 +231,7 @@ class P2PNetwork:
             "presynced_headers": -1,
             "synced_headers": peer.synced_headers,
             "synced_blocks": peer.synced_blocks,
-            "inflight": [],
+            "inflight": self._inflight_heights(peer),
             "addr_relay_enabled": True,
             "addr_processed": peer.stats.addr_processed,
             "addr_rate_limited": peer.stats.addr_rate_limited,
