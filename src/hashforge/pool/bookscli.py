@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,8 +24,7 @@ from .db import (
     BlockRepository,
     LedgerRepository,
     StateRepository,
-    make_engine,
-    migrate,
+    transaction,
 )
 from .hashrate import share_scale
 
@@ -47,20 +45,9 @@ def _url(datadir: Path, database_url: str | None) -> str:
     return f"sqlite:///{db}"
 
 
-@contextmanager
-def _books(url: str) -> Iterator[Connection]:
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-        with engine.begin() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
 def _read(url: str, fn: Callable[[Connection], T]) -> T:
     try:
-        with _books(url) as conn:
+        with transaction(url) as conn:
             return fn(conn)
     except SQLAlchemyError as e:
         fail(f"cannot use the pool database {url}: {str(e).splitlines()[0]}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,7 +27,7 @@ from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import PowAlgorithm, get_params
 from hashforge.schema import SchemaError
 
-from ..db import make_engine, migrate
+from ..db import transaction
 from ..hashrate import format_hashrate
 from . import book
 from . import farm as farms
@@ -80,15 +80,8 @@ class Target:
             return False
         return True
 
-    @contextmanager
-    def tx(self) -> Iterator[Connection]:
-        engine = make_engine(self.url)
-        try:
-            migrate(engine)
-            with engine.begin() as conn:
-                yield conn
-        finally:
-            engine.dispose()
+    def tx(self) -> AbstractContextManager[Connection]:
+        return transaction(self.url)
 
 
 def _run(ctx: typer.Context, fn: Callable[[Connection], T]) -> T:

@@ -4,7 +4,7 @@ SQLite (WAL, synchronous=FULL) is the default; PostgreSQL (`postgresql+psycopg:/
 same schema for several pool processes sharing one database.
 """
 
-from .engine import make_engine, migrate
+from .engine import make_engine, migrate, transaction
 from .models import metadata
 from .repositories import (
     AuxAddressRepository,
@@ -25,4 +25,5 @@ __all__ = [
     "make_engine",
     "metadata",
     "migrate",
+    "transaction",
 ]

@@ -3,6 +3,8 @@ returns); PostgreSQL commits are durable by default."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         check_revision(conn, cfg)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Connection]:
+    """One transaction on the pool database at `url`, its schema brought up to date first: what a
+    command that reads or writes the books without a running pool needs."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def database_name(engine: Engine) -> str:
