@@ -128,15 +128,20 @@ def blocks(
     def read(conn: Connection) -> list[dict[str, Any]]:
         own = _own_network(conn, network)
         scrypt = get_params(own).pow_algorithm.name == "SCRYPT"
+        if coin is None:
+            found = BlockRepository.page(conn, limit, 0)
+        else:  # the chains whose coin it is, each filtered in the database
+            chains = [c for c in BlockRepository.chains(conn) if _wanted(coin, _coin(c, own))]
+            found = sorted((r for c in chains for r in BlockRepository.page(conn, limit, 0, chain=c)),
+                           key=lambda r: r["id"], reverse=True)[:limit]
         out = []
-        for r in BlockRepository.page(conn, 100_000 if coin else limit, 0):
+        for r in found:
             row = {k: r[k] for k in ("id", "height", "hash", "address", "worker", "reward", "status", "scheme",
                                      "found_at", "credited", "effort")}
             row["network_difficulty"] = r["network_difficulty"] / share_scale(scrypt)
             row.update(_coin(r["chain"], own))
-            if _wanted(coin, row):
-                out.append(row)
-        return out[:limit]
+            out.append(row)
+        return out
 
     rows = _read(_url(datadir, database_url), read)
 

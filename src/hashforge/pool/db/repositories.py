@@ -191,6 +191,11 @@ class BlockRepository:
         return [dict(r._mapping) for r in conn.execute(q)]
 
     @staticmethod
+    def chains(conn: Connection) -> list[str | None]:
+        """The chains the pool has found blocks on (None: its own)."""
+        return [c for (c,) in conn.execute(select(blocks.c.chain).distinct())]
+
+    @staticmethod
     def count_by_status(conn: Connection, chain: str | None = None) -> dict[str, int]:
         q = select(blocks.c.status, func.count()).where(on_chain(blocks.c.chain, chain)).group_by(blocks.c.status)
         return {s: int(n) for s, n in conn.execute(q)}
