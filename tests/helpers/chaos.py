@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,17 +81,18 @@ class ChaosReport:
 class UpProcess:
     """`hashforge up --json` on free ports in `root`, with its JSON events read on a thread."""
 
+    PORT_FLAGS = ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port", "--ws-port")
+
     def __init__(self, root: Path, network: str = "devnet", scheme: str = "pplns", threads: int = 1,
-                 pool_toml: str = "") -> None:
+                 pool_toml: str = "", *, port_flags: Sequence[str] = PORT_FLAGS, extra: Sequence[str] = ()) -> None:
         self.root = root
         self.datadir = root / "up"
         self.datadir.mkdir(parents=True, exist_ok=True)
         if pool_toml:
             (self.datadir / "pool.toml").write_text(pool_toml)
-        self.ports = {flag: free_port() for flag in ("--rpc-port", "--stratum-port", "--api-port",
-                                                     "--pool-api-port", "--miner-api-port", "--ws-port")}
+        self.ports = {flag: free_port() for flag in port_flags}
         args = ["--network", network, "--datadir", str(self.datadir), "--threads", str(threads), "--json",
-                "--scheme", scheme]
+                "--scheme", scheme, *extra]
         for flag, port in self.ports.items():
             args += [flag, str(port)]
         self.stderr = open(root / "up.stderr", "wb")  # noqa: SIM115 (closed in stop)
@@ -99,7 +100,8 @@ class UpProcess:
                                      stderr=self.stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.events: list[dict[str, Any]] = []
         self._cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -153,14 +155,15 @@ class UpProcess:
                     found[command] = pid
         return found
 
-    def stop(self) -> int | None:
+    def stop(self, timeout: float = 60) -> int | None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(60)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._reader.join(10)  # the last events (stopping, stopped)
         self.stderr.close()
         return self.proc.returncode
 

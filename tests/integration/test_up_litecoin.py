@@ -12,12 +12,8 @@ chain, and one given with --aux-address on the replayed one.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +26,7 @@ from hashforge.consensus.address import address_to_script, script_to_address
 from hashforge.consensus.auxpow import MERGED_MINING_HEADER, AuxPowHeader
 from hashforge.consensus.params import DOGECOIN_REGTEST, LITECOIN_REGTEST
 from hashforge.rpcclient import RPCClient, RPCClientError, RPCTransportError
-from tests.helpers.nodeproc import free_port
+from tests.helpers.chaos import UpProcess
 from tests.helpers.peers import find_peer, requires_peer
 from tests.helpers.txbuilder import Key
 from tests.integration.test_altcoin_daemons import Daemon
@@ -46,46 +42,23 @@ pytestmark = [requires_peer("litecoind", "hashforge up on Litecoin Core + Dogeco
               requires_peer("dogecoind", "hashforge up on Litecoin Core + Dogecoin Core")]
 
 
-class Up:
-    """`hashforge up --network litecoin-regtest --json` on free ports, its events read as they come."""
+class Up(UpProcess):
+    """`hashforge up --network litecoin-regtest --json` on free ports in `root`, its events read as they come."""
 
-    def __init__(self, datadir: Path, *extra: str, aux_address: str | None = DOGE_ADDRESS) -> None:
-        self.datadir = datadir
-        self.api_port = free_port()
-        self.ports = {flag: free_port() for flag in ("--stratum-port", "--pool-api-port", "--miner-api-port",
-                                                     "--ws-port")}
-        if "--node-rpc" not in extra:
-            self.ports |= {"--rpc-port": free_port(), "--aux-rpc-port": free_port()}
-        args = ["--network", "litecoin-regtest", "--datadir", str(datadir), "--threads", "1", "--json",
-                *(["--aux-address", aux_address] if aux_address else []), "--api-port", str(self.api_port), *extra]
-        for flag, port in self.ports.items():
-            args += [flag, str(port)]
-        self.stderr = datadir.parent / "up.stderr"
-        with open(self.stderr, "wb") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hashforge", "up", *args], stdout=subprocess.PIPE,
-                                         stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    def __init__(self, root: Path, *extra: str, aux_address: str | None = DOGE_ADDRESS) -> None:
+        ports: tuple[str, ...] = ("--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port", "--ws-port")
+        if "--node-rpc" not in extra:  # daemons of up's own
+            ports += ("--rpc-port", "--aux-rpc-port")
+        super().__init__(root, "litecoin-regtest", "solo", port_flags=ports,
+                         extra=[*(["--aux-address", aux_address] if aux_address else []), *extra])
         self.replayed = False
-        self.events: list[dict[str, Any]] = []  # appended by the reader thread as up prints them
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip():
-                self.events.append(json.loads(line))
-
-    def wait_event(self, kind: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            for event in list(self.events):
-                if event["event"] == kind:
-                    return event
-            time.sleep(0.2)
-        raise AssertionError(f"no {kind!r} event within {timeout} s: {self.events[-5:]}\n{self.logs()}")
+    @property
+    def api_port(self) -> int:
+        return self.ports["--api-port"]
 
     def logs(self) -> str:
-        out = [f"--- up stderr\n{self.stderr.read_text(errors='replace')[-2000:]}"]
+        out = [f"--- up stderr\n{(self.root / 'up.stderr').read_text(errors='replace')[-2000:]}"]
         for name in ("pool", "miner", "litecoind", "dogecoind", "api"):
             log = self.datadir / "logs" / f"{name}.log"
             if log.exists():
@@ -106,16 +79,8 @@ class Up:
     def daemon_pid(self, name: str) -> int:
         return int((self.datadir / name / "regtest" / f"{name}.pid").read_text())
 
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(10)  # the last events (stopping, stopped)
-        return self.proc.returncode
+    def stop(self, timeout: float = 120) -> int | None:  # up waits for the daemons to flush
+        return super().stop(timeout)
 
 
 @pytest.fixture(params=[False, True], ids=["mweb-off", "mweb-replayed"])
@@ -124,7 +89,7 @@ def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
     replay = ["--replay-blocks", str(MWEB_CHAIN)] if request.param else []
     if replay and not MWEB_CHAIN.exists():
         pytest.skip(f"{MWEB_CHAIN} not found: the raw Litecoin regtest chain past MWEB activation")
-    running = Up(tmp_path / "up", *replay, aux_address=DOGE_ADDRESS if replay else None)
+    running = Up(tmp_path, *replay, aux_address=DOGE_ADDRESS if replay else None)
     running.replayed = bool(replay)
     try:
         yield running
@@ -252,7 +217,7 @@ def test_up_attaches_to_running_daemons(tmp_path: Path) -> None:
     try:
         dogecoind = Daemon(doge_program, tmp_path / "dogecoind", password).start()
         try:
-            up = Up(tmp_path / "up", "--node-rpc", f"http://hf:{password}@127.0.0.1:{litecoind.port}/",
+            up = Up(tmp_path, "--node-rpc", f"http://hf:{password}@127.0.0.1:{litecoind.port}/",
                     "--aux-rpc", f"http://hf:{password}@127.0.0.1:{dogecoind.port}/")
             try:
                 ready = up.wait_event("ready", 120)
