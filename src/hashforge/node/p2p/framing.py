@@ -73,21 +73,37 @@ def check_payload(header: MessageHeader, payload: bytes) -> None:
 
 
 class MessageDecoder:
-    """Splits a byte stream into (header, payload) pairs; for tests and fuzzing (the socket reader
-    in connection.py reads exactly the same way)."""
+    """Splits a byte stream into (header, payload) pairs: the peer's socket reader, and the fuzz
+    tests. Holds at most one incomplete message (its header says how long, at most 4 MB)."""
 
     def __init__(self, magic: bytes) -> None:
         self.magic = magic
         self.buf = bytearray()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of an incomplete message held."""
+        return len(self.buf)
+
+    def pending_length(self) -> int:
+        """Payload length of the incomplete message held, once its header is in (else 0)."""
+        if len(self.buf) < HEADER_SIZE:
+            return 0
+        return MessageHeader.parse(self.magic, bytes(self.buf[:HEADER_SIZE])).length
+
     def feed(self, data: bytes) -> list[tuple[MessageHeader, bytes]]:
-        self.buf += data
+        buf = self.buf
+        buf += data
         out = []
-        while len(self.buf) >= HEADER_SIZE:
-            header = MessageHeader.parse(self.magic, bytes(self.buf[:HEADER_SIZE]))
-            end = HEADER_SIZE + header.length
-            if len(self.buf) < end:
+        pos, n = 0, len(buf)
+        # a cursor, one cut at the end: a read holding many small messages stays linear
+        while n - pos >= HEADER_SIZE:
+            header = MessageHeader.parse(self.magic, bytes(buf[pos : pos + HEADER_SIZE]))
+            end = pos + HEADER_SIZE + header.length
+            if n < end:
                 break
-            out.append((header, bytes(self.buf[HEADER_SIZE:end])))
-            del self.buf[:end]
+            out.append((header, bytes(buf[pos + HEADER_SIZE : end])))
+            pos = end
+        if pos:
+            del buf[:pos]
         return out

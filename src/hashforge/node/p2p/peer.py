@@ -16,7 +16,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .framing import HEADER_SIZE, MessageHeader, frame
+from .framing import HEADER_SIZE, MessageDecoder, MessageHeader, frame
 from .messages import Message
 from .netaddr import AddrRecord, NetAddr, format_hostport
 from .settings import P2PSettings
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 MIN_TRANSFER_RATE = 50_000  # bytes/s a message must at least arrive at, beyond message_timeout
 SEND_BUFFER_HIGH = 8_000_000
+SEND_BUFFER_LOW = SEND_BUFFER_HIGH // 4  # asyncio's low-water mark for that high one: paused until below it
+READ_SIZE = 1 << 18  # bytes asked of the socket per read (asyncio's selector reads up to 256 KiB)
 
 
 class BoundedSet:
@@ -112,6 +114,8 @@ class Peer:
         with contextlib.suppress(Exception):
             writer.transport.set_write_buffer_limits(high=SEND_BUFFER_HIGH)
         self.closed = asyncio.Event()
+        self._decoder = MessageDecoder(magic)
+        self._message_started = 0.0
         self.disconnect_reason = ""
         # handshake
         self.version: int = 0
@@ -176,25 +180,38 @@ class Peer:
 
     # --- I/O --------------------------------------------------------------------------------
 
-    async def read_message(self) -> tuple[MessageHeader, bytes]:
-        """The next framed message. Raises FramingError, TimeoutError or IncompleteReadError."""
+    async def read_messages(self) -> list[tuple[MessageHeader, bytes]]:
+        """The framed messages that have arrived, at least one. Raises FramingError, TimeoutError
+        or IncompleteReadError.
+
+        Reads whatever the socket has (in initial sync, many blocks at once) under one timeout:
+        between messages the inactivity timeout, while a message is incomplete the time left for
+        it since its first bytes arrived.
+        """
         s = self.settings
-        # asyncio.timeout, not wait_for: wait_for wraps each read in a task of its own, three
-        # tasks per message were a tenth of the event loop's time in initial sync.
-        async with asyncio.timeout(s.inactivity_timeout):
-            first = await self.reader.readexactly(1)
         loop = asyncio.get_running_loop()
-        start = loop.time()
-        async with asyncio.timeout(s.message_timeout) as deadline:
-            rest = await self.reader.readexactly(HEADER_SIZE - 1)
-            header = MessageHeader.parse(self.magic, first + rest)
-            deadline.reschedule(start + s.message_timeout + header.length / MIN_TRANSFER_RATE)
-            payload = await self.reader.readexactly(header.length)
-        n = HEADER_SIZE + header.length
-        self.stats.bytes_recv += n
-        self.stats.recv_per_msg[header.command.decode() if header.command else "*other*"] += n
-        self.stats.last_recv = time.time()
-        return header, payload
+        decoder = self._decoder
+        while True:
+            if decoder.buffered:
+                deadline = self._message_started + s.message_timeout + decoder.pending_length() / MIN_TRANSFER_RATE
+            else:
+                deadline = loop.time() + s.inactivity_timeout
+            async with asyncio.timeout_at(deadline):
+                data = await self.reader.read(max(READ_SIZE, decoder.pending_length() + HEADER_SIZE - decoder.buffered))
+            if not data:
+                raise asyncio.IncompleteReadError(bytes(decoder.buf), None)
+            had = decoder.buffered
+            messages = decoder.feed(data)
+            if decoder.buffered and (messages or not had):
+                self._message_started = loop.time()  # the next message began in this read
+            if messages:
+                stats = self.stats
+                for header, payload in messages:
+                    n = HEADER_SIZE + header.length
+                    stats.bytes_recv += n
+                    stats.recv_per_msg[header.command.decode() if header.command else "*other*"] += n
+                stats.last_recv = time.time()
+                return messages
 
     def send(self, msg: Message) -> int:
         """Queues `msg`; returns the bytes queued (0 if the connection is closing)."""
@@ -215,7 +232,10 @@ class Peer:
 
     async def drain(self) -> None:
         """Waits while our send buffer to this peer is above the high-water mark."""
-        await asyncio.wait_for(self.writer.drain(), self.settings.send_timeout)
+        # Most of the time nothing is buffered: no coroutine, no timeout object then.
+        if self.writer.transport.get_write_buffer_size() > SEND_BUFFER_LOW:
+            async with asyncio.timeout(self.settings.send_timeout):
+                await self.writer.drain()
 
     def disconnect(self, reason: str) -> None:
         if self.is_closed:

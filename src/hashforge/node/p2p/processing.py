@@ -77,9 +77,11 @@ class PeerManager:
             if not peer.inbound:
                 await self.send_version(peer)
             while not peer.is_closed:
-                header, payload = await peer.read_message()
-                await self.handle_raw(peer, header, payload)
-                await peer.drain()
+                for header, payload in await peer.read_messages():
+                    if peer.is_closed:
+                        break
+                    await self.handle_raw(peer, header, payload)
+                    await peer.drain()
         except FramingError as e:
             peer.disconnect(str(e))
         except asyncio.IncompleteReadError:
