@@ -154,6 +154,7 @@ def time_sync(
         for name, h in (("base", base), ("spends", spends_end), ("tip", tip)):
             if name not in marks and height >= h:
                 marks[name] = now - t_start
+                marks[f"{name}_cpu"] = marks["cpu"][-1][0]
         if "tip" in marks:
             return marks
         if now - t_start > timeout:
@@ -185,6 +186,13 @@ def figures(marks: dict[str, Any], spend_blocks: int, spends: int, empty: int, r
         "spends_per_s": round(spend_blocks * spends / spends_s, 1) if spends_s > 0 else None,
         "empty_s": round(empty_s, 3),
         "empty_blocks_per_s": round(empty / empty_s, 1) if empty_s > 0 else None,
+        # the node's own CPU seconds (all threads and worker processes' parent): what load from
+        # other work on the machine moves much less than wall time
+        "cpu_s": {
+            "whole": round(marks["tip_cpu"], 2),
+            "spends": round(marks["spends_cpu"] - marks["base_cpu"], 2),
+            "empty": round(marks["tip_cpu"] - marks["spends_cpu"], 2),
+        },
         "peak_rss_mb": rss,
         **({"blocks_per_s_at": rates, "blocks_per_cpu_s_at": cpu_rates} if rates else {}),
     }
@@ -304,6 +312,7 @@ def main() -> None:
         out["ratio"] = {
             k: round(h[k] / c[k], 2) if c[k] else None for k in ("whole_s", "spends_s", "empty_s", "peak_rss_mb")
         }
+        out["cpu_ratio"] = {k: round(h["cpu_s"][k] / c["cpu_s"][k], 2) if c["cpu_s"][k] else None for k in c["cpu_s"]}
     out["utxo_sets_match"] = len(set(utxos.values())) == 1
     out["utxo_hash"] = utxos
     out["machine"] = {"cpu": _cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version()}

@@ -60,6 +60,7 @@ class Node:
         self.work_id = 0
         self._work_changed: asyncio.Condition | None = None
         self._bump_pending = False  # a bump is scheduled on the loop and has not run yet
+        self._work_waiters = 0  # longpolls waiting in wait_for_new_work (event loop only)
 
     # --- running on the chain thread ------------------------------------------------------
 
@@ -99,13 +100,16 @@ class Node:
         self.notify_new_work()
 
     def notify_new_work(self) -> None:
-        """Thread-safe: wakes longpolling getblocktemplate callers."""
+        """Thread-safe: a new work id, and a wake-up for longpolling getblocktemplate callers."""
+        self.work_id += 1
         loop = self._loop
-        if loop is None or self._work_changed is None:
+        # Nobody waiting (all of initial sync): no wake-up of the loop at all. A waiter counts
+        # itself before it reads work_id, so it either sees this id or gets this wake-up.
+        if loop is None or self._work_changed is None or not self._work_waiters:
             return
         cond = self._work_changed
-        # During initial sync the tip moves hundreds of times a second: one wake-up of the loop
-        # covers every change made before it runs.
+        # While the tip moves hundreds of times a second, one wake-up covers every change made
+        # before it runs.
         if self._bump_pending:
             return
         self._bump_pending = True
@@ -113,17 +117,21 @@ class Node:
         async def bump() -> None:
             self._bump_pending = False
             async with cond:
-                self.work_id += 1
                 cond.notify_all()
 
         asyncio.run_coroutine_threadsafe(bump(), loop)
 
     async def wait_for_new_work(self, since: int, timeout: float) -> int:
+        """The work id once it differs from `since`, or after `timeout` seconds."""
         assert self._work_changed is not None
-        async with self._work_changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._work_changed.wait_for(lambda: self.work_id != since), timeout)
-            return self.work_id
+        self._work_waiters += 1
+        try:
+            async with self._work_changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._work_changed.wait_for(lambda: self.work_id != since), timeout)
+                return self.work_id
+        finally:
+            self._work_waiters -= 1
 
     # --- lifecycle -------------------------------------------------------------------------
 
