@@ -9,8 +9,6 @@ from typing import BinaryIO
 from .hashes import hash256
 from .serialize import (
     deser_compact_size,
-    deser_i32,
-    deser_u32,
     parse_exact,
     read_exact,
     ser_compact_size,
@@ -34,6 +32,10 @@ class BlockHeader:
     nonce: int = 0
 
     def serialize(self) -> bytes:
+        return self._raw
+
+    @cached_property
+    def _raw(self) -> bytes:
         return (
             ser_i32(self.version)
             + self.prev_hash
@@ -45,9 +47,17 @@ class BlockHeader:
 
     @classmethod
     def deserialize(cls, f: BinaryIO) -> BlockHeader:
-        return cls(
-            deser_i32(f), read_exact(f, 32), read_exact(f, 32), deser_u32(f), deser_u32(f), deser_u32(f)
+        raw = read_exact(f, HEADER_SIZE)
+        header = cls(
+            int.from_bytes(raw[0:4], "little", signed=True),
+            raw[4:36],
+            raw[36:68],
+            int.from_bytes(raw[68:72], "little"),
+            int.from_bytes(raw[72:76], "little"),
+            int.from_bytes(raw[76:80], "little"),
         )
+        header.__dict__["_raw"] = raw  # the serialization, for the hash
+        return header
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BlockHeader:
@@ -102,9 +112,19 @@ class Block:
     def hash_hex(self) -> str:
         return self.header.hash_hex
 
+    @cached_property
+    def base_size(self) -> int:
+        """Bytes of `serialize_without_witness()`, counted without building it."""
+        return HEADER_SIZE + len(ser_compact_size(len(self.vtx))) + sum(t.base_size for t in self.vtx)
+
+    @cached_property
+    def total_size(self) -> int:
+        """Bytes of `serialize()`."""
+        return HEADER_SIZE + len(ser_compact_size(len(self.vtx))) + sum(t.total_size for t in self.vtx)
+
     @property
     def weight(self) -> int:
-        return len(self.serialize_without_witness()) * (WITNESS_SCALE_FACTOR - 1) + len(self.serialize())
+        return self.base_size * (WITNESS_SCALE_FACTOR - 1) + self.total_size
 
     def compute_merkle_root(self) -> tuple[bytes, bool]:
         """(root, mutated) over the txids."""

@@ -86,7 +86,7 @@ def check_block(
     if (
         not block.vtx
         or len(block.vtx) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
-        or len(block.serialize_without_witness()) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
+        or block.base_size * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
     ):
         raise BlockValidationError("bad-blk-length", "size limits failed")
     if not block.vtx[0].is_coinbase():

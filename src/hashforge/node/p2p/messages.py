@@ -13,6 +13,7 @@ from typing import BinaryIO, ClassVar
 
 from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.serialize import (
+    ByteReader,
     DeserializationError,
     deser_compact_size,
     deser_i32,
@@ -409,7 +410,7 @@ def decode_payload(command: bytes, payload: bytes) -> Message | None:
     cls = MESSAGE_TYPES.get(command)
     if cls is None:
         return None
-    f = io.BytesIO(payload)
+    f = ByteReader(payload)
     try:
         msg = cls.deserialize(f)
     except (DeserializationError, ValueError, OverflowError, IndexError) as e:

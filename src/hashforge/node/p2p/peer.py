@@ -206,7 +206,7 @@ class Peer:
                 self._message_started = loop.time()  # the next message began in this read
             if messages:
                 stats = self.stats
-                for header, payload in messages:
+                for header, _ in messages:
                     n = HEADER_SIZE + header.length
                     stats.bytes_recv += n
                     stats.recv_per_msg[header.command.decode() if header.command else "*other*"] += n
