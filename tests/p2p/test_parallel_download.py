@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ class Withholder:
         self.headers = headers
         self.height_of = {REGTEST.genesis.hash: 0} | {h.hash: i + 1 for i, h in enumerate(headers)}
         self.blocks_asked = 0
+        self.events: list[tuple[str, int]] = []  # ("headers", count sent) / ("getdata", blocks asked), in order
         self.connections = 0
         self.dropped = threading.Event()
         self.port = 0
@@ -112,9 +114,13 @@ class Withholder:
                     send(MsgPong(msg.nonce))
                 elif isinstance(msg, MsgGetheaders):
                     start = next((self.height_of[h] for h in msg.locator if h in self.height_of), 0)
-                    send(MsgHeaders(tuple(self.headers[start : start + MAX_HEADERS_RESULTS])))
+                    sent = self.headers[start : start + MAX_HEADERS_RESULTS]
+                    self.events.append(("headers", len(sent)))
+                    send(MsgHeaders(tuple(sent)))
                 elif isinstance(msg, MsgGetdata):
-                    self.blocks_asked += sum(1 for i in msg.inventory if i.type & ~MSG_WITNESS_FLAG == 2)
+                    asked = sum(1 for i in msg.inventory if i.type & ~MSG_WITNESS_FLAG == 2)
+                    self.blocks_asked += asked
+                    self.events.append(("getdata", asked))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             self.dropped.set()
@@ -184,3 +190,21 @@ def test_getpeerinfo_lists_the_heights_in_flight(tmp_path: Path, chain: list[Blo
             assert staller.blocks_asked >= len(heights)
         finally:
             sync.stop()
+
+
+def test_blocks_wait_for_the_header_chain() -> None:
+    """While a peer's headers come in full messages (more follow), no block is asked for: the
+    first getdata comes after the last, short, headers message (Core on a real network syncs
+    headers to the minimum chain work before downloading blocks)."""
+    n = 2 * MAX_HEADERS_RESULTS + 100
+    headers = [blk.header for blk in build_chain(n)]
+    with Withholder(headers) as peer, tempfile.TemporaryDirectory() as tmp:
+        sync: NodeProcess = start_node(Path(tmp) / "sync", ["--no-listen", "--connect", peer.addr])
+        try:
+            wait_until(lambda: peer.blocks_asked > 0, 60, "a block to be asked for")
+            assert sync.call("getblockchaininfo")["headers"] == n
+        finally:
+            sync.stop()
+    first_getdata = next(i for i, (kind, _) in enumerate(peer.events) if kind == "getdata")
+    sent = [count for kind, count in peer.events[:first_getdata] if kind == "headers"]
+    assert sent[-1] < MAX_HEADERS_RESULTS and sum(sent) >= n, peer.events[: first_getdata + 1]

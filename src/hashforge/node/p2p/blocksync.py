@@ -68,6 +68,12 @@ class BlockSync:
         self.queue: ConnectQueue[BlockResult] = ConnectQueue(net, self._connect, self._after_block, self._queue_drained)
         self.tip_height = -1  # as of the last batch of received blocks
         self.heap = SyncHeapFreezer()
+        # Peers whose last headers message was full (more follow). Blocks wait for the header
+        # chain while it is catching up, as in Core on a real network, where headers presync runs
+        # to the minimum chain work before any block is asked for: accepting headers between
+        # blocks, on one GIL, halved the first thousands of blocks' rate. Then blocks come at one
+        # steady rate, and block downloads are planned against the whole header chain.
+        self.headers_catching_up: set[int] = set()
 
     # --- headers -----------------------------------------------------------------------------
 
@@ -120,6 +126,8 @@ class BlockSync:
         # so progress and estimates count against the real height.
         if peer.headers_task is not None and not peer.headers_task.done():
             await peer.headers_task
+        if len(headers) == MAX_HEADERS_RESULTS:
+            self.headers_catching_up.add(peer.id)  # before its chunks: they ask for blocks between them
         if len(headers) <= HEADERS_CHUNK:
             await self._accept_headers(peer, headers)
         else:
@@ -153,6 +161,9 @@ class BlockSync:
 
     async def _after_headers(self, peer: Peer, headers: Sequence[BlockHeader], outcome: HeadersOutcome) -> None:
         pm = self.net.peerman
+        more = len(headers) == MAX_HEADERS_RESULTS and outcome.best is not None
+        if not more or outcome.non_continuous or outcome.unconnecting or outcome.error is not None:
+            await self._headers_caught_up(peer)
         if outcome.non_continuous:
             pm.misbehaving(peer, 20, "non-continuous headers sequence")
             return
@@ -168,9 +179,19 @@ class BlockSync:
             if outcome.error.reason not in HARMLESS_REASONS:
                 pm.misbehaving(peer, 100, f"invalid header: {outcome.error}")
             return
-        if len(headers) == MAX_HEADERS_RESULTS and outcome.best is not None:
+        if more and outcome.best is not None:
             await self.send_getheaders(peer, from_hash=outcome.best.hash)
         await self.request_blocks(peer)
+
+    async def _headers_caught_up(self, peer: Peer) -> None:
+        """`peer` has no more headers to send (or is gone): once no peer has, blocks flow."""
+        if peer.id not in self.headers_catching_up:
+            return
+        self.headers_catching_up.discard(peer.id)
+        if not self.headers_catching_up:
+            for other in list(self.net.peers.values()):
+                if other is not peer:
+                    await self.request_blocks(other)
 
     async def on_block_inv(self, peer: Peer, hashes: list[bytes]) -> None:
         for h in hashes:
@@ -191,7 +212,7 @@ class BlockSync:
         if peer.is_closed or not peer.handshake_done or peer.best_known_hash is None:
             return
         count = s.max_blocks_in_flight - len(peer.in_flight)
-        if count <= 0 or self.queue.full:
+        if count <= 0 or self.queue.full or self.headers_catching_up:
             return
         # received but not yet connected counts as in flight: it has no data on the chain yet
         best, flying = peer.best_known_hash, frozenset(self.in_flight).union(self.queue.hashes())
@@ -228,6 +249,7 @@ class BlockSync:
     def release_peer(self, peer: Peer) -> None:
         for h in list(peer.in_flight):
             self._done(peer, h)
+        self.headers_catching_up.discard(peer.id)  # network.peer_closed asks the others for blocks next
 
     def check_timeouts(self, peer: Peer, now: float) -> None:
         s = self.net.settings
@@ -239,6 +261,7 @@ class BlockSync:
                 peer.disconnect("block download timeout")
         if peer.headers_requested_at and now - peer.headers_requested_at > s.headers_timeout:
             peer.headers_requested_at = 0.0
+            self.headers_catching_up.discard(peer.id)  # the slow tick asks for blocks next
             # A peer still syncing itself may ignore getheaders (Core does in IBD): only one that
             # claimed more blocks than it has shown us is dropped.
             if peer.start_height > peer.best_known_height and not peer.inbound:

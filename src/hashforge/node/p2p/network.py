@@ -138,7 +138,7 @@ class P2PNetwork:
         self.local_nonces.discard(peer.version_nonce)
         self.closed_bytes_sent += peer.stats.bytes_sent
         self.closed_bytes_recv += peer.stats.bytes_recv
-        had_blocks = bool(peer.in_flight)
+        had_blocks = bool(peer.in_flight) or peer.id in self.blocks.headers_catching_up
         self.blocks.release_peer(peer)
         self.txs.orphans.remove_for_peer(peer.id)
         if peer.should_discourage:

@@ -63,6 +63,8 @@ class OrphanPool:
 
     def remove_for_block(self, txs: list[Transaction]) -> None:
         """Orphans included in a block, or conflicting with one, are gone."""
+        if not self.by_wtxid:
+            return  # the usual case in initial sync: nothing to look up
         doomed: set[bytes] = set()
         for tx in txs:
             doomed.add(tx.wtxid)
