@@ -179,17 +179,31 @@ def check_block_context(
 
 def block_script_flags(block_hash: bytes, height: int, params: ChainParams) -> ScriptFlags:
     """Consensus script flags for a block at `height` (Core's GetBlockScriptFlags)."""
-    flags = SCRIPT_FLAG_EXCEPTIONS.get(
-        (params.name, block_hash), ScriptFlags.P2SH | ScriptFlags.WITNESS | ScriptFlags.TAPROOT)
-    if height >= params.bip66_height:
-        flags |= ScriptFlags.DERSIG
-    if height >= params.bip65_height:
-        flags |= ScriptFlags.CHECKLOCKTIMEVERIFY
-    if height >= params.csv_height:
-        flags |= ScriptFlags.CHECKSEQUENCEVERIFY
-    if height >= params.segwit_height:
-        flags |= ScriptFlags.NULLDUMMY
+    exception = SCRIPT_FLAG_EXCEPTIONS.get((params.name, block_hash))
+    key = (
+        exception,
+        height >= params.bip66_height,
+        height >= params.bip65_height,
+        height >= params.csv_height,
+        height >= params.segwit_height,
+    )
+    flags = _FLAGS_MEMO.get(key)
+    if flags is None:  # a handful of combinations per network: Flag arithmetic once, not per block
+        _, dersig, cltv, csv, segwit = key
+        flags = ScriptFlags.P2SH | ScriptFlags.WITNESS | ScriptFlags.TAPROOT if exception is None else exception
+        if dersig:
+            flags |= ScriptFlags.DERSIG
+        if cltv:
+            flags |= ScriptFlags.CHECKLOCKTIMEVERIFY
+        if csv:
+            flags |= ScriptFlags.CHECKSEQUENCEVERIFY
+        if segwit:
+            flags |= ScriptFlags.NULLDUMMY
+        _FLAGS_MEMO[key] = flags
     return flags
+
+
+_FLAGS_MEMO: dict[tuple[ScriptFlags | None, bool, bool, bool, bool], ScriptFlags] = {}
 
 
 def sequence_locks_satisfied(

@@ -660,7 +660,8 @@ class ChainManager:
     def _check_block(self, block: Block) -> BlockIndex:
         entry = self.accept_header(block.header)
         try:
-            check_block(block, self.params)
+            # the header's proof of work was checked when it entered the index
+            check_block(block, self.params, check_pow=False)
             check_block_context(block, entry.height, self.median_time_past(entry.prev) if entry.prev else 0, self.params)
         except BlockValidationError as e:
             # A mutated copy (valid header, tampered transactions) says nothing about the real block.
