@@ -210,3 +210,25 @@ def test_difficulty_addressinfo_scan_and_submitheader(node: NodeProcess) -> None
     assert node.call("getbestblockhash") == made["hash"]
     assert _error(node, "submitheader", "00" * 80).code == -25
     assert _error(node, "submitheader", "00").code == -22
+
+
+def test_headers_and_initial_download_state(tmp_path: Path) -> None:
+    """`headers` is the best header not marked invalid (invalidateblock moves it back, reconsider
+    forward again); `initialblockdownload` is true while the tip is the 2011 genesis, false once a
+    block of today is the tip, and stays false (Core latches it)."""
+    n = NodeProcess(tmp_path / "regtest").start()
+    try:
+        assert n.call("getblockchaininfo")["initialblockdownload"] is True
+        hashes = n.call("generatetoaddress", 5, ADDRESS)
+        info = n.call("getblockchaininfo")
+        assert (info["headers"], info["blocks"], info["initialblockdownload"]) == (5, 5, False)
+        n.call("invalidateblock", hashes[2])
+        info = n.call("getblockchaininfo")
+        assert (info["headers"], info["blocks"]) == (2, 2)
+        n.call("invalidateblock", hashes[0])
+        assert n.call("getblockchaininfo")["initialblockdownload"] is False  # the genesis tip again
+        n.call("reconsiderblock", hashes[0])
+        info = n.call("getblockchaininfo")
+        assert (info["headers"], info["blocks"]) == (5, 5)
+    finally:
+        assert n.stop() == 0, n.log()

@@ -50,6 +50,7 @@ INDEX_PROGRESS_STEP = 10_000
 # A crash costs at most this much work again (the blocks connected since the last flush).
 FLUSH_INTERVAL_S = 600.0
 SYNC_LOG_INTERVAL_S = 10.0  # a progress line while blocks are connected
+MAX_TIP_AGE_S = 24 * 60 * 60  # Core's DEFAULT_MAX_TIP_AGE: an older tip means the node is still catching up
 # Headers arrive in order, so a walk back over min-difficulty blocks stops at a recent entry: a
 # few thousand remembered are enough (50,000 held ~5 MB for nothing).
 BITS_MEMO_ENTRIES = 4096
@@ -297,6 +298,7 @@ class ChainManager:
         self._av_best: tuple[bytes, bool] | None = None  # (best header hash, descends from it)
         self._last_flush = time.monotonic()
         self.best_header: BlockIndex | None = None  # the most-work header known (valid as far as we know)
+        self._ibd_over = False  # latched, as Core's IsInitialBlockDownload
         self._log_at = (time.monotonic(), 0, 0)  # (when, height, transactions) of the last progress line
         self.script_map = script_map
         self.clock = clock
@@ -344,7 +346,7 @@ class ChainManager:
             entry.status, entry.pos, entry.n_tx = r.status, r.pos, r.n_tx
             self.index[entry.hash] = entry
             self._seq = max(self._seq, r.seq + 1)
-            if self.best_header is None or entry.chainwork > self.best_header.chainwork:
+            if not entry.failed and (self.best_header is None or entry.chainwork > self.best_header.chainwork):
                 self.best_header = entry
             if entry.status & STATUS_HAVE_DATA:
                 self._link(entry)
@@ -523,6 +525,16 @@ class ChainManager:
         if node is None or node.height != height:
             raise LookupError(f"no ancestor at height {height}")
         return node
+
+    def is_initial_block_download(self) -> bool:
+        """Core's IsInitialBlockDownload: true while the tip is more than a day old; once false,
+        false until restart."""
+        if self._ibd_over:
+            return False
+        if self.tip.time < self.clock() - MAX_TIP_AGE_S:
+            return True
+        self._ibd_over = True
+        return False
 
     def median_time_past(self, entry: BlockIndex) -> int:
         """`entry.median_time_past()`, from the last 11 times remembered per recent block (each
@@ -840,6 +852,13 @@ class ChainManager:
         for e in changed:
             self.candidates.discard(e)
         self.db.put_index(changed)
+        self._recompute_best_header()
+
+    def _recompute_best_header(self) -> None:
+        """After failure flags change (rare): the most-work header not marked invalid, first seen
+        on a tie."""
+        valid = (e for e in self.index.values() if not e.failed)
+        self.best_header = max(valid, key=lambda e: (e.chainwork, -e.seq), default=None)
 
     @staticmethod
     def _descends_from(entry: BlockIndex, ancestor: BlockIndex) -> bool:
@@ -872,6 +891,7 @@ class ChainManager:
                 e.status &= ~STATUS_FAILED_MASK
                 changed.append(e)
         self.db.put_index(changed)
+        self._recompute_best_header()
         self._rebuild_candidates()
         self.activate_best_chain()
         self.flush()

@@ -103,7 +103,7 @@ def _header_json(node: Node, entry: BlockIndex) -> dict[str, Any]:
 def getblockchaininfo(node: Node) -> dict[str, Any]:
     c = chain_of(node)
     tip = c.tip
-    best_header = max(c.index.values(), key=lambda e: (e.chainwork, -e.seq) if not e.failed else (-1, 0))
+    best_header = c.best_header or tip
     size = sum(f.stat().st_size for f in (node.datadir / "blocks").glob("blk*.dat"))
     return {
         "chain": chain_name(node),
@@ -116,7 +116,7 @@ def getblockchaininfo(node: Node) -> dict[str, Any]:
         "time": tip.header.time,
         "mediantime": tip.median_time_past(),
         "verificationprogress": c.verification_progress(tip, best_header.height),
-        "initialblockdownload": False,
+        "initialblockdownload": c.is_initial_block_download(),
         "chainwork": f"{tip.chainwork:064x}",
         "size_on_disk": size,
         "pruned": False,
