@@ -53,6 +53,10 @@ typedef int (*verify_fn)(const void *ctx, const secp_sig *sig, const unsigned ch
 
 #define MAX_PUBKEY 65
 #define MAX_THREADS 64
+/* A sleeping worker is woken once this many jobs wait, not for each: the submitter is the
+ * critical path, and a wake-up per job (a futex call, often a context switch on a busy core)
+ * cost it more than the verification it handed off. collect wakes them for whatever is left. */
+#define WAKE_BATCH 16
 
 typedef struct {
     long long tag;
@@ -222,7 +226,7 @@ static PyObject *SigQueue_submit(SigQueue *q, PyObject *const *args, Py_ssize_t 
     }
     q->ring[(q->head + q->count) % q->cap] = j;
     q->count++;
-    if (q->sleeping)
+    if (q->sleeping && (q->count == WAKE_BATCH || q->count == q->cap))
         pthread_cond_signal(&q->has_work);
     pthread_mutex_unlock(&q->mu);
     Py_RETURN_NONE;
@@ -236,6 +240,8 @@ static PyObject *SigQueue_collect(SigQueue *q, PyObject *unused)
     int oom;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&q->mu);
+    if (q->sleeping && q->count > 1)
+        pthread_cond_broadcast(&q->has_work); /* the tail, below WAKE_BATCH per worker */
     for (;;) {
         if (q->count > 0) {
             run_one(q); /* help rather than wait */
