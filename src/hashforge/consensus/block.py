@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import BinaryIO
 
 from .hashes import hash256
+from .memo import cached
 from .serialize import (
     deser_compact_size,
     deser_i32,
@@ -53,7 +53,7 @@ class BlockHeader:
     def from_bytes(cls, data: bytes) -> BlockHeader:
         return parse_exact(data, cls.deserialize)
 
-    @cached_property
+    @cached
     def hash(self) -> bytes:
         """SHA-256d of the 80 bytes, internal byte order (compare with targets as little-endian)."""
         return hash256(self.serialize())

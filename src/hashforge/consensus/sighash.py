@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 
 from .hashes import hash256, sha256, tagged_hash
+from .memo import cached
 from .script import OP_CODESEPARATOR, parse_script
 from .serialize import ser_compact_size, ser_i32, ser_i64, ser_string, ser_u32
 from .tx import Transaction, TxOut
@@ -43,49 +43,49 @@ class PrecomputedTxData:
         )
 
     # single SHA-256 forms (BIP341 uses these directly)
-    @cached_property
+    @cached
     def prevouts_single_hash(self) -> bytes:
         return sha256(b"".join(i.prevout.serialize() for i in self.tx.vin))
 
-    @cached_property
+    @cached
     def sequences_single_hash(self) -> bytes:
         return sha256(b"".join(ser_u32(i.sequence) for i in self.tx.vin))
 
-    @cached_property
+    @cached
     def outputs_single_hash(self) -> bytes:
         return sha256(b"".join(self.serialized_outputs))
 
-    @cached_property
+    @cached
     def spent_amounts_single_hash(self) -> bytes:
         return sha256(b"".join(ser_i64(o.value) for o in self._require_spent_outputs()))
 
-    @cached_property
+    @cached
     def spent_scripts_single_hash(self) -> bytes:
         return sha256(b"".join(ser_string(o.script_pubkey) for o in self._require_spent_outputs()))
 
     # double SHA-256 forms (BIP143)
-    @cached_property
+    @cached
     def hash_prevouts(self) -> bytes:
         return sha256(self.prevouts_single_hash)
 
-    @cached_property
+    @cached
     def hash_sequence(self) -> bytes:
         return sha256(self.sequences_single_hash)
 
-    @cached_property
+    @cached
     def hash_outputs(self) -> bytes:
         return sha256(self.outputs_single_hash)
 
     # pieces of the legacy serialization
-    @cached_property
+    @cached
     def serialized_outputs(self) -> tuple[bytes, ...]:
         return tuple(o.serialize() for o in self.tx.vout)
 
-    @cached_property
+    @cached
     def serialized_prevouts(self) -> tuple[bytes, ...]:
         return tuple(i.prevout.serialize() for i in self.tx.vin)
 
-    @cached_property
+    @cached
     def joined_outputs(self) -> bytes:
         return b"".join(self.serialized_outputs)
 
@@ -95,14 +95,14 @@ class PrecomputedTxData:
             return self._blanked_inputs_zero_seq
         return self._blanked_inputs
 
-    @cached_property
+    @cached
     def _blanked_inputs(self) -> bytes:
         return b"".join(
             p + b"\x00" + ser_u32(i.sequence)
             for p, i in zip(self.serialized_prevouts, self.tx.vin, strict=True)
         )
 
-    @cached_property
+    @cached
     def _blanked_inputs_zero_seq(self) -> bytes:
         return b"".join(p + b"\x00\x00\x00\x00\x00" for p in self.serialized_prevouts)
 

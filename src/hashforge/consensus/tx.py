@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import BinaryIO
 
 from .hashes import hash256
+from .memo import cached
 from .serialize import (
     DeserializationError,
     deser_compact_size,
@@ -99,7 +99,7 @@ class Transaction:
 
     # Both forms are asked for several times per transaction while a block is checked and
     # connected (txid, wtxid, size and weight limits, sighashes); the object is immutable.
-    @cached_property
+    @cached
     def _stripped(self) -> bytes:
         return (
             ser_i32(self.version)
@@ -110,7 +110,7 @@ class Transaction:
             + ser_u32(self.locktime)
         )
 
-    @cached_property
+    @cached
     def _full(self) -> bytes:
         if not self.has_witness:
             return self._stripped
@@ -165,16 +165,16 @@ class Transaction:
 
     # --- identity and size ---------------------------------------------------------------
 
-    @cached_property
+    @cached
     def has_witness(self) -> bool:
         return any(i.witness for i in self.vin)
 
-    @cached_property
+    @cached
     def txid(self) -> bytes:
         """Internal byte order; `txid_hex` is the display (RPC) form."""
         return hash256(self.serialize_without_witness())
 
-    @cached_property
+    @cached
     def wtxid(self) -> bytes:
         return hash256(self.serialize_with_witness()) if self.has_witness else self.txid
 
@@ -186,11 +186,11 @@ class Transaction:
     def wtxid_hex(self) -> str:
         return self.wtxid[::-1].hex()
 
-    @cached_property
+    @cached
     def base_size(self) -> int:
         return len(self.serialize_without_witness())
 
-    @cached_property
+    @cached
     def total_size(self) -> int:
         return len(self.serialize_with_witness())
 
