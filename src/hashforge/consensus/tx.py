@@ -15,7 +15,7 @@ from .serialize import (
     deser_string,
     deser_string_vector,
     deser_u32,
-    parse_exact,
+    read_compact_size,
     read_exact,
     ser_compact_size,
     ser_i32,
@@ -156,8 +156,18 @@ class Transaction:
         return cls(version, tuple(vin), tuple(vout), locktime)
 
     @classmethod
+    def read_from(cls, data: bytes, pos: int = 0, allow_witness: bool = True) -> tuple[Transaction, int]:
+        """`deserialize` on a buffer at `pos`: (the transaction, the position after it). Faster, and the
+        transaction keeps the bytes it was read from as its serializations (they are canonical:
+        CompactSizes must be), so txid and wtxid need no re-serialization."""
+        return _read_transaction(data, pos, allow_witness)
+
+    @classmethod
     def from_bytes(cls, data: bytes, allow_witness: bool = True) -> Transaction:
-        return parse_exact(data, lambda f: cls.deserialize(f, allow_witness))
+        tx, end = _read_transaction(data, 0, allow_witness)
+        if end != len(data):
+            raise DeserializationError(f"{len(data) - end} trailing bytes after data")
+        return tx
 
     @classmethod
     def from_hex(cls, hex_str: str) -> Transaction:
@@ -210,3 +220,108 @@ class Transaction:
 
     def __repr__(self) -> str:
         return f"Transaction({self.txid_hex}, vin={len(self.vin)}, vout={len(self.vout)})"
+
+
+# --- decoding from a buffer ----------------------------------------------------------------------
+
+
+def _truncated(wanted: int, got: int) -> DeserializationError:
+    return DeserializationError(f"unexpected end of data: wanted {wanted} bytes, got {max(got, 0)}")
+
+
+def _read_inputs(data: bytes, pos: int) -> tuple[list[tuple[OutPoint, bytes, int]], int]:
+    n, pos = read_compact_size(data, pos)
+    size = len(data)
+    out = []
+    for _ in range(n):
+        if pos + 37 > size:
+            raise _truncated(36 if pos + 36 > size else 1, size - pos)
+        prevout = OutPoint(data[pos : pos + 32], int.from_bytes(data[pos + 32 : pos + 36], "little"))
+        length, pos = read_compact_size(data, pos + 36)
+        end = pos + length
+        if end + 4 > size:
+            raise _truncated(length if end > size else 4, size - pos if end > size else size - end)
+        out.append((prevout, data[pos:end], int.from_bytes(data[end : end + 4], "little")))
+        pos = end + 4
+    return out, pos
+
+
+def _read_outputs(data: bytes, pos: int) -> tuple[list[TxOut], int]:
+    n, pos = read_compact_size(data, pos)
+    size = len(data)
+    out = []
+    for _ in range(n):
+        if pos + 9 > size:
+            raise _truncated(8 if pos + 8 > size else 1, size - pos)
+        value = int.from_bytes(data[pos : pos + 8], "little", signed=True)
+        length, pos = read_compact_size(data, pos + 8)
+        end = pos + length
+        if end > size:
+            raise _truncated(length, size - pos)
+        out.append(TxOut(value, data[pos:end]))
+        pos = end
+    return out, pos
+
+
+def _read_witness(data: bytes, pos: int) -> tuple[tuple[bytes, ...], int]:
+    n, pos = read_compact_size(data, pos)
+    items = []
+    for _ in range(n):
+        length, pos = read_compact_size(data, pos)
+        end = pos + length
+        if end > len(data):
+            raise _truncated(length, len(data) - pos)
+        items.append(data[pos:end])
+        pos = end
+    return tuple(items), pos
+
+
+def _read_transaction(data: bytes, pos: int, allow_witness: bool) -> tuple[Transaction, int]:
+    """Transaction.deserialize's rules, step for step, on a buffer (tests compare the two)."""
+    start = pos
+    if pos + 4 > len(data):
+        raise _truncated(4, len(data) - pos)
+    version = int.from_bytes(data[pos : pos + 4], "little", signed=True)
+    ins, pos = _read_inputs(data, pos + 4)
+    flags = 0
+    extended = False
+    outs: list[TxOut] = []
+    if not ins and allow_witness:
+        if pos >= len(data):
+            raise _truncated(1, 0)
+        flags = data[pos]
+        pos += 1
+        if flags != 0:
+            extended = True
+            ins, pos = _read_inputs(data, pos)
+            outs, pos = _read_outputs(data, pos)
+    else:
+        outs, pos = _read_outputs(data, pos)
+    body_end = pos
+    witnesses: list[tuple[bytes, ...]] = []
+    if flags & 1 and allow_witness:
+        flags ^= 1
+        for _ in ins:
+            witness, pos = _read_witness(data, pos)
+            witnesses.append(witness)
+        if not any(witnesses):
+            raise DeserializationError("superfluous witness record")
+    if flags:
+        raise DeserializationError("unknown transaction optional data")
+    if pos + 4 > len(data):
+        raise _truncated(4, len(data) - pos)
+    locktime = int.from_bytes(data[pos : pos + 4], "little")
+    pos += 4
+    if witnesses:
+        vin = tuple(TxIn(p, s, q, w) for (p, s, q), w in zip(ins, witnesses, strict=True))
+    else:
+        vin = tuple(TxIn(p, s, q) for p, s, q in ins)
+    tx = Transaction(version, vin, tuple(outs), locktime)
+    # What was read is what serialize would write: keep it (the cached values' slots, see memo).
+    full = data[start:pos]
+    if extended:
+        tx.__dict__["_stripped"] = full[:4] + data[start + 6 : body_end] + full[-4:]
+        tx.__dict__["_full"] = full
+    else:
+        tx.__dict__["_stripped"] = full
+    return tx, pos
