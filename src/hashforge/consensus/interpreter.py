@@ -1004,6 +1004,7 @@ def count_witness_sigops(
 
 def transaction_sigop_cost(tx: Transaction, spent_outputs: Sequence[TxOut], flags: int) -> int:
     """Core's GetTransactionSigOpCost: legacy and P2SH sigops weigh 4, witness sigops 1."""
+    flags = int(flags)
     cost = legacy_sigop_count(tx) * WITNESS_SCALE_FACTOR
     if tx.is_coinbase():
         return cost

@@ -486,8 +486,14 @@ def find_and_delete(script: bytes, pattern: bytes) -> tuple[bytes, int]:
 # --- sigops -----------------------------------------------------------------------------------
 
 
+# Every byte value but OP_CHECKSIG(VERIFY) and OP_CHECKMULTISIG(VERIFY) (0xac-0xaf, contiguous).
+_NOT_SIGOP_BYTES = bytes(b for b in range(256) if not OP_CHECKSIG <= b <= OP_CHECKMULTISIGVERIFY)
+
+
 def get_sigop_count(script: bytes, accurate: bool) -> int:
     """Core's GetSigOpCount: CHECKSIG counts 1, CHECKMULTISIG 20 (or its key count if accurate)."""
+    if not script.translate(None, _NOT_SIGOP_BYTES):
+        return 0  # no byte could be a signature opcode: skip parsing (most scripts, every P2WPKH)
     n = 0
     last = OP_INVALIDOPCODE
     for op in parse_script(script).ops:

@@ -213,6 +213,10 @@ class Transaction:
         return (self.weight + WITNESS_SCALE_FACTOR - 1) // WITNESS_SCALE_FACTOR
 
     def is_coinbase(self) -> bool:
+        return self._is_coinbase
+
+    @cached
+    def _is_coinbase(self) -> bool:  # asked some ten times per transaction while a block connects
         return len(self.vin) == 1 and self.vin[0].prevout.is_null()
 
     def value_out(self) -> int:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .sigqueue import SigQueue
 
 LOCKTIME_THRESHOLD = 500_000_000
+_CHECKSEQUENCEVERIFY = ScriptFlags.CHECKSEQUENCEVERIFY.value
 SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
 SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
 SEQUENCE_LOCKTIME_MASK = 0x0000FFFF
@@ -280,6 +281,7 @@ def connect_block(
     node can verify signatures off its event loop and in parallel.
     """
     flags = block_script_flags(block.hash, height, params)
+    iflags = int(flags)  # IntFlag operators cost a Python call each; this loop runs per input
     bview = _BlockView(view)
     fees = 0
     sigop_cost = 0
@@ -295,7 +297,7 @@ def connect_block(
                 if bview.get_coin(OutPoint(tx.txid, n)) is not None:
                     raise BlockValidationError("bad-txns-BIP30", "tried to overwrite transaction")
         if tx.is_coinbase():
-            sigop_cost += transaction_sigop_cost(tx, [], flags)
+            sigop_cost += transaction_sigop_cost(tx, [], iflags)
         else:
             coins: list[Coin] = []
             for txin in tx.vin:
@@ -325,7 +327,7 @@ def connect_block(
             if not 0 <= fees <= MAX_MONEY:
                 raise BlockValidationError("bad-txns-accumulated-fee-outofrange", tx.txid_hex)
             if (
-                flags & ScriptFlags.CHECKSEQUENCEVERIFY
+                iflags & _CHECKSEQUENCEVERIFY
                 and median_time_past_at is not None
                 and not sequence_locks_satisfied(
                     tx, [c.height for c in coins], height, median_time_past_at, prev_median_time_past
@@ -333,7 +335,7 @@ def connect_block(
             ):
                 raise BlockValidationError("bad-txns-nonfinal", "contains a non-BIP68-final transaction")
             spent_outs = [c.out for c in coins]
-            sigop_cost += transaction_sigop_cost(tx, spent_outs, flags)
+            sigop_cost += transaction_sigop_cost(tx, spent_outs, iflags)
             for txin, coin in zip(tx.vin, coins, strict=True):
                 bview.spent.add(txin.prevout)
                 undo.append((txin.prevout, coin))
