@@ -3,6 +3,7 @@
 The verdict and the reject reason must be those of checking every signature in place: one bad
 signature among 1,000 rejects the block, naming the first failing transaction in block order
 whether it was found by the queue or on the chain thread, and the next block is unaffected.
+Without the extension (HASHFORGE_NO_EXT=1) the same tests check the inline path alone.
 """
 
 from __future__ import annotations
@@ -102,9 +103,7 @@ def reject_reason(chain: ChainManager, block: Block, caplog: pytest.LogCaptureFi
     return line.split("is invalid: ", 1)[1]
 
 
-pytestmark = pytest.mark.skipif(not native_available(), reason="signature queue not built (HASHFORGE_NO_EXT=1)")
-
-
+@pytest.mark.skipif(not native_available(), reason="signature queue not built (HASHFORGE_NO_EXT=1)")
 def test_the_inline_default_defers_to_the_queue(open_chain: Callable[..., ChainManager]) -> None:
     assert open_chain()._inline_sig_queue() is not None
     assert open_chain("plain", _not_builtin_map)._inline_sig_queue() is None
