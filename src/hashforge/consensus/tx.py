@@ -238,6 +238,9 @@ def _truncated(wanted: int, got: int) -> DeserializationError:
     return DeserializationError(f"unexpected end of data: wanted {wanted} bytes, got {max(got, 0)}")
 
 
+# CompactSizes below 253 are one byte: read inline, the rest (and all errors) by read_compact_size.
+
+
 def _read_inputs(data: bytes, pos: int) -> tuple[list[tuple[OutPoint, bytes, int]], int]:
     n, pos = read_compact_size(data, pos)
     size = len(data)
@@ -246,7 +249,11 @@ def _read_inputs(data: bytes, pos: int) -> tuple[list[tuple[OutPoint, bytes, int
         if pos + 37 > size:
             raise _truncated(36 if pos + 36 > size else 1, size - pos)
         prevout = OutPoint(data[pos : pos + 32], int.from_bytes(data[pos + 32 : pos + 36], "little"))
-        length, pos = read_compact_size(data, pos + 36)
+        length = data[pos + 36]
+        if length < 253:
+            pos += 37
+        else:
+            length, pos = read_compact_size(data, pos + 36)
         end = pos + length
         if end + 4 > size:
             raise _truncated(length if end > size else 4, size - pos if end > size else size - end)
@@ -263,7 +270,11 @@ def _read_outputs(data: bytes, pos: int) -> tuple[list[TxOut], int]:
         if pos + 9 > size:
             raise _truncated(8 if pos + 8 > size else 1, size - pos)
         value = int.from_bytes(data[pos : pos + 8], "little", signed=True)
-        length, pos = read_compact_size(data, pos + 8)
+        length = data[pos + 8]
+        if length < 253:
+            pos += 9
+        else:
+            length, pos = read_compact_size(data, pos + 8)
         end = pos + length
         if end > size:
             raise _truncated(length, size - pos)
@@ -274,12 +285,17 @@ def _read_outputs(data: bytes, pos: int) -> tuple[list[TxOut], int]:
 
 def _read_witness(data: bytes, pos: int) -> tuple[tuple[bytes, ...], int]:
     n, pos = read_compact_size(data, pos)
+    size = len(data)
     items = []
     for _ in range(n):
-        length, pos = read_compact_size(data, pos)
+        length = data[pos] if pos < size else 253  # past the end: read_compact_size says so
+        if length < 253:
+            pos += 1
+        else:
+            length, pos = read_compact_size(data, pos)
         end = pos + length
-        if end > len(data):
-            raise _truncated(length, len(data) - pos)
+        if end > size:
+            raise _truncated(length, size - pos)
         items.append(data[pos:end])
         pos = end
     return tuple(items), pos
@@ -322,9 +338,9 @@ def _read_transaction(data: bytes, pos: int, allow_witness: bool) -> tuple[Trans
     locktime = int.from_bytes(data[pos : pos + 4], "little")
     pos += 4
     if witnesses:
-        vin = tuple(TxIn(p, s, q, w) for (p, s, q), w in zip(ins, witnesses, strict=True))
+        vin = tuple([TxIn(p, s, q, w) for (p, s, q), w in zip(ins, witnesses, strict=True)])
     else:
-        vin = tuple(TxIn(p, s, q) for p, s, q in ins)
+        vin = tuple([TxIn(p, s, q) for p, s, q in ins])
     tx = Transaction(version, vin, tuple(outs), locktime)
     # What was read is what serialize would write: keep it (the cached values' slots, see memo).
     full = data[start:pos]
