@@ -214,17 +214,24 @@ def segwit_v0_sighash(
     else:
         hash_outputs = _ZERO32
     txin = tx.vin[in_idx]
+    prevout = txin.prevout
+    # The ser_* helpers written out: this runs once per segwit v0 input of every block.
     return hash256(
-        ser_i32(tx.version)
-        + hash_prevouts
-        + hash_sequence
-        + txin.prevout.serialize()
-        + ser_string(script_code)
-        + ser_i64(amount)
-        + ser_u32(txin.sequence)
-        + hash_outputs
-        + ser_u32(tx.locktime)
-        + ser_i32(_as_i32(hash_type))
+        b"".join(
+            (
+                tx.version.to_bytes(4, "little", signed=True),
+                hash_prevouts,
+                hash_sequence,
+                prevout.hash,
+                prevout.n.to_bytes(4, "little"),
+                ser_string(script_code),
+                amount.to_bytes(8, "little", signed=True),
+                txin.sequence.to_bytes(4, "little"),
+                hash_outputs,
+                tx.locktime.to_bytes(4, "little"),
+                _as_i32(hash_type).to_bytes(4, "little", signed=True),
+            )
+        )
     )
 
 
