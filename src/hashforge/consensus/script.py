@@ -493,7 +493,11 @@ _NOT_SIGOP_BYTES = bytes(b for b in range(256) if not OP_CHECKSIG <= b <= OP_CHE
 def get_sigop_count(script: bytes, accurate: bool) -> int:
     """Core's GetSigOpCount: CHECKSIG counts 1, CHECKMULTISIG 20 (or its key count if accurate)."""
     if not script.translate(None, _NOT_SIGOP_BYTES):
-        return 0  # no byte could be a signature opcode: skip parsing (most scripts, every P2WPKH)
+        return 0  # no byte could be a signature opcode: skip parsing
+    if len(script) >= 2 and script[1] <= 75 and script[1] + 2 == len(script) and (
+        script[0] == OP_0 or OP_1 <= script[0] <= OP_16
+    ):
+        return 0  # OP_n and one direct push of the rest: every witness program (P2WPKH, P2TR ...)
     n = 0
     last = OP_INVALIDOPCODE
     for op in parse_script(script).ops:
