@@ -239,7 +239,11 @@ class ScriptCache:
             del self._passed[next(iter(self._passed))]
 
     def passed(self, wtxid: bytes, flags: int) -> bool:
-        return any(int(flags) & ~f == 0 for f in self._passed.get(wtxid, ()))
+        known = self._passed.get(wtxid)
+        if not known:  # asked for every transaction of every block: most were never in a mempool
+            return False
+        flags = int(flags)
+        return any(flags & ~f == 0 for f in known)
 
     def discard(self, wtxid: bytes) -> None:
         self._passed.pop(wtxid, None)
