@@ -18,14 +18,14 @@
  * ring verifies one job itself, GIL released, instead of growing it. The failed tags of a batch
  * grow with the failures only (8 bytes each, at most one per submit).
  *
- * Threading and shutdown: one mutex (`mu`) guards the ring, the counters and the failed list; workers
- * hold it only to take a job or record a result, never while verifying, and never touch Python
- * objects, so they are safe while the interpreter runs, blocks or finalizes. Lock order: the GIL,
- * then mu; no thread waits for the GIL while holding mu. `close` stops and
- * joins the workers (each finishes at most the job in hand) but keeps queued jobs: a `collect`
- * after it (or racing it) verifies them on the caller, so an unverified job is never reported as
- * valid. `cancel` drops the queued jobs and the failures of an abandoned batch (a block rejected
- * or interrupted half-way). Memory and the mutex are freed only when the object is deallocated,
+ * Threading and shutdown: one mutex (`mu`) guards the ring, the counters and the failed list;
+ * workers hold it only to take a job or record a result, never while verifying, and never touch
+ * Python objects, so they are safe while the interpreter runs, blocks or finalizes. Lock order:
+ * the GIL, then mu; no thread waits for the GIL while holding mu. `close` stops and joins the
+ * workers (each finishes at most the job in hand) but keeps queued jobs: a `collect` after it (or
+ * racing it) verifies them on the caller, so an unverified job is never reported as valid.
+ * `cancel` drops the queued jobs and the failures of an abandoned batch (a block rejected or
+ * interrupted half-way). Memory and the mutex are freed only when the object is deallocated,
  * after its workers are joined. Batches are per queue: one thread submits and collects at a time
  * (the node's chain thread); the lock keeps concurrent use memory-safe, not meaningful.
  * Not fork-safe: a forked child has no workers (the node's processes are spawned).
