@@ -34,6 +34,7 @@ from hashforge.consensus.script import (
     OP_3,
     OP_16,
     OP_CHECKMULTISIG,
+    OP_CHECKMULTISIGVERIFY,
     OP_CHECKSIG,
     OP_CHECKSIGVERIFY,
     OP_CODESEPARATOR,
@@ -67,6 +68,7 @@ from hashforge.consensus.script import (
     legacy_sigop_count,
     minimal_push,
     p2sh_sigop_count,
+    parse_script,
     push_data,
     push_int,
     witness_program,
@@ -235,6 +237,27 @@ def test_classification() -> None:
 # --- sigops --------------------------------------------------------------------------------------
 
 
+def _counted_by_parsing(script: bytes, accurate: bool) -> int:
+    n, last = 0, -1
+    for op in parse_script(script).ops:  # up to a truncated push, as the count stops there
+        if op.opcode in (OP_CHECKSIG, OP_CHECKSIGVERIFY):
+            n += 1
+        elif op.opcode in (OP_CHECKMULTISIG, OP_CHECKMULTISIGVERIFY):
+            n += last - OP_1 + 1 if accurate and OP_1 <= last <= OP_16 else 20
+        last = op.opcode
+    return n
+
+
+_SIGOP_BYTES = st.sampled_from([0x00, 0x01, 0x14, 0x20, 0x4B, 0x51, 0x53, 0x60, 0xAC, 0xAD, 0xAE, 0xAF])
+
+
+@given(st.lists(st.integers(0, 255) | _SIGOP_BYTES, max_size=45).map(bytes), st.booleans(), st.booleans())
+def test_sigop_count_shortcuts_agree_with_parsing(script: bytes, as_program: bool, accurate: bool) -> None:
+    if as_program and len(script) >= 2:
+        script = script[:1] + bytes([len(script) - 2]) + script[2:]  # OP_? then one push of the rest
+    assert get_sigop_count(script, accurate) == _counted_by_parsing(script, accurate)
+
+
 def test_sigop_counting() -> None:
     multisig = bytes([OP_2]) + push_data(bytes(33)) * 3 + bytes([OP_3, OP_CHECKMULTISIG])
     assert get_sigop_count(multisig, accurate=True) == 3
@@ -244,6 +267,11 @@ def test_sigop_counting() -> None:
     assert get_sigop_count(bytes([OP_CHECKSIG, OP_CHECKSIGVERIFY, OP_CODESEPARATOR]), True) == 2
     # counting stops at a truncated push
     assert get_sigop_count(bytes([OP_CHECKSIG]) + b"\x05\xac" + bytes([OP_CHECKSIG]), True) == 1
+
+    # the shortcuts: witness programs, and scripts without any signature-opcode byte
+    assert get_sigop_count(b"\x00\x14" + bytes(19) + b"\xae", False) == 0
+    assert get_sigop_count(b"\x51\x20" + b"\xac" * 32, False) == 0
+    assert get_sigop_count(b"\x00\x13" + bytes(19) + b"\xae", False) == 20  # a push short of the end
 
     redeem = multisig
     p2sh = bytes([OP_HASH160]) + push_data(hash160(redeem)) + bytes([OP_EQUAL])

@@ -6,6 +6,8 @@ the expected error. As in DoTest, removing random flags from a passing vector (o
 a failing one) must not change whether it passes. Tapscript vectors carry placeholders
 (#SCRIPT#, #CONTROLBLOCK#, #TAPROOTOUTPUT#) that are built here as Core builds them; the
 internal key is BIP341's NUMS point instead of Core's key0, which no vector can tell apart.
+Wherever the P2WPKH fast path (consensus/fastpath.py) takes a vector, under any of the flag sets
+tried, it must give exactly the interpreter's result.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hashforge.consensus.fastpath import NOT_HANDLED, verify_p2wpkh
 from hashforge.consensus.interpreter import (
     ScriptError,
     ScriptFlags,
@@ -23,7 +26,9 @@ from hashforge.consensus.interpreter import (
     parse_flags,
     verify_script,
 )
+from hashforge.consensus.sighash import PrecomputedTxData
 from hashforge.consensus.taproot import NUMS_H, single_leaf_spend
+from hashforge.consensus.tx import TxOut
 from tests.vectorfiles import VECTORS
 from tests.vectors.coreformat import crediting_tx, parse_script_asm, spending_tx
 
@@ -97,9 +102,15 @@ def run_vector(v: ScriptVector, rng: random.Random) -> list[str]:
     credit = crediting_tx(v.script_pubkey, v.amount)
     spend = spending_tx(v.script_sig, v.witness, credit)
     checker = TransactionSignatureChecker(spend, 0, v.amount)
+    spent, txdata = TxOut(v.amount, v.script_pubkey), PrecomputedTxData(spend)
+    fast_differs: list[str] = []
 
     def verify(flags: int) -> ScriptError | None:
-        return verify_script(v.script_sig, v.script_pubkey, v.witness, flags, checker)
+        got = verify_script(v.script_sig, v.script_pubkey, v.witness, flags, checker)
+        fast = verify_p2wpkh(spend, 0, spent, flags, txdata)
+        if fast is not NOT_HANDLED and fast != got and not fast_differs:
+            fast_differs.append(f"fast path {fast} != {got} with flags {format_flags(flags)}")
+        return got
 
     flags = int(v.flags)  # plain ints: IntFlag arithmetic would dominate the run time
     if flags & ScriptFlags.CLEANSTACK:
@@ -123,7 +134,7 @@ def run_vector(v: ScriptVector, rng: random.Random) -> list[str]:
         if (verify(combined) is None) != expect_ok:
             problems.append(f"result changed with flags {format_flags(combined)}")
             break
-    return problems
+    return problems + fast_differs
 
 
 def test_script_tests_json() -> None:

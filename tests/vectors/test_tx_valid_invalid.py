@@ -5,6 +5,7 @@ under all other flags; removing any one flag (or a random set) must keep it vali
 back any one excluded flag must make it fail (the excluded set is minimal).
 tx_invalid: "BADTX" vectors must fail CheckTransaction; the others list the flags to INCLUDE,
 must fail under them, under any added flag(s), and pass when any one listed flag is removed.
+Each P2WPKH input the fast path (consensus/fastpath.py) takes must get the interpreter's result.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from hashforge.consensus.fastpath import NOT_HANDLED, verify_p2wpkh
 from hashforge.consensus.interpreter import (
     ALL_SCRIPT_FLAGS,
     ScriptFlags,
@@ -103,6 +105,8 @@ def tx_scripts_as_expected(v: Vector, flags: int, expect_valid: bool) -> bool:
         prev = v.prevouts[txin.prevout]
         checker = TransactionSignatureChecker(v.tx, i, prev.value, txdata)
         err = verify_script(txin.script_sig, prev.script_pubkey, txin.witness, flags, checker)
+        fast = verify_p2wpkh(v.tx, i, prev, flags, txdata)
+        assert fast is NOT_HANDLED or fast == err, f"vector {v.index} input {i}: fast path {fast} != {err}"
         if err is not None:
             valid = False
             break

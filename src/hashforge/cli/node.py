@@ -36,7 +36,7 @@ def node(
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file; then $HASHFORGE_NODE_*, then flags.")] = None,
     script_threads: Annotated[int | None, typer.Option("--script-threads", help="Threads (or processes) verifying signatures.")] = None,
     script_workers: Annotated[
-        str | None, typer.Option("--script-workers", help="inline (default), thread or process: what verifies signatures (process: in parallel, in worker processes).")
+        str | None, typer.Option("--script-workers", help="inline (default; P2WPKH signatures on native threads meanwhile), thread or process: what verifies signatures (process: in parallel, in worker processes).")
     ] = None,
     log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
     listen: Annotated[

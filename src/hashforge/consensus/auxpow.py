@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from io import BytesIO
 from typing import BinaryIO
 
 from .block import HEADER_SIZE, BlockHeader
 from .hashes import hash256, scrypt_pow
+from .memo import cached
 from .serialize import (
     DeserializationError,
     deser_i32,
@@ -130,7 +130,7 @@ class AuxPow:
     def from_bytes(cls, data: bytes) -> AuxPow:
         return parse_exact(data, cls.deserialize)
 
-    @cached_property
+    @cached
     def parent_pow_hash(self) -> bytes:
         """The parent header's scrypt hash (getParentBlockPoWHash), compared with the aux target."""
         return scrypt_pow(self.parent_header.serialize())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from functools import cached_property
 from typing import BinaryIO
 
 from .hashes import hash256
+from .memo import cached
 from .serialize import (
+    DeserializationError,
     deser_compact_size,
     parse_exact,
+    read_compact_size,
     read_exact,
     ser_compact_size,
     ser_i32,
@@ -63,7 +66,7 @@ class BlockHeader:
     def from_bytes(cls, data: bytes) -> BlockHeader:
         return parse_exact(data, cls.deserialize)
 
-    @cached_property
+    @cached
     def hash(self) -> bytes:
         """SHA-256d of the 80 bytes, internal byte order (compare with targets as little-endian)."""
         return hash256(self.serialize())
@@ -96,13 +99,33 @@ class Block:
 
     @classmethod
     def deserialize(cls, f: BinaryIO) -> Block:
+        if isinstance(f, io.BytesIO):  # P2P messages, block files: decode the buffer in place
+            block, end = cls.read_from(f.getvalue(), f.tell())
+            f.seek(end)
+            return block
         header = BlockHeader.deserialize(f)
         vtx = tuple(Transaction.deserialize(f) for _ in range(deser_compact_size(f)))
         return cls(header, vtx)
 
     @classmethod
+    def read_from(cls, data: bytes, pos: int = 0) -> tuple[Block, int]:
+        """`deserialize` on a buffer at `pos` (see Transaction.read_from): (block, position after it)."""
+        if pos + HEADER_SIZE > len(data):
+            raise DeserializationError(f"unexpected end of data: wanted {HEADER_SIZE} bytes, got {max(len(data) - pos, 0)}")
+        header = BlockHeader.from_bytes(data[pos : pos + HEADER_SIZE])
+        n, pos = read_compact_size(data, pos + HEADER_SIZE)
+        vtx = []
+        for _ in range(n):
+            tx, pos = Transaction.read_from(data, pos)
+            vtx.append(tx)
+        return cls(header, tuple(vtx)), pos
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> Block:
-        return parse_exact(data, cls.deserialize)
+        block, end = cls.read_from(data)
+        if end != len(data):
+            raise DeserializationError(f"{len(data) - end} trailing bytes after data")
+        return block
 
     @property
     def hash(self) -> bytes:

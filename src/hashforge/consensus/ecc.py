@@ -154,27 +154,47 @@ def _pubkey_len(header: int) -> int:
     return 0
 
 
-def verify_ecdsa(pubkey: bytes, der_sig: bytes, msg32: bytes) -> bool:
-    """Core's CPubKey::Verify: lax-DER signature, S normalized to low, any parseable key form."""
+def ecdsa_compact(pubkey: bytes, der_sig: bytes, strict_der: bool = False) -> bytes | None:
+    """The 64-byte r||s (S normalized to low) that CPubKey::Verify would check, or None where it
+    fails before libsecp256k1 (a key of the wrong length for its header byte, an unparseable or
+    zero signature). `strict_der`: the caller knows `der_sig` + a hash type passed
+    `is_valid_signature_encoding`, so r and s are sliced out, not parsed (the same values)."""
     if not pubkey or _pubkey_len(pubkey[0]) != len(pubkey):
-        return False
-    parsed = parse_der_lax(der_sig)
-    if parsed is None:
-        return False
-    r, s = parsed
+        return None
+    if strict_der:
+        len_r = der_sig[3]
+        r = int.from_bytes(der_sig[4 : 4 + len_r], "big")
+        s = int.from_bytes(der_sig[6 + len_r :], "big")
+        # The lax parser gives (0, 0) for a value over 32 bytes or not below the order.
+        if r >= CURVE_ORDER or s >= CURVE_ORDER:
+            return None
+    else:
+        parsed = parse_der_lax(der_sig)
+        if parsed is None:
+            return None
+        r, s = parsed
     if r == 0 or s == 0:
-        return False
+        return None
     if s > HALF_ORDER:
         s = CURVE_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def verify_compact(pubkey: bytes, sig64: bytes, msg32: bytes) -> bool:
+    """libsecp256k1's part of CPubKey::Verify: parse the key, then verify the low-S r||s."""
     c_pub = _ffi.new("secp256k1_pubkey *")
     if not _lib.secp256k1_ec_pubkey_parse(_CTX, c_pub, pubkey, len(pubkey)):
         return False
     c_sig = _ffi.new("secp256k1_ecdsa_signature *")
-    if not _lib.secp256k1_ecdsa_signature_parse_compact(
-        _CTX, c_sig, r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    ):
+    if not _lib.secp256k1_ecdsa_signature_parse_compact(_CTX, c_sig, sig64):
         return False
     return bool(_lib.secp256k1_ecdsa_verify(_CTX, c_sig, msg32, c_pub))
+
+
+def verify_ecdsa(pubkey: bytes, der_sig: bytes, msg32: bytes) -> bool:
+    """Core's CPubKey::Verify: lax-DER signature, S normalized to low, any parseable key form."""
+    sig64 = ecdsa_compact(pubkey, der_sig)
+    return sig64 is not None and verify_compact(pubkey, sig64, msg32)
 
 
 def _xonly(pubkey32: bytes) -> Any | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .checker import (
     SEQUENCE_LOCKTIME_DISABLE_FLAG,
@@ -16,6 +17,7 @@ from .ecc import (
     is_low_s,
     is_valid_signature_encoding,
 )
+from .fastpath import NOT_HANDLED, verify_p2wpkh
 from .hashes import hash160, hash256, ripemd160, sha1, sha256
 from .script import (
     ANNEX_TAG,
@@ -147,6 +149,9 @@ from .taproot import (
     verify_taproot_commitment,
 )
 from .tx import Transaction, TxOut
+
+if TYPE_CHECKING:
+    from .sigqueue import SigQueue
 
 __all__ = [
     "ALL_SCRIPT_FLAGS",
@@ -939,26 +944,48 @@ def verify_input(
     flags: int,
     spent_outputs: Sequence[TxOut] | None = None,
     txdata: PrecomputedTxData | None = None,
+    *,
+    generic: bool = False,
+    sig_queue: SigQueue | None = None,
+    tag: int = 0,
 ) -> ScriptError | None:
     """Verifies input `index` of `tx` spending `spent_output`; None if valid.
 
     Taproot spends need `spent_outputs` (every output the tx spends, in input order) or a
     `txdata` built with them; pass one `txdata` for all inputs of a tx to share its hashes.
+    P2WPKH spends take the fast path (consensus/fastpath.py, the same result) unless `generic`
+    asks for the interpreter; with `sig_queue` their ECDSA check is submitted to it under `tag`
+    and None means valid unless that tag fails (see fastpath.deferred_error).
     """
     if txdata is None:
         txdata = PrecomputedTxData(tx, spent_outputs)
+    flags = int(flags)
+    if not generic:
+        fast = verify_p2wpkh(tx, index, spent_output, flags, txdata, sig_queue, tag)
+        if fast is not NOT_HANDLED:
+            return fast
     checker = TransactionSignatureChecker(tx, index, spent_output.value, txdata)
     txin = tx.vin[index]
     return verify_script(txin.script_sig, spent_output.script_pubkey, txin.witness, flags, checker)
 
 
 def verify_transaction(
-    tx: Transaction, spent_outputs: Sequence[TxOut], flags: int
+    tx: Transaction,
+    spent_outputs: Sequence[TxOut],
+    flags: int,
+    *,
+    sig_queue: SigQueue | None = None,
+    tag: int = 0,
 ) -> tuple[int, ScriptError] | None:
-    """Verifies every input; None if all are valid, else (first failing input, its error)."""
+    """Verifies every input; None if all are valid, else (first failing input, its error).
+
+    With `sig_queue`, P2WPKH signatures are submitted to it under `tag + input index` and None
+    means valid unless one of those tags fails.
+    """
     txdata = PrecomputedTxData(tx, spent_outputs)
+    flags = int(flags)
     for i, prev in enumerate(spent_outputs):
-        err = verify_input(tx, i, prev, flags, txdata=txdata)
+        err = verify_input(tx, i, prev, flags, txdata=txdata, sig_queue=sig_queue, tag=tag + i)
         if err is not None:
             return i, err
     return None
@@ -977,6 +1004,7 @@ def count_witness_sigops(
 
 def transaction_sigop_cost(tx: Transaction, spent_outputs: Sequence[TxOut], flags: int) -> int:
     """Core's GetTransactionSigOpCost: legacy and P2SH sigops weigh 4, witness sigops 1."""
+    flags = int(flags)
     cost = legacy_sigop_count(tx) * WITNESS_SCALE_FACTOR
     if tx.is_coinbase():
         return cost

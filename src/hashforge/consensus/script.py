@@ -486,8 +486,18 @@ def find_and_delete(script: bytes, pattern: bytes) -> tuple[bytes, int]:
 # --- sigops -----------------------------------------------------------------------------------
 
 
+# Every byte value but OP_CHECKSIG(VERIFY) and OP_CHECKMULTISIG(VERIFY) (0xac-0xaf, contiguous).
+_NOT_SIGOP_BYTES = bytes(b for b in range(256) if not OP_CHECKSIG <= b <= OP_CHECKMULTISIGVERIFY)
+
+
 def get_sigop_count(script: bytes, accurate: bool) -> int:
     """Core's GetSigOpCount: CHECKSIG counts 1, CHECKMULTISIG 20 (or its key count if accurate)."""
+    if not script.translate(None, _NOT_SIGOP_BYTES):
+        return 0  # no byte could be a signature opcode: skip parsing
+    if len(script) >= 2 and script[1] <= 75 and script[1] + 2 == len(script) and (
+        script[0] == OP_0 or OP_1 <= script[0] <= OP_16
+    ):
+        return 0  # OP_n and one direct push of the rest: every witness program (P2WPKH, P2TR ...)
     n = 0
     last = OP_INVALIDOPCODE
     for op in parse_script(script).ops:
@@ -543,9 +553,10 @@ def witness_sigop_count(script_sig: bytes, script_pubkey: bytes, witness: Sequen
 
 def legacy_sigop_count(tx: Transaction) -> int:
     """Core's GetLegacySigOpCount: inaccurate count over every scriptSig and scriptPubKey."""
-    return sum(get_sigop_count(i.script_sig, False) for i in tx.vin) + sum(
-        get_sigop_count(o.script_pubkey, False) for o in tx.vout
-    )
+    scripts = [i.script_sig for i in tx.vin] + [o.script_pubkey for o in tx.vout]
+    if not b"".join(scripts).translate(None, _NOT_SIGOP_BYTES):
+        return 0  # asked twice per transaction of every block: one C-level scan for most
+    return sum(get_sigop_count(s, False) for s in scripts)
 
 
 def p2sh_sigop_count(tx: Transaction, spent_outputs: Sequence[TxOut]) -> int:

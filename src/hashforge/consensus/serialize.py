@@ -56,6 +56,25 @@ def deser_compact_size(f: BinaryIO, range_check: bool = True) -> int:
     return n
 
 
+def read_compact_size(data: bytes, pos: int, range_check: bool = True) -> tuple[int, int]:
+    """`deser_compact_size` on a buffer: (value, position after it), with the same rules."""
+    if pos >= len(data):
+        raise DeserializationError("unexpected end of data: wanted 1 bytes, got 0")
+    first = data[pos]
+    if first < 253:
+        return first, pos + 1
+    width = 2 if first == 253 else 4 if first == 254 else 8
+    end = pos + 1 + width
+    if end > len(data):
+        raise DeserializationError(f"unexpected end of data: wanted {width} bytes, got {len(data) - pos - 1}")
+    n = int.from_bytes(data[pos + 1 : end], "little")
+    if n < (253, 0x10000, 0x100000000)[width.bit_length() - 2]:
+        raise DeserializationError("non-canonical CompactSize")
+    if range_check and n > MAX_SIZE:
+        raise DeserializationError("CompactSize exceeds MAX_SIZE")
+    return n, end
+
+
 def ser_string(b: bytes) -> bytes:
     return ser_compact_size(len(b)) + b
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from .block import Block, BlockHeader, witness_commitment, witness_commitment_index
 from .coins import Coin, UtxoView
+from .fastpath import deferred_error
 from .interpreter import transaction_sigop_cost, verify_transaction
 from .params import (
     MAX_BLOCK_SIGOPS_COST,
@@ -25,7 +27,11 @@ from .script_flags import ScriptFlags
 from .tx import WITNESS_SCALE_FACTOR, OutPoint, Transaction, TxOut
 from .tx_check import TxValidationError, check_transaction
 
+if TYPE_CHECKING:
+    from .sigqueue import SigQueue
+
 LOCKTIME_THRESHOLD = 500_000_000
+_CHECKSEQUENCEVERIFY = ScriptFlags.CHECKSEQUENCEVERIFY.value
 SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
 SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
 SEQUENCE_LOCKTIME_MASK = 0x0000FFFF
@@ -239,7 +245,12 @@ class ScriptCheck:
 
     def __call__(self) -> str | None:
         """None if every input is valid, else "input N: ERROR_NAME" for the first failure."""
-        failure = verify_transaction(self.tx, self.spent_outputs, self.flags)
+        return self.run()
+
+    def run(self, sig_queue: SigQueue | None = None, tag: int = 0) -> str | None:
+        """As calling it; with `sig_queue`, P2WPKH signatures go to the queue under `tag + input`
+        and None means valid unless one of those tags fails."""
+        failure = verify_transaction(self.tx, self.spent_outputs, self.flags, sig_queue=sig_queue, tag=tag)
         return None if failure is None else f"input {failure[0]}: {failure[1].name}"
 
 
@@ -284,6 +295,7 @@ def connect_block(
     node can verify signatures off its event loop and in parallel.
     """
     flags = block_script_flags(block.hash, height, params)
+    iflags = int(flags)  # IntFlag operators cost a Python call each; this loop runs per input
     bview = _BlockView(view)
     fees = 0
     sigop_cost = 0
@@ -299,7 +311,7 @@ def connect_block(
                 if bview.get_coin(OutPoint(tx.txid, n)) is not None:
                     raise BlockValidationError("bad-txns-BIP30", "tried to overwrite transaction")
         if tx.is_coinbase():
-            sigop_cost += transaction_sigop_cost(tx, [], flags)
+            sigop_cost += transaction_sigop_cost(tx, [], iflags)
         else:
             coins: list[Coin] = []
             for txin in tx.vin:
@@ -329,7 +341,7 @@ def connect_block(
             if not 0 <= fees <= MAX_MONEY:
                 raise BlockValidationError("bad-txns-accumulated-fee-outofrange", tx.txid_hex)
             if (
-                flags & ScriptFlags.CHECKSEQUENCEVERIFY
+                iflags & _CHECKSEQUENCEVERIFY
                 and median_time_past_at is not None
                 and not sequence_locks_satisfied(
                     tx, [c.height for c in coins], height, median_time_past_at, prev_median_time_past
@@ -337,7 +349,7 @@ def connect_block(
             ):
                 raise BlockValidationError("bad-txns-nonfinal", "contains a non-BIP68-final transaction")
             spent_outs = [c.out for c in coins]
-            sigop_cost += transaction_sigop_cost(tx, spent_outs, flags)
+            sigop_cost += transaction_sigop_cost(tx, spent_outs, iflags)
             for txin, coin in zip(tx.vin, coins, strict=True):
                 bview.spent.add(txin.prevout)
                 undo.append((txin.prevout, coin))
@@ -352,15 +364,47 @@ def connect_block(
     return ConnectResult(fees, sigop_cost, tuple(undo), tuple(checks))
 
 
-def run_script_checks(checks: Iterable[ScriptCheck], mapper: Callable[..., Iterator[str | None]] = map) -> None:
-    """Runs the checks (pass an executor's `map` to parallelize); raises on the first failure."""
+# A deferred signature's tag: the check's index above these bits, the input's below.
+_INPUT_BITS = 32
+
+
+def run_script_checks(
+    checks: Iterable[ScriptCheck],
+    mapper: Callable[..., Iterator[str | None]] = map,
+    sig_queue: SigQueue | None = None,
+) -> None:
+    """Runs the checks (pass an executor's `map` to parallelize); raises on the first failure.
+
+    With `sig_queue` the checks run here, in order, and P2WPKH signatures are verified on the
+    queue's native threads meanwhile; they are all collected before this returns or raises, and
+    the failure reported is still the first in block order, with the interpreter's error.
+    """
     check_list = list(checks)
-    for check, err in zip(check_list, mapper(_run_check, check_list), strict=True):
-        if err is not None:
-            raise BlockValidationError(
-                "mandatory-script-verify-flag-failed",
-                f"{err} of {check.tx.txid_hex}",
-            )
+    if sig_queue is None:
+        for check, err in zip(check_list, mapper(_run_check, check_list), strict=True):
+            if err is not None:
+                _fail(check, err)
+        return
+    failure: tuple[int, str] | None = None
+    try:
+        for n, check in enumerate(check_list):
+            err = check.run(sig_queue, n << _INPUT_BITS)
+            if err is not None:
+                failure = (n, err)
+                break
+        failed_tags = sig_queue.collect()
+    except BaseException:
+        sig_queue.cancel()  # an abandoned batch must not leak into the next block's
+        raise
+    if failed_tags:  # submitted before any failure found here, so earlier in the block
+        n, i = failed_tags[0] >> _INPUT_BITS, failed_tags[0] & ((1 << _INPUT_BITS) - 1)
+        failure = (n, f"input {i}: {deferred_error(check_list[n].flags).name}")
+    if failure is not None:
+        _fail(check_list[failure[0]], failure[1])
+
+
+def _fail(check: ScriptCheck, err: str) -> NoReturn:
+    raise BlockValidationError("mandatory-script-verify-flag-failed", f"{err} of {check.tx.txid_hex}")
 
 
 def _run_check(check: ScriptCheck) -> str | None:

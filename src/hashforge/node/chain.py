@@ -1,7 +1,9 @@
 """The chain manager: block index over all branches, best-chain selection by work, connect/disconnect, reorgs.
 
 Not thread-safe by itself: the node calls it from one worker thread. Signature checks may fan out to
-an executor passed as `script_map` (e.g. a thread or process pool's `map`).
+an executor passed as `script_map` (e.g. a thread or process pool's `map`); when they run inline
+(`map`, the default) P2WPKH signatures are verified on native threads without the GIL
+(consensus/sigqueue.py) while the chain thread checks the rest of the block.
 
 Durability (as Core's): blocks are appended to the block files as they arrive; the UTXO set, undo
 data and block index changes collect in the chainstate's cache and reach SQLite in one transaction
@@ -26,6 +28,7 @@ from hashforge.consensus.hashes import hash256
 from hashforge.consensus.params import ChainParams, DifficultyRule
 from hashforge.consensus.pow import HeaderInfo, block_proof, get_compact, get_next_work_required
 from hashforge.consensus.script import is_unspendable
+from hashforge.consensus.sigqueue import SigQueue, open_sig_queue
 from hashforge.consensus.tx import OutPoint
 from hashforge.consensus.validation import (
     BlockValidationError,
@@ -237,7 +240,11 @@ class ScriptCache:
             del self._passed[next(iter(self._passed))]
 
     def passed(self, wtxid: bytes, flags: int) -> bool:
-        return any(int(flags) & ~f == 0 for f in self._passed.get(wtxid, ()))
+        known = self._passed.get(wtxid)
+        if not known:  # asked for every transaction of every block: most were never in a mempool
+            return False
+        flags = int(flags)
+        return any(flags & ~f == 0 for f in known)
 
     def discard(self, wtxid: bytes) -> None:
         self._passed.pop(wtxid, None)
@@ -301,6 +308,7 @@ class ChainManager:
         self._ibd_over = False  # latched, as Core's IsInitialBlockDownload
         self._log_at = (time.monotonic(), 0, 0)  # (when, height, transactions) of the last progress line
         self.script_map = script_map
+        self._sig_queue: SigQueue | None = None  # see _inline_sig_queue
         self.clock = clock
         self.events = ChainEvents()
         self.index: dict[bytes, BlockIndex] = {}
@@ -772,7 +780,7 @@ class ChainManager:
             cache = self.script_cache
             checks = [c for c in result.script_checks if not cache.passed(c.tx.wtxid, c.flags)]
             cache.hits += len(result.script_checks) - len(checks)
-            run_script_checks(checks, self.script_map)
+            run_script_checks(checks, self.script_map, self._inline_sig_queue())
             for c in result.script_checks:
                 cache.discard(c.tx.wtxid)  # confirmed: not needed again
         changes: dict[OutPoint, Coin | None] = {}
@@ -795,6 +803,15 @@ class ChainManager:
             self._log_progress()
         for listener in self.events.connected:
             listener(block, entry)
+
+    def _inline_sig_queue(self) -> SigQueue | None:
+        """Where checks run inline on this thread (`script_map` is `map`), the queue their ECDSA
+        verifications go to meanwhile: opened on first use, None without the native extension."""
+        if self.script_map is not map:
+            return None
+        if self._sig_queue is None:
+            self._sig_queue = open_sig_queue()
+        return self._sig_queue
 
     def _scripts_assumed_valid(self, entry: BlockIndex) -> bool:
         """Core's assumevalid: scripts go unchecked when the block is an ancestor of the
@@ -908,6 +925,8 @@ class ChainManager:
 
     def close(self) -> None:
         """A clean shutdown: flushes the cache."""
+        if self._sig_queue is not None:
+            self._sig_queue.close()
         self.db.close()
         self.store.close()
         self._datadir_lock.release()

@@ -3,7 +3,9 @@
 Script checks are mostly Python (sighash, interpreter) around libsecp256k1 calls, so threads share
 one GIL: blocks connect on the chain thread, off the event loop already, and a thread pool there only
 adds hand-offs and GIL contention (a 2,000-check block: 0.77x the speed of checking inline,
-bench/node_connect.py), so the default checks inline. A process pool runs them in parallel, at the
+bench/node_connect.py), so the default checks inline, where the chain manager hands each P2WPKH
+signature's libsecp256k1 verification to native threads that need no GIL (consensus/sigqueue.py)
+and collects the verdicts at the end of the block. A process pool runs them in parallel, at the
 price of pickling each transaction and its spent outputs to a worker and of the workers' memory;
 `process_pool_map` sends them in chunks so that price stays small next to the checks.
 """
