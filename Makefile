@@ -7,8 +7,8 @@ WASM   := src/hashforge/web/static/webmine/hf_kernels.wasm
 
 .PHONY: up test lint typecheck check system-deps clean
 
-# The venv is rebuilt whenever the project's dependencies change.
-$(STAMP): pyproject.toml scripts/system-deps.sh
+# The venv is rebuilt whenever the project's dependencies or its C extensions' sources change.
+$(STAMP): pyproject.toml setup.py scripts/system-deps.sh $(wildcard src/hashforge/*/native/*.[ch])
 	bash scripts/system-deps.sh python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

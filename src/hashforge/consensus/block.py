@@ -37,7 +37,7 @@ class BlockHeader:
     def serialize(self) -> bytes:
         return self._raw
 
-    @cached_property
+    @cached
     def _raw(self) -> bytes:
         return (
             ser_i32(self.version)
@@ -135,12 +135,12 @@ class Block:
     def hash_hex(self) -> str:
         return self.header.hash_hex
 
-    @cached_property
+    @cached
     def base_size(self) -> int:
         """Bytes of `serialize_without_witness()`, counted without building it."""
         return HEADER_SIZE + len(ser_compact_size(len(self.vtx))) + sum(t.base_size for t in self.vtx)
 
-    @cached_property
+    @cached
     def total_size(self) -> int:
         """Bytes of `serialize()`."""
         return HEADER_SIZE + len(ser_compact_size(len(self.vtx))) + sum(t.total_size for t in self.vtx)

@@ -124,18 +124,9 @@ def deser_i64(f: BinaryIO) -> int:
     return int.from_bytes(read_exact(f, 8), "little", signed=True)
 
 
-class ByteReader(io.BytesIO):
-    """A BytesIO that keeps the bytes it reads from: a decoder may keep slices of its own
-    encoding (a transaction's, to hash it without serializing it again)."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.data = data
-
-
 def parse_exact(data: bytes, deser: Callable[[BinaryIO], T]) -> T:
     """Decodes `data` completely; trailing bytes are an error."""
-    f = ByteReader(bytes(data))
+    f = io.BytesIO(data)
     obj = deser(f)
     if f.tell() != len(data):
         raise DeserializationError(f"{len(data) - f.tell()} trailing bytes after data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -136,7 +137,10 @@ class Transaction:
     @classmethod
     def deserialize(cls, f: BinaryIO, allow_witness: bool = True) -> Transaction:
         """Decodes as Core's UnserializeTransaction does, with the same ambiguity rules."""
-        start = f.tell()
+        if isinstance(f, io.BytesIO):  # the usual case: decode the buffer in place (read_from)
+            tx, end = _read_transaction(f.getvalue(), f.tell(), allow_witness)
+            f.seek(end)
+            return tx
         version = deser_i32(f)
         flags = 0
         vin = [TxIn.deserialize(f) for _ in range(deser_compact_size(f))]
@@ -148,7 +152,6 @@ class Transaction:
                 vout = [TxOut.deserialize(f) for _ in range(deser_compact_size(f))]
         else:
             vout = [TxOut.deserialize(f) for _ in range(deser_compact_size(f))]
-        witness_start = f.tell()
         if flags & 1 and allow_witness:
             flags ^= 1
             vin = [
@@ -159,20 +162,8 @@ class Transaction:
                 raise DeserializationError("superfluous witness record")
         if flags:
             raise DeserializationError("unknown transaction optional data")
-        locktime_start = f.tell()
         locktime = deser_u32(f)
-        tx = cls(version, tuple(vin), tuple(vout), locktime)
-        data = getattr(f, "data", None)
-        if data is not None:
-            # Every length read above is canonical (deser_compact_size refuses the rest), so the
-            # bytes read are the serialization: keep them instead of serializing again.
-            end = locktime_start + 4
-            if witness_start == locktime_start:
-                tx.__dict__["_stripped"] = tx.__dict__["_full"] = data[start:end]
-            else:
-                tx.__dict__["_full"] = data[start:end]
-                tx.__dict__["_stripped"] = data[start : start + 4] + data[start + 6 : witness_start] + data[locktime_start:end]
-        return tx
+        return cls(version, tuple(vin), tuple(vout), locktime)
 
     @classmethod
     def read_from(cls, data: bytes, pos: int = 0, allow_witness: bool = True) -> tuple[Transaction, int]:

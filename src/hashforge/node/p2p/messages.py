@@ -13,7 +13,6 @@ from typing import BinaryIO, ClassVar
 
 from hashforge.consensus.block import Block, BlockHeader
 from hashforge.consensus.serialize import (
-    ByteReader,
     DeserializationError,
     deser_compact_size,
     deser_i32,
@@ -410,7 +409,7 @@ def decode_payload(command: bytes, payload: bytes) -> Message | None:
     cls = MESSAGE_TYPES.get(command)
     if cls is None:
         return None
-    f = ByteReader(payload)
+    f = io.BytesIO(payload)
     try:
         msg = cls.deserialize(f)
     except (DeserializationError, ValueError, OverflowError, IndexError) as e:
