@@ -61,8 +61,10 @@ class Withholder:
     getdata for blocks and never answers it. It accepts one connection only (later ones are closed
     at once, so the node cannot simply come back to it)."""
 
-    def __init__(self, headers: list[BlockHeader]) -> None:
+    def __init__(self, headers: list[BlockHeader], repeat: bool = False) -> None:
+        """`repeat`: answer every getheaders with the first headers again, whatever it asks."""
         self.headers = headers
+        self.repeat = repeat
         self.height_of = {REGTEST.genesis.hash: 0} | {h.hash: i + 1 for i, h in enumerate(headers)}
         self.blocks_asked = 0
         self.events: list[tuple[str, int]] = []  # ("headers", count sent) / ("getdata", blocks asked), in order
@@ -113,7 +115,7 @@ class Withholder:
                 elif isinstance(msg, MsgPing):
                     send(MsgPong(msg.nonce))
                 elif isinstance(msg, MsgGetheaders):
-                    start = next((self.height_of[h] for h in msg.locator if h in self.height_of), 0)
+                    start = 0 if self.repeat else next((self.height_of[h] for h in msg.locator if h in self.height_of), 0)
                     sent = self.headers[start : start + MAX_HEADERS_RESULTS]
                     self.events.append(("headers", len(sent)))
                     send(MsgHeaders(tuple(sent)))
@@ -208,3 +210,20 @@ def test_blocks_wait_for_the_header_chain() -> None:
     first_getdata = next(i for i, (kind, _) in enumerate(peer.events) if kind == "getdata")
     sent = [count for kind, count in peer.events[:first_getdata] if kind == "headers"]
     assert sent[-1] < MAX_HEADERS_RESULTS and sum(sent) >= n, peer.events[: first_getdata + 1]
+
+
+def test_a_peer_repeating_known_headers_does_not_hold_blocks(tmp_path: Path) -> None:
+    """Blocks wait only for headers that move the best header on: a peer that answers every
+    getheaders with the same full message of headers we know does not stop the sync."""
+    n = MAX_HEADERS_RESULTS + 50
+    chain = build_chain(n)
+    with (
+        honest_source(tmp_path / "source", chain, use_core=False) as source,
+        Withholder([blk.header for blk in chain], repeat=True) as repeater,
+    ):
+        sync: NodeProcess = start_node(tmp_path / "sync", ["--no-listen", "--connect", repeater.addr, "--connect", source])
+        try:
+            wait_until(lambda: sync.call("getblockcount") == n, 120, "the sync to reach the tip")
+            assert sum(1 for kind, _ in repeater.events if kind == "headers") >= 2, repeater.events
+        finally:
+            sync.stop()

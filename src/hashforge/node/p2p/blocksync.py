@@ -128,20 +128,22 @@ class BlockSync:
             await peer.headers_task
         if len(headers) == MAX_HEADERS_RESULTS:
             self.headers_catching_up.add(peer.id)  # before its chunks: they ask for blocks between them
+        best_work = self.net.view.best_header.chainwork
         if len(headers) <= HEADERS_CHUNK:
-            await self._accept_headers(peer, headers)
+            await self._accept_headers(peer, headers, best_work)
         else:
-            peer.headers_task = self.net.connman.spawn(self._accept_headers_background(peer, headers))
+            peer.headers_task = self.net.connman.spawn(self._accept_headers_background(peer, headers, best_work))
 
-    async def _accept_headers_background(self, peer: Peer, headers: Sequence[BlockHeader]) -> None:
+    async def _accept_headers_background(self, peer: Peer, headers: Sequence[BlockHeader], best_work: int) -> None:
         try:
-            await self._accept_headers(peer, headers)
+            await self._accept_headers(peer, headers, best_work)
         except Exception:  # as in the peer's own task: a bug costs this peer, never the node
             if not peer.is_closed:
                 log.exception("peer=%d: accepting headers failed", peer.id)
                 peer.disconnect("internal error")
 
-    async def _accept_headers(self, peer: Peer, headers: Sequence[BlockHeader]) -> None:
+    async def _accept_headers(self, peer: Peer, headers: Sequence[BlockHeader], best_work: int) -> None:
+        """`best_work`: our best header's chain work before this message."""
         view = self.net.view
         outcome = HeadersOutcome()
         if any(b.prev_hash != a.hash for a, b in itertools.pairwise(headers)):
@@ -157,12 +159,17 @@ class BlockSync:
                 if i + HEADERS_CHUNK < len(headers):
                     self._update_best_known(peer, part)
                     await self.request_blocks(peer)
-        await self._after_headers(peer, headers, outcome)
+        await self._after_headers(peer, headers, outcome, best_work)
 
-    async def _after_headers(self, peer: Peer, headers: Sequence[BlockHeader], outcome: HeadersOutcome) -> None:
+    async def _after_headers(
+        self, peer: Peer, headers: Sequence[BlockHeader], outcome: HeadersOutcome, best_work: int
+    ) -> None:
         pm = self.net.peerman
         more = len(headers) == MAX_HEADERS_RESULTS and outcome.best is not None
-        if not more or outcome.non_continuous or outcome.unconnecting or outcome.error is not None:
+        # Blocks wait only for headers that move our best header on: a peer answering with full
+        # messages of headers we have, or of a side chain with less work, must not hold them.
+        advanced = outcome.best is not None and outcome.best.chainwork > best_work
+        if not (more and advanced) or outcome.non_continuous or outcome.unconnecting or outcome.error is not None:
             await self._headers_caught_up(peer)
         if outcome.non_continuous:
             pm.misbehaving(peer, 20, "non-continuous headers sequence")
