@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hashforge.cli import app
+from hashforge.node.chain import parse_minimum_chain_work
 from hashforge.node.config import NodeConfig, NodeSettings
 from hashforge.settings import SettingsError, load
 
@@ -77,6 +78,8 @@ def test_bad_values_in_the_file_or_environment(tmp_path: Path, monkeypatch: pyte
      "--rpc-password)"),
     (["--assumevalid", "00ff"], "bad configuration: --assumevalid: assumevalid must be a 64-digit block hash or 0, "
      "not '00ff'"),
+    (["--minimumchainwork", "xyz"], "bad configuration: --minimumchainwork: minimumchainwork must be hex chain "
+     "work (up to 64 digits), not 'xyz'"),
     (["--network", "nonet"], "bad configuration: --network: unknown network 'nonet'"),
     # unsafe: an RPC port others can reach, with only the cookie (or a short password) to guard it
     (["--rpc-bind", "0.0.0.0"], "bad configuration: --rpc-bind: RPC bound to '0.0.0.0', off loopback"),
@@ -94,3 +97,13 @@ def test_off_loopback_with_a_long_password_is_accepted() -> None:
     assert s.config().rpc_host == "0.0.0.0"
     with pytest.raises(SettingsError):
         load(NodeSettings, None, {"rpc_host": ("0.0.0.0", "--rpc-bind")})
+
+
+def test_minimum_chain_work_defaults_are_cores() -> None:
+    """Core v31.99's nMinimumChainWork per network (`bitcoind -help-debug`); none on regtest."""
+    assert parse_minimum_chain_work(None, "mainnet") == 0x1128750F82F4C366153A3A030
+    assert parse_minimum_chain_work(None, "signet") == 0xB463EA0A4B8
+    assert parse_minimum_chain_work(None, "regtest") == 0
+    assert parse_minimum_chain_work("0x1F6", "regtest") == 502
+    with pytest.raises(ValueError):
+        parse_minimum_chain_work("1" * 65, "mainnet")

@@ -227,3 +227,24 @@ def test_a_peer_repeating_known_headers_does_not_hold_blocks(tmp_path: Path) -> 
             assert sum(1 for kind, _ in repeater.events if kind == "headers") >= 2, repeater.events
         finally:
             sync.stop()
+
+
+def test_no_blocks_from_a_peer_below_the_minimum_chain_work(tmp_path: Path, chain: list[Block]) -> None:
+    """Core's nMinimumChainWork: a peer whose best header has less work is never asked for a block
+    (here one that knows only part of the chain), and the node is in initial block download until
+    its own tip has that work; a peer above it serves the whole chain."""
+    short = 250  # regtest: each block adds 2 to the chain work, genesis included
+    minimum = 2 * (short + 1) + 2
+    with (
+        honest_source(tmp_path / "source", chain, use_core=False) as source,
+        Withholder([blk.header for blk in chain[:short]]) as behind,
+    ):
+        args = ["--no-listen", "--connect", behind.addr, "--connect", source, "--minimumchainwork", f"{minimum:x}"]
+        sync: NodeProcess = start_node(tmp_path / "sync", args)
+        try:
+            assert sync.call("getblockchaininfo")["initialblockdownload"] is True
+            wait_until(lambda: sync.call("getblockcount") == BLOCKS, 120, "the sync to reach the tip")
+            assert behind.events and behind.blocks_asked == 0, behind.events
+            assert sync.call("getblockchaininfo")["initialblockdownload"] is False
+        finally:
+            sync.stop()

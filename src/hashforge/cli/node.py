@@ -60,6 +60,10 @@ def node(
         str | None,
         typer.Option("--assumevalid", help="Block hash whose ancestors' scripts are not checked (default: Core's for the network; 0: check all)."),
     ] = None,
+    minimumchainwork: Annotated[
+        str | None,
+        typer.Option("--minimumchainwork", help="Hex chain work below which no blocks are downloaded from a peer and the node stays in initial sync (default: Core's for the network; 0 on regtest)."),
+    ] = None,
 ) -> None:
     """Run a full node: validates blocks and transactions, keeps the UTXO set, serves JSON-RPC."""
     from hashforge.node.config import NodeSettings
@@ -77,6 +81,7 @@ def node(
         bind=("bind", bind or None), connect=("connect", connect or None), addnode=("addnode", addnode or None),
         max_connections=("maxconnections", maxconnections), dbcache_mib=("dbcache", dbcache),
         reindex=("reindex", reindex or None), assume_valid=("assumevalid", assumevalid),
+        minimum_chain_work=("minimumchainwork", minimumchainwork),
     )
     try:
         cfg = load(NodeSettings, config, given, table="node").config()

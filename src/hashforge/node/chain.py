@@ -68,6 +68,16 @@ DEFAULT_ASSUME_VALID = {
 }
 ASSUME_VALID_MIN_AGE_S = 60 * 60 * 24 * 7 * 2  # blocks within two weeks of work of the best header are checked
 
+# Core's nMinimumChainWork per network (bitcoind -help-debug of the same build): blocks are not
+# downloaded from a peer whose best header has less work, and the node stays in initial block
+# download below it.
+DEFAULT_MINIMUM_CHAIN_WORK = {
+    "mainnet": "0000000000000000000000000000000000000001128750f82f4c366153a3a030",
+    "testnet3": "0000000000000000000000000000000000000000000017dde1c649f3708d14b6",
+    "testnet4": "0000000000000000000000000000000000000000000009a0fe15d0177d086304",
+    "signet": "00000000000000000000000000000000000000000000000000000b463ea0a4b8",
+}
+
 
 def parse_assume_valid(value: str | None, network: str) -> bytes | None:
     """`--assumevalid`: a block hash (hex, as shown), 0 to check every script, None for the
@@ -83,6 +93,17 @@ def parse_assume_valid(value: str | None, network: str) -> bytes | None:
     if len(raw) != 32:
         raise ValueError(f"assumevalid must be a 64-digit block hash or 0, not {value!r}")
     return raw[::-1]
+
+def parse_minimum_chain_work(value: str | None, network: str) -> int:
+    """`--minimumchainwork`: hex chain work (Core's form, at most 64 digits), None for the
+    network's default (0 where Core has none: regtest and the devnets)."""
+    if value is None:
+        value = DEFAULT_MINIMUM_CHAIN_WORK.get(network, "0")
+    text = value.strip().lower().removeprefix("0x")
+    if not 0 < len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"minimumchainwork must be hex chain work (up to 64 digits), not {value!r}")
+    return int(text, 16)
+
 
 STATUS_HAVE_DATA = 1
 STATUS_VALID_SCRIPTS = 2  # connected to the active chain at least once
@@ -279,10 +300,12 @@ class ChainManager:
         dbcache_mib: int | None = None,
         reindex: bool = False,
         assume_valid: str | None = "0",
+        minimum_chain_work: str | None = "0",
     ) -> None:
         """`dbcache_mib`: the chainstate cache (default sized for the machine; 0 writes every
         block through). `reindex`: rebuild the block index and chainstate from the block files.
-        `assume_valid`: as `--assumevalid` (None: the network's default; here "0", check all)."""
+        `assume_valid`: as `--assumevalid` (None: the network's default; here "0", check all).
+        `minimum_chain_work`: as `--minimumchainwork` (None: the network's default; here none)."""
         self.params = params
         self.datadir = datadir
         datadir.mkdir(parents=True, exist_ok=True)
@@ -301,6 +324,7 @@ class ChainManager:
         self.db.before_flush = self._before_flush
         self._reindex = reindex
         self.assume_valid = parse_assume_valid(assume_valid, params.name)
+        self.minimum_chain_work = parse_minimum_chain_work(minimum_chain_work, params.name)
         self._av_chain: list[BlockIndex] = []  # the assumed-valid block's ancestors by height
         self._av_best: tuple[bytes, bool] | None = None  # (best header hash, descends from it)
         self._last_flush = time.monotonic()
@@ -535,11 +559,11 @@ class ChainManager:
         return node
 
     def is_initial_block_download(self) -> bool:
-        """Core's IsInitialBlockDownload: true while the tip is more than a day old; once false,
-        false until restart."""
+        """Core's IsInitialBlockDownload: true while the tip has less than the minimum chain work
+        or is more than a day old; once false, false until restart."""
         if self._ibd_over:
             return False
-        if self.tip.time < self.clock() - MAX_TIP_AGE_S:
+        if self.tip.chainwork < self.minimum_chain_work or self.tip.time < self.clock() - MAX_TIP_AGE_S:
             return True
         self._ibd_over = True
         return False

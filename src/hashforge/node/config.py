@@ -64,6 +64,7 @@ class NodeConfig:
     dbcache_mib: Annotated[int | None, rule(lambda v: v >= 0, "must be 0 or more MiB")] = None  # chainstate cache, as Core's -dbcache (default: sized for the machine)
     reindex: bool = False  # rebuild block index and chainstate from the block files at startup
     assume_valid: str | None = None  # block hash whose ancestors' scripts go unchecked; "0": none; None: Core's default
+    minimum_chain_work: str | None = None  # hex; blocks come only from peers with this much work; None: Core's default
     # P2P (node/p2p): tuning knobs go in `extra` as p2p_<name>, see p2p/settings.py
     listen: bool = True
     p2p_port: Annotated[int | None, PORT] = None  # default: the network's P2P port
@@ -107,6 +108,13 @@ class NodeSettings(fields_of(NodeConfig)):  # type: ignore[misc]  # a base made 
                 parse_assume_valid(self.assume_valid, self.network)
             except ValueError as e:
                 raise Unsafe(str(e), "assume_valid") from None
+        if self.minimum_chain_work is not None:
+            from .chain import parse_minimum_chain_work
+
+            try:
+                parse_minimum_chain_work(self.minimum_chain_work, self.network)
+            except ValueError as e:
+                raise Unsafe(str(e), "minimum_chain_work") from None
         if (self.rpc_user is None) != (self.rpc_password is None):
             raise Unsafe("RPC user and password go together (--rpc-user, --rpc-password)", "rpc_user",
                          "rpc_password")

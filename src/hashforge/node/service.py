@@ -73,6 +73,7 @@ class Node:
         self.chain = ChainManager(
             self.params, self.datadir, script_map=self._script_map, progress=self.progress,
             dbcache_mib=self.config.dbcache_mib, reindex=self.config.reindex, assume_valid=self.config.assume_valid,
+            minimum_chain_work=self.config.minimum_chain_work,
         )
         self.chain.events.tip_changed.append(self._on_tip_changed)
         self._mempool = Mempool(

@@ -221,6 +221,8 @@ class BlockSync:
         count = s.max_blocks_in_flight - len(peer.in_flight)
         if count <= 0 or self.queue.full or self.headers_catching_up:
             return
+        if peer.best_known_work < self.net.view.chain.minimum_chain_work:
+            return  # Core: a peer whose chain has less than the minimum chain work has nothing for us
         # received but not yet connected counts as in flight: it has no data on the chain yet
         best, flying = peer.best_known_hash, frozenset(self.in_flight).union(self.queue.hashes())
         plan = await self.net.call(lambda: self.net.view.plan_download(best, flying, count, s.block_download_window))
