@@ -8,6 +8,9 @@ rest mature after Dogecoin regtest's 60 confirmations (chainparams.cpp: nCoinbas
 and become payable. The pool API and `hashforge pool balances|blocks --json` show it per coin.
 Last, the pool's DOGE payout run pays those balances to the miners' DOGE addresses in one
 transaction `dogecoind` accepts and mines, spending the pool's DOGE coinbases.
+
+A PPS pool credits DOGE only for shares whose job carried DOGE work: none while `dogecoind` is
+unreachable (a TCP relay between them, cut), every share in LTC.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from hashforge.pool.db import LedgerRepository, make_engine
 from hashforge.pool.payouts import BuiltTransaction, PayoutProcessor
 from tests.helpers.nodeproc import free_port
 from tests.helpers.peers import requires_peer
+from tests.helpers.relay import TcpRelay
 from tests.helpers.txbuilder import Key, Utxo, sign_tx
 from tests.integration.test_altcoin_daemons import Daemon
 from tests.integration.test_litecoin_pool import stop_process, wait_listening
@@ -304,3 +308,83 @@ def test_both_ledgers_credit_the_miners_and_an_orphaned_aux_block_is_reversed(
         assert got[address_to_script(doge, DOGECOIN_REGTEST).hex()] == due[ltc], (got, due)
     assert {r["address"]: r["paid"] for r in _hashforge("pool", "balances", "--datadir", str(pool_dir),
                                                         "--coin", "DOGE", "--json")} == due
+
+
+def test_pps_shares_made_while_dogecoind_is_unreachable_earn_ltc_but_no_doge(
+        tmp_path: Path, daemons: tuple[Daemon, Daemon]) -> None:
+    """A PPS pool reaches `dogecoind` through a TCP relay the test cuts: miner A mines while DOGE
+    work is on the jobs, miner B only while `dogecoind` is unreachable (the pool drops its work and
+    records B's shares without it). Once `dogecoind` answers again and the accounting runs have
+    credited every share, A has LTC and DOGE, B has LTC and no DOGE."""
+    litecoind, dogecoind = daemons
+    litecoind.call("generatetoaddress", 1, POOL_LTC)
+    dogecoind.call("generatetoaddress", AUXPOW_START - 1, OTHER_DOGE)
+    (ltc_a, doge_a), (ltc_b, doge_b) = MINERS.items()
+    stratum, api = free_port(), free_port()
+    pool_dir = tmp_path / "pool"
+    db = pool_dir / "pool.sqlite3"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    pool_log = tmp_path / "pool.log"
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def logs() -> str:
+        return f"--- pool\n{pool_log.read_text(errors='replace')[-5000:]}\n--- dogecoind\n{dogecoind.tail()[-1500:]}"
+
+    def doge_height() -> int | None:
+        r = httpx.get(f"http://127.0.0.1:{api}/v1/pool/stats", timeout=10, auth=read_cookie(pool_dir / COOKIE_FILE))
+        assert r.status_code == 200, r.text
+        return r.json()["aux_chains"][0]["height"]  # type: ignore[no-any-return]
+
+    def miner(i: int, ltc: str, doge: str) -> subprocess.Popen[bytes]:
+        with open(tmp_path / f"miner{i}.log", "ab") as f:
+            return subprocess.Popen(
+                [sys.executable, "-m", "hashforge", "mine", "-a", "scrypt", "-t", "1",
+                 "-o", f"stratum+tcp://127.0.0.1:{stratum}", "-u", f"{ltc}.rig{i}", "-p", f"d=0.001,doge={doge}",
+                 "--quiet", "--api-listen", f"127.0.0.1:{free_port()}"], stdout=f, stderr=subprocess.STDOUT, env=env)
+
+    def shares(address: str) -> list[str]:
+        return [a for (a,) in _query(db, "SELECT aux_chains FROM shares WHERE address = ?", address)]
+
+    with TcpRelay(dogecoind.port) as relay:
+        try:
+            with open(pool_log, "ab") as f:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "hashforge", "pool", "--network", "litecoin-regtest",
+                     "--node-rpc", f"http://hf:hf-pass@127.0.0.1:{litecoind.port}/",
+                     "--aux-chain", f"{DOGE},http://hf:hf-pass@127.0.0.1:{relay.port}/,{POOL_DOGE}",
+                     "--stratum-port", str(stratum), "--stratum-host", "127.0.0.1", "--scheme", "pps",
+                     "--pool-address", POOL_LTC, "--fee", str(FEE_PERCENT), "--api-port", str(api),
+                     "--datadir", str(pool_dir)], stdout=f, stderr=subprocess.STDOUT, env=env))
+            wait_listening(stratum, procs[0], pool_log)
+            _wait("DOGE work on the jobs", lambda: doge_height() is not None, logs)
+            a = miner(0, ltc_a, doge_a)
+            procs.append(a)
+            _wait("miner A's shares with DOGE work", lambda: shares(ltc_a).count(f",{DOGE},") >= 2, logs)
+            stop_process(a)
+
+            relay.cut()  # dogecoind unreachable from the pool
+            _wait("the pool dropped the DOGE work", lambda: doge_height() is None, logs)
+            b = miner(1, ltc_b, doge_b)
+            procs.append(b)
+            _wait("miner B's shares", lambda: len(shares(ltc_b)) >= 3, logs)
+            stop_process(b)
+            assert set(shares(ltc_b)) == {""}  # none carried DOGE work
+
+            relay.resume()
+            _wait("DOGE work again", lambda: doge_height() is not None, logs)
+            top = _query(db, "SELECT max(id) FROM shares")[0][0]
+
+            def credited(key: str) -> bool:
+                return any(int(v) >= top for (v,) in _query(db, "SELECT value FROM pool_state WHERE key = ?", key))
+
+            _wait("every share credited in LTC and DOGE",
+                  lambda: credited("pps_last_share_id") and credited(f"pps_last_share_id:{DOGE}"), logs)
+        finally:
+            for p in reversed(procs):
+                stop_process(p)
+
+    pps = dict(((address, chain), int(v)) for address, chain, v in _query(
+        db, "SELECT address, chain, sum(amount) FROM credits WHERE kind = 'pps' GROUP BY address, chain"))
+    assert pps.get((ltc_a, None), 0) > 0 and pps.get((ltc_a, DOGE), 0) > 0, pps
+    assert pps.get((ltc_b, None), 0) > 0, pps  # B's shares earn LTC ...
+    assert (ltc_b, DOGE) not in pps, pps  # ... and no DOGE

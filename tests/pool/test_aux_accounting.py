@@ -2,7 +2,9 @@
 chains: an aux chain's blocks are credited by the pool's scheme in that coin (PPLNS over that
 chain's difficulty, PROP over that chain's round, SOLO to the finder, PPS at that chain's value),
 mature and are orphaned by that chain's node alone, and never touch the parent coin's balances.
-Miners' aux payout addresses come from the Stratum password (`doge=ADDR`) and stick."""
+Only shares whose job carried an aux chain's work count in that coin (not those made while its
+node was away); the parent's books count every share. Miners' aux payout addresses come from the
+Stratum password (`doge=ADDR`) and stick."""
 
 from __future__ import annotations
 
@@ -63,12 +65,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 def _shares(engine: Engine, rows: list[tuple[str, float]], netdiff: float = 100.0,
-            reward: int = 1_000_000) -> list[bytes]:
-    """Shares (address, difficulty) in order; their PoW hashes."""
+            reward: int = 1_000_000, aux: tuple[str, ...] = (DOGE,)) -> list[bytes]:
+    """Shares (address, difficulty) in order, of jobs carrying the work of the aux chains `aux`;
+    their PoW hashes."""
     with engine.connect() as conn:
         start = ShareRepository.max_id(conn)
     hashes = [(start + i + 1).to_bytes(4, "big") + bytes(28) for i in range(len(rows))]
-    recs = [ShareRecord(time.time(), 0, a, "w", d, d, netdiff, 10, reward, h, False)
+    recs = [ShareRecord(time.time(), 0, a, "w", d, d, netdiff, 10, reward, h, False, aux)
             for (a, d), h in zip(rows, hashes, strict=True)]
     with engine.begin() as conn:
         ShareRepository.insert_many(conn, recs)
@@ -186,6 +189,61 @@ def test_pps_aux_credits_shares_at_that_chains_value_from_its_start(engine: Engi
     h = _shares(engine, [("a", 1.0)])
     aux.record_block(_aux_found(h[0], 0xD1, height=21, reward=50_000, netdiff=10.0))
     assert aux.credit_blocks() == 0
+
+
+def test_pps_shares_without_aux_work_earn_no_aux_coin_and_the_parent_pays_them_all(engine: Engine) -> None:
+    value: list[tuple[float, int] | None] = [(10.0, 50_000)]
+    parent, _, aux, _ = _books(engine, Scheme.PPS, aux_value=lambda: value[0])
+    aux.begin()
+    _shares(engine, [("a", 1.0)])
+    _shares(engine, [("away", 2.0), ("a", 1.0)], aux=())  # dogecoind unreachable: jobs without DOGE work
+    _shares(engine, [("b", 1.0)], aux=("namecoin",))  # another aux chain's work only
+    value[0] = None  # no DOGE value at this run either: the same shares are credited later
+    assert aux.credit_pps() == 0
+    value[0] = (10.0, 50_000)
+    assert aux.credit_pps() == 1 and aux.credit_pps() == 0  # "a" for its one share with DOGE work
+    _shares(engine, [("away", 1.0), ("b", 2.0)])  # DOGE back
+    assert aux.credit_pps() == 2
+    assert parent.credit_pps() == 3  # every share earns LTC, DOGE work or not
+    with engine.connect() as conn:
+        assert LedgerRepository.payable_balances(conn, DOGE) == {"a": 5_000, "away": 5_000, "b": 10_000}
+        assert LedgerRepository.payable_balances(conn) == {"a": 20_000, "away": 30_000, "b": 30_000}
+
+
+def test_pplns_aux_window_spans_only_shares_with_its_work(engine: Engine) -> None:
+    parent, _, aux, _ = _books(engine, Scheme.PPLNS)
+    _shares(engine, [("old", 30.0)])
+    _shares(engine, [("away", 25.0)], aux=())  # made while dogecoind was unreachable
+    h = _shares(engine, [("a", 10.0)])
+    aux.record_block(_aux_found(h[0], 0xD1, height=21, reward=4_000, netdiff=40.0))
+    parent.record_block(BlockFound(time.time(), 0, 5, bytes([0x11]) * 32, "a", "w", 4_000, 40.0, None,
+                                   pow_hash=h[0]))
+    assert aux.credit_blocks() == 1 and parent.credit_blocks() == 1
+    with engine.connect() as conn:
+        # DOGE: the window of 40 walks back over a (10) and old (30); "away" is not in it
+        assert {x: LedgerRepository.balance(conn, x, DOGE)["immature"] for x in ("old", "away", "a")} == {
+            "old": 3_000, "away": 0, "a": 1_000}
+        # LTC: the same 40 over every share: a 10, away 25, old 5
+        assert {x: LedgerRepository.balance(conn, x)["immature"] for x in ("old", "away", "a")} == {
+            "old": 500, "away": 2_500, "a": 1_000}
+        (doge_block, ltc_block) = sorted(BlockRepository.page(conn, 10, 0), key=lambda r: r["chain"] is None)
+        assert doge_block["effort"] == pytest.approx(1.0)  # 40 of DOGE-working difficulty / 40
+        assert ltc_block["effort"] == pytest.approx(65.0 / 40.0)
+
+
+def test_prop_aux_round_counts_only_shares_with_its_work(engine: Engine) -> None:
+    parent, _, aux, _ = _books(engine, Scheme.PROP)
+    _shares(engine, [("a", 1.0)])
+    _shares(engine, [("away", 2.0)], aux=())
+    h = _shares(engine, [("b", 1.0)])
+    aux.record_block(_aux_found(h[0], 0xD1, height=21, reward=1_000, netdiff=1.0))
+    parent.record_block(BlockFound(time.time(), 0, 5, bytes([0x11]) * 32, "b", "w", 1_000, 1.0, None, pow_hash=h[0]))
+    assert aux.credit_blocks() == 1 and parent.credit_blocks() == 1
+    with engine.connect() as conn:
+        assert {x: LedgerRepository.balance(conn, x, DOGE)["immature"] for x in ("a", "away", "b")} == {
+            "a": 500, "away": 0, "b": 500}
+        assert {x: LedgerRepository.balance(conn, x)["immature"] for x in ("a", "away", "b")} == {
+            "a": 250, "away": 500, "b": 250}
 
 
 def test_a_block_is_kept_in_its_own_coins_books() -> None:

@@ -39,7 +39,7 @@ def _pool_db(datadir: Path) -> None:
     with engine.begin() as conn:
         StateRepository.set(conn, "network", "litecoin-regtest")
         ShareRepository.insert_many(conn, [ShareRecord(time.time(), 0, MINER, "w", 1.0, 1.0, 1.0, 5, 1000,
-                                                       b"\x01" * 32, True)])
+                                                       b"\x01" * 32, True, (DOGE,))])  # of a job with DOGE work
     Accountant(engine, cfg, Chain(), 100).record_block(
         BlockFound(time.time(), 0, 5, b"\x11" * 32, MINER, "w", 1000, 65536.0, None, pow_hash=b"\x01" * 32))
     Accountant(engine, cfg, Chain(), 60, network=DOGE).record_block(

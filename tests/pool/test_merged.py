@@ -161,3 +161,55 @@ def test_an_unreachable_aux_node_leaves_the_parent_mining() -> None:
             await merged.stop()
 
     asyncio.run(run())
+
+
+def test_each_share_is_recorded_with_the_aux_chains_it_served(tmp_path: Path) -> None:
+    """A real stratifier, recorder and SQLite: a share names DOGE when its job committed to the block
+    dogecoind works on, and not once DOGE moved to another block, nor once dogecoind stopped
+    answering (its chain then leaves the jobs), nor on a job without DOGE work."""
+    import asyncio
+    import socket
+
+    from hashforge.pool.merged import MergedMining
+    from tests.pool.harness import MINER_ADDR, Client, grind, running_pool, submit_params, template
+
+    with socket.socket() as s:  # the aux node's port: nobody listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (cfg,) = parse_aux_chains([f"dogecoin-regtest,http://u:p@127.0.0.1:{port}/,{DOGE_ADDRESS}"], "litecoin-regtest")
+    tip = AuxWork("dogecoin-regtest", 0x62, _h("doge 20"), 1, 20, 500_000 * 10**8)  # the block it last gave
+    bundle = AuxBundle.build((tip,))
+
+    async def run() -> list[str]:
+        merged = MergedMining([cfg])
+        (chain,) = merged.chains
+        chain.work, merged.bundle = tip, bundle
+        try:
+            async with running_pool(tmp_path, tmpl=dataclasses.replace(template(), aux=bundle)) as pool:
+                pool.stratifier.aux_chains_of = merged.current
+                c = await Client.connect(pool.port)
+                await c.login()
+
+                async def share(n: int) -> None:
+                    assert c.job is not None
+                    en2 = n.to_bytes(c.en2_size, "big")
+                    ntime, nonce = grind(c.job, c.en1, en2, c.difficulty)
+                    r = await c.call("mining.submit", submit_params(MINER_ADDR + ".rig1", c.job, en2, ntime, nonce))
+                    assert r["result"] is True, r
+
+                await share(1)  # DOGE's current block
+                chain.work = dataclasses.replace(tip, block_hash=_h("doge 21"), height=21)
+                await share(2)  # DOGE moved on; this job still commits to block 20
+                chain.work = tip
+                assert await merged.poll_once() is True and merged.bundle is None  # dogecoind away
+                await share(3)
+                pool.stratifier.set_template(template(prev=b"\x22" * 32))  # a job without DOGE work
+                await c.wait_note("mining.notify")
+                await share(4)
+                c.close()
+                with pool.engine.connect() as conn:
+                    return [r[0] for r in conn.exec_driver_sql("SELECT aux_chains FROM shares ORDER BY id")]
+        finally:
+            await merged.stop()
+
+    assert asyncio.run(run()) == [",dogecoin-regtest,", "", "", ""]

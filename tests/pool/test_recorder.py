@@ -69,8 +69,9 @@ class BrokenEngine:
         raise OSError("database is down")
 
 
-def _rec(i: int) -> ShareRecord:
-    return ShareRecord(time.time(), 0, "a", "w", 1.0, 2.0, 10.0, 5, 100, i.to_bytes(32, "big"), False)
+def _rec(i: int) -> ShareRecord:  # odd ones of a job that carried DOGE work (merged mining)
+    return ShareRecord(time.time(), 0, "a", "w", 1.0, 2.0, 10.0, 5, 100, i.to_bytes(32, "big"), False,
+                       ("dogecoin-regtest",) if i % 2 else ())
 
 
 def test_spill_when_database_down_and_replay_once(tmp_path: Path) -> None:
@@ -101,5 +102,7 @@ def test_spill_when_database_down_and_replay_once(tmp_path: Path) -> None:
     r2.replay_spill()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM shares").scalar() == 5
+        assert [a for (a,) in conn.exec_driver_sql("SELECT aux_chains FROM shares ORDER BY id")] == [
+            "", ",dogecoin-regtest,", "", ",dogecoin-regtest,", ""]  # what each served, through the spill file
     assert not spill.exists()
     engine.dispose()

@@ -15,7 +15,11 @@ whether or not it also is a parent block; a parent block goes to the parent node
 
 Each aux block the node answered is handed to `on_found` as a BlockFound of that chain (finder,
 reward, difficulty, the share's PoW hash), once the share itself is durable; the pool's books of
-that coin (accounting/lifecycle.py, one Accountant per chain) credit it. Miners name their payout
+that coin (accounting/lifecycle.py, one Accountant per chain) credit it. Each share is recorded
+with the aux chains it served (`current`): its job committed to the block that chain's node works
+on now. An aux node that stops answering createauxblock drops its chain from the jobs until it
+answers again (no block of it could be submitted meanwhile), so shares made while it is away earn
+nothing in its coin. Miners name their payout
 address per aux coin with `auxaddress.py`'s password convention.
 """
 
@@ -255,8 +259,16 @@ class MergedMining:
             return None
         return chain.work.difficulty * share_scale(True), chain.work.reward
 
+    def current(self, bundle: AuxBundle) -> tuple[str, ...]:
+        """The aux chains a share of a job carrying `bundle` serves: those whose block in it is
+        the one their node works on now (the blocks `on_share` would submit). A share earns in
+        these coins only (`ShareRecord.aux_chains`)."""
+        now = {c.params.name: c.work.block_hash for c in self.chains if c.work is not None}
+        return tuple(w.network for w in bundle.works if now.get(w.network) == w.block_hash)
+
     async def poll_once(self) -> bool:
-        """Asks every aux node for work; True when the bundle changed."""
+        """Asks every aux node for work; True when the bundle changed. A node that does not
+        answer loses its chain's work (jobs from then on carry none of it) until it answers again."""
         changed = False
         for chain in self.chains:
             chain_id = chain.params.auxpow_chain_id or 0
@@ -265,6 +277,9 @@ class MergedMining:
                 work = AuxWork.from_createauxblock(chain.params.name, chain_id, reply)
             except (RPCClientError, RPCTransportError, BackendError) as e:
                 self._repeated.warning(chain.params.name, "%s: createauxblock: %s", chain.params.name, e)
+                if chain.work is not None:  # no block of it could be submitted now: off the jobs
+                    chain.work = None
+                    changed = True
                 continue
             self._repeated.clear(chain.params.name, f"{chain.params.name}: createauxblock answers again")
             if chain.work is None or chain.work.block_hash != work.block_hash:

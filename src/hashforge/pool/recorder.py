@@ -140,6 +140,7 @@ class ShareRecorder:
             try:
                 d = json.loads(line)
                 d["hash"] = bytes.fromhex(d["hash"])
+                d["aux_chains"] = tuple(d.get("aux_chains", ()))  # a JSON list; none in a spill from before 0004
                 records.append(ShareRecord(**d))
             except (ValueError, TypeError, KeyError):
                 log.error("unreadable spill line skipped: %.200s", line)  # a torn last write

@@ -9,7 +9,9 @@ from typing import Any
 @dataclass(slots=True)
 class ShareRecord:
     """An accepted share, as the recorder stores it. `difficulty` is what it is credited with
-    (the difficulty in force for its job); `actual_difficulty` what its hash achieved."""
+    (the difficulty in force for its job); `actual_difficulty` what its hash achieved.
+    `aux_chains`: merged mining, the aux chains (network names) whose current block its job
+    committed to, so the ones it could have found a block of and earns in; () for none."""
 
     ts: float
     instance: int
@@ -22,6 +24,7 @@ class ShareRecord:
     block_reward: int
     hash: bytes  # PoW hash, internal byte order
     is_block: bool
+    aux_chains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,7 @@ class PoolService:
         merged = MergedMining(list(aux_chains))
         self.generator.decorate = self._with_aux
         self.stratifier.on_aux_share = self._aux_share
+        self.stratifier.aux_chains_of = merged.current
         merged.on_change = self.generator.refresh
         return merged
 

@@ -43,7 +43,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hashforge.consensus.pow import bits_to_target
 from hashforge.stratum import (
@@ -65,6 +65,9 @@ from .shares import PowFunction, ShareCheck, Submission, check_share, sha256d
 from .template import PoolJob, Template, make_job, payout_outputs
 from .unsent import UnsentBlocks
 from .vardiff import Vardiff
+
+if TYPE_CHECKING:
+    from .merged import AuxBundle
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,9 @@ class Stratifier:
         # with the share as recorded and, when it meets an aux chain's target, its durability
         self.on_aux_share: Callable[[PoolJob, bytes, ShareCheck, ShareRecord, asyncio.Future[bool] | None],
                                     None] | None = None
+        # merged mining: the aux chains a share of a job carrying this bundle serves (recorded with
+        # it: the coins it earns in); without it, every chain in the bundle
+        self.aux_chains_of: Callable[[AuxBundle], tuple[str, ...]] | None = None
         # merged mining: checks (and stores) the aux-coin payout addresses an authorize's password
         # names; an error text refuses the worker
         self.on_authorize: Callable[[str, str], Awaitable[str | None]] | None = None
@@ -562,12 +568,12 @@ class Stratifier:
         seen.add(key)
         t = pj.template
         netdiff = t.network_difficulty * share_scale(self.scrypt)
+        aux = t.aux
         record = ShareRecord(time.time(), self.sc.instance_id, worker.address, worker.name, required,
                              share.hash_difficulty, netdiff, t.height, t.coinbase_value,
-                             share.pow_hash, share.is_block)
+                             share.pow_hash, share.is_block, self._aux_chains(aux))
         out = Pending()
         durable: asyncio.Future[bool] | None = None
-        aux = pj.template.aux
         aux_block = aux is not None and self.on_aux_share is not None and bool(aux.met_by(share.pow_hash))
         if share.is_block or aux_block:
             durable = asyncio.get_running_loop().create_future()
@@ -595,6 +601,13 @@ class Stratifier:
             if new is not None:
                 self._set_difficulty(s, new, now_m)
         return out
+
+    def _aux_chains(self, aux: AuxBundle | None) -> tuple[str, ...]:
+        if aux is None:
+            return ()
+        if self.aux_chains_of is None:
+            return tuple(w.network for w in aux.works)
+        return self.aux_chains_of(aux)
 
     def _count_stale(self, s: Session, job_id: str, now: float) -> None:
         """A stale share of a job dropped by the last new tip still measures the miner's rate

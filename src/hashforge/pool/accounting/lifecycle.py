@@ -6,12 +6,14 @@ first, so several pool processes sharing the database never credit a block twice
 
 One Accountant keeps one coin's books: the pool's own chain (`chain` None) or an aux chain of
 merged mining (`chain` its network name), with that chain's node for maturity and orphans. An aux
-chain's block is split over the same shares by the same scheme, in its coin: PPLNS over the last
-factor x (that chain's difficulty) of share difficulty, PROP over the shares since that chain's
-previous block, SOLO all to the finder (the aux coinbase pays the pool's aux address, so the
-finder is paid from the pool's aux balance, less the fee), PPS every share at its expected value
-on that chain (`aux_value`: the chain's difficulty in share units and its block reward when the
-run credits them; the aux blocks then go to the pool).
+chain's block is split by the same scheme, in its coin, over the shares that carried that chain's
+work (`shares.aux_chains`: a share of a job without it, e.g. while that chain's node was away,
+could not have found its block and earns nothing in its coin): PPLNS over the last factor x (that
+chain's difficulty) of such share difficulty, PROP over such shares since that chain's previous
+block, SOLO all to the finder (the aux coinbase pays the pool's aux address, so the finder is paid
+from the pool's aux balance, less the fee), PPS each such share at its expected value on that
+chain (`aux_value`: the chain's difficulty in share units and its block reward when the run
+credits them; the aux blocks then go to the pool).
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ class Accountant:
             effort = None
             if share_id is not None and found.network_difficulty > 0:
                 prev = BlockRepository.last_share_id(conn, self.network)
-                effort = ShareRepository.difficulty_after(conn, prev) - ShareRepository.difficulty_after(conn, share_id)
+                effort = (ShareRepository.difficulty_after(conn, prev, self.network)
+                          - ShareRepository.difficulty_after(conn, share_id, self.network))
                 effort /= found.network_difficulty
             accepted = found.accepted or found.submit_result in ("duplicate", "inconclusive")
             # the parent coinbase pays a SOLO finder itself; an aux coinbase pays the pool (credited here)
@@ -97,10 +100,10 @@ class Accountant:
                     weights = {b.address: 1.0}
                 elif self.cfg.scheme is Scheme.PPLNS:
                     weights = ShareRepository.last_n_difficulty(
-                        conn, up_to, pplns_window(b.network_difficulty, self.cfg.pplns_factor))
+                        conn, up_to, pplns_window(b.network_difficulty, self.cfg.pplns_factor), chain=self.network)
                 else:  # PROP
                     weights = ShareRepository.difficulty_between(
-                        conn, BlockRepository.previous_share_id(conn, b.id, self.network), up_to)
+                        conn, BlockRepository.previous_share_id(conn, b.id, self.network), up_to, self.network)
                 parts = split_proportional(amount, weights)
                 LedgerRepository.add(conn, [
                     {"address": a, "amount": v, "kind": "block", "block_id": b.id, "chain": self.network}
@@ -111,7 +114,8 @@ class Accountant:
         return n
 
     def begin(self) -> None:
-        """An aux chain's PPS starts with the shares after this (earlier ones did not work on it)."""
+        """An aux chain's PPS starts with the shares after this (earlier ones were kept by another
+        scheme's books, or are from before the pool merged this chain)."""
         if self.cfg.scheme is not Scheme.PPS or self.network is None:
             return
         with self._tx() as conn:
@@ -135,7 +139,7 @@ class Accountant:
             if aux is None:
                 values = ShareRepository.pps_value_between(conn, last, top)
             else:
-                values = pps_values(ShareRepository.difficulty_between(conn, last, top), *aux)
+                values = pps_values(ShareRepository.difficulty_between(conn, last, top, self.network), *aux)
             parts = pps_credits(values, self.cfg.fee_percent)
             LedgerRepository.add(conn, [{"address": a, "amount": v, "kind": "pps", "chain": self.network}
                                         for a, v in parts.items()])

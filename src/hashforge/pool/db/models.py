@@ -47,6 +47,9 @@ shares = Table(
     Column("block_reward", BigInteger, nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
     Column("is_block", Boolean, nullable=False),
+    # merged mining: the aux chains whose work the share's job carried, ",dogecoin-regtest," ("" none);
+    # an aux chain's books count only its shares (Alembic 0004 says what shares from before it carry)
+    Column("aux_chains", String(255), nullable=False, server_default=""),
     Index("ix_shares_ts", "ts"),
     Index("ix_shares_address_ts", "address", "ts"),
     Index("ix_shares_hash", "hash"),

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, or_, select, update
+from sqlalchemy import Connection, case, func, insert, or_, select, true, update
 
 from ..records import BlockFound, ShareRecord
 from .models import aux_addresses, blocks, credits, payout_items, payouts, pool_state, shares
@@ -20,7 +20,22 @@ def on_chain(column: Any, chain: str | None) -> Any:
 
 
 _SHARE_COLUMNS = ("ts", "instance", "address", "worker", "difficulty", "actual_difficulty", "network_difficulty",
-                  "height", "block_reward", "hash", "is_block")
+                  "height", "block_reward", "hash", "is_block", "aux_chains")
+
+
+def aux_chains_text(chains: Iterable[str]) -> str:
+    """`shares.aux_chains` of a share serving `chains`: ",a,b," (each name between commas, so one
+    is matched exactly); "" for none."""
+    names = sorted(set(chains))
+    return f",{','.join(names)}," if names else ""
+
+
+def with_work_of(chain: str | None) -> Any:
+    """Shares that could have found a block of `chain`: every share for the pool's own chain
+    (None), those whose job carried that aux chain's work for an aux chain."""
+    if chain is None:
+        return true()
+    return shares.c.aux_chains.contains(f",{chain},", autoescape=True)
 
 
 class ShareRepository:
@@ -35,7 +50,7 @@ class ShareRepository:
         sql = f"INSERT INTO shares ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
         conn.exec_driver_sql(sql, [
             (r.ts, r.instance, r.address, r.worker, r.difficulty, r.actual_difficulty, r.network_difficulty,
-             r.height, r.block_reward, r.hash, r.is_block)
+             r.height, r.block_reward, r.hash, r.is_block, aux_chains_text(r.aux_chains))
             for r in records
         ])
 
@@ -48,16 +63,18 @@ class ShareRepository:
         return int(conn.execute(select(func.max(shares.c.id))).scalar() or 0)
 
     @staticmethod
-    def last_n_difficulty(conn: Connection, up_to_id: int, target: float, chunk: int = 5000) -> dict[str, float]:
+    def last_n_difficulty(conn: Connection, up_to_id: int, target: float, chunk: int = 5000,
+                          chain: str | None = None) -> dict[str, float]:
         """PPLNS: walking back from share `up_to_id`, difficulty per address until `target` is
-        reached (the share that crosses it counts only for the part inside the window)."""
+        reached (the share that crosses it counts only for the part inside the window); for an
+        aux chain, over the shares that carried its work only."""
         out: dict[str, float] = {}
         total = 0.0
         cursor = up_to_id + 1
         while total < target:
             rows = conn.execute(
                 select(shares.c.id, shares.c.address, shares.c.difficulty)
-                .where(shares.c.id < cursor).order_by(shares.c.id.desc()).limit(chunk)
+                .where(shares.c.id < cursor, with_work_of(chain)).order_by(shares.c.id.desc()).limit(chunk)
             ).all()
             if not rows:
                 break
@@ -71,11 +88,13 @@ class ShareRepository:
         return out
 
     @staticmethod
-    def difficulty_between(conn: Connection, after_id: int, up_to_id: int) -> dict[str, float]:
-        """PROP: difficulty per address in (after_id, up_to_id]."""
+    def difficulty_between(conn: Connection, after_id: int, up_to_id: int,
+                           chain: str | None = None) -> dict[str, float]:
+        """PROP (and an aux chain's PPS): difficulty per address in (after_id, up_to_id], of the
+        shares that carried `chain`'s work (None: every share)."""
         rows = conn.execute(
             select(shares.c.address, func.sum(shares.c.difficulty))
-            .where(shares.c.id > after_id, shares.c.id <= up_to_id).group_by(shares.c.address)
+            .where(shares.c.id > after_id, shares.c.id <= up_to_id, with_work_of(chain)).group_by(shares.c.address)
         ).all()
         return {a: float(d) for a, d in rows}
 
@@ -117,8 +136,9 @@ class ShareRepository:
         return [(int(k) * bucket, float(v)) for k, v in conn.execute(q)]
 
     @staticmethod
-    def difficulty_after(conn: Connection, after_id: int) -> float:
-        q = select(func.coalesce(func.sum(shares.c.difficulty), 0.0)).where(shares.c.id > after_id)
+    def difficulty_after(conn: Connection, after_id: int, chain: str | None = None) -> float:
+        q = select(func.coalesce(func.sum(shares.c.difficulty), 0.0)).where(shares.c.id > after_id,
+                                                                            with_work_of(chain))
         return float(conn.execute(q).scalar() or 0.0)
 
 
