@@ -13,6 +13,7 @@ from hashforge.cli import app
 from hashforge.consensus.params import DEVNET
 from hashforge.pool.config import load_config
 from hashforge.up.operation import DEFAULT_WS_PORT, Operation, Ports
+from tests.helpers.nodeproc import free_port
 from tests.pool.harness import POOL_ADDR
 
 
@@ -34,7 +35,10 @@ def test_up_refuses_a_busy_ws_port(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(app, ["up", "--datadir", str(tmp_path / "up"), "--ws-port", str(port)])
+        # the other parts on free ports: only the WebSocket port is busy, whatever else runs here
+        others = [arg for flag in ("--rpc-port", "--stratum-port", "--api-port", "--pool-api-port", "--miner-api-port")
+                  for arg in (flag, str(free_port()))]
+        result = CliRunner().invoke(app, ["up", "--datadir", str(tmp_path / "up"), *others, "--ws-port", str(port)])
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"error: port {port} (pool WebSocket) is already in use; "
                                      "choose another with --ws-port")
