@@ -66,6 +66,12 @@ def run_pool(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> t
      "0 < min (0) <= start (1)"),
     ("[connector]\ntls_port = 3334\n", {}, ["--scheme", "solo"], "bad configuration: {f}:connector.tls_port: a TLS "
      "port needs tls_cert and tls_key"),
+    # the node's own rule for its password (hashforge.settings.remote_rpc_refusal)
+    ("", {}, ["--scheme", "solo", "--node-rpc", "http://u:only-12chars@10.0.0.5:8332/"], "bad configuration: "
+     "--node-rpc: RPC off loopback ('10.0.0.5') needs a user and a password of 16+ characters"),
+    ("", {"HASHFORGE_POOL_NODE_USER": "u", "HASHFORGE_POOL_NODE_PASSWORD": "short"},
+     ["--scheme", "solo", "--node-rpc", "http://node.example:8332/"], "bad configuration: --node-rpc: RPC off "
+     "loopback ('node.example')"),
 ])
 def test_bad_and_unsafe_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, str], args: list[str],
                                                  line: str) -> None:

@@ -24,7 +24,9 @@ from hashforge.settings import (
     Unsafe,
     collect,
     fields_of,
+    remote_rpc_refusal,
     rule,
+    url_host,
 )
 
 from .errors import ConfigError
@@ -284,6 +286,9 @@ def check(cfg: PoolConfig) -> None:
                      "vardiff.flood_raise_after")
     if cfg.connector.max_workers_per_connection < 1:
         raise Unsafe("max_workers_per_connection must be >= 1", "connector.max_workers_per_connection")
+    refusal = remote_rpc_refusal(url_host(cfg.node_url), cfg.node_password)
+    if cfg.node_password is not None and refusal is not None:
+        raise Unsafe(refusal, "node_password", "node_url")
     c = cfg.connector
     if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
         raise Unsafe("a TLS port needs tls_cert and tls_key", "connector.tls_port", "connector.tls_cert",
