@@ -96,4 +96,4 @@ def test_an_aux_wallet_needs_its_aux_chain(tmp_path: Path) -> None:
                       str(tmp_path / "pool"), "--aux-wallet-dir", f"{DOGE}={tmp_path / 'w'}")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not '{DOGE}={tmp_path / 'w'}'"]
+        f"error: bad configuration: --aux-wallet-dir: '{DOGE}' is not the network of an aux chain (--aux-chain)"]

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import BeforeValidator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hashforge.settings import (
@@ -30,6 +30,7 @@ from hashforge.settings import (
 )
 
 from .errors import ConfigError
+from .merged import AuxChainConfig, check_aux_chains
 
 
 class Scheme(StrEnum):
@@ -220,6 +221,32 @@ class RecorderConfig:
     retry_delay: Annotated[float, NOT_NEGATIVE] = 0.2
 
 
+def _aux_specs(value: Any) -> Any:
+    """NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE] per aux chain (as --aux-chain) -> AuxChainConfig."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("aux_chains is a list of NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE] strings")
+    try:
+        return tuple(AuxChainConfig.parse(v) if isinstance(v, str) else v for v in value)
+    except ConfigError as e:
+        raise ValueError(str(e)) from None
+
+
+def _network_dirs(value: Any) -> Any:
+    """NETWORK=DIR per aux chain (as --aux-wallet-dir) -> (network, DIR) pairs."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("aux_wallet_dirs is a list of NETWORK=DIR strings")
+    pairs = []
+    for item in value:
+        if not isinstance(item, str):
+            pairs.append(item)
+            continue
+        network, sep, folder = item.partition("=")
+        if not sep or not network.strip() or not folder.strip():
+            raise ValueError(f"an aux wallet is NETWORK=DIR, not {item!r}")
+        pairs.append((network.strip(), Path(folder.strip()).expanduser()))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class PoolConfig:
     network: str = "regtest"
@@ -235,6 +262,10 @@ class PoolConfig:
     vardiff: VardiffConfig = field(default_factory=VardiffConfig)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
     recorder: RecorderConfig = field(default_factory=RecorderConfig)
+    # merged mining (merged.py): the aux chains, as --aux-chain, and the hashforge wallet paying
+    # each one's balances (network, folder), as --aux-wallet-dir NETWORK=DIR
+    aux_chains: Annotated[tuple[AuxChainConfig, ...], BeforeValidator(_aux_specs)] = ()
+    aux_wallet_dirs: Annotated[tuple[tuple[str, Path], ...], BeforeValidator(_network_dirs)] = ()
 
     @property
     def database_url(self) -> str:
@@ -289,6 +320,18 @@ def check(cfg: PoolConfig) -> None:
     refusal = remote_rpc_refusal(url_host(cfg.node_url), cfg.node_password)
     if cfg.node_password is not None and refusal is not None:
         raise Unsafe(refusal, "node_password", "node_url")
+    try:
+        check_aux_chains(cfg.aux_chains, cfg.network)
+    except ConfigError as e:
+        raise Unsafe(str(e), "aux_chains", "network") from None
+    for chain in cfg.aux_chains:
+        refusal = remote_rpc_refusal(url_host(chain.node_url), chain.node_password)
+        if chain.node_password is not None and refusal is not None:
+            raise Unsafe(f"{chain.network}: {refusal}", "aux_chains")
+    for network, _folder in cfg.aux_wallet_dirs:
+        if network not in {chain.network for chain in cfg.aux_chains}:
+            raise Unsafe(f"{network!r} is not the network of an aux chain (--aux-chain)", "aux_wallet_dirs",
+                         "aux_chains")
     c = cfg.connector
     if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
         raise Unsafe("a TLS port needs tls_cert and tls_key", "connector.tls_port", "connector.tls_cert",
