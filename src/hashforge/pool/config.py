@@ -364,6 +364,28 @@ class PoolSettings(fields_of(PoolConfig)):  # type: ignore[misc]  # a base made 
         return cfg.validate() if checked else cfg
 
 
+class PoolBooksSettings(PoolSettings):
+    """PoolSettings for the commands that open the pool's database without running a pool (`pool
+    balances`, `contracts`, ...): every key typed and checked as the pool checks it, but not the
+    rules for running one (a pool address for the scheme, ...)."""
+
+    @model_validator(mode="after")
+    def _safe(self) -> PoolBooksSettings:  # replaces PoolSettings._safe
+        return self
+
+
+def load_books_settings(path: Path | None, flags: dict[str, tuple[Any, str]]) -> tuple[PoolConfig, str | None]:
+    """The pool's configuration as `load_settings` reads it, for a command that only opens its
+    database, and the network when a source named one (else the command asks the database);
+    ConfigError."""
+    try:
+        layers = collect(PoolBooksSettings, path, flags)
+        cfg = layers.build(PoolBooksSettings).config(checked=False)
+    except SettingsError as e:
+        raise ConfigError(str(e)) from None
+    return cfg, cfg.network if layers.get("network") is not None else None
+
+
 def load_settings(path: Path | None, flags: dict[str, tuple[Any, str]]) -> PoolConfig:
     """The file, the environment, then `flags` ("section.key" -> (value, "--flag")); ConfigError."""
     try:
