@@ -68,13 +68,13 @@ def test_unsafe_binds_wherever_they_are_set(tmp_path: Path) -> None:
     ("", {}, ["--port", "-1"], "--port must be 0..65535, not -1"),
     ("", {}, ["--rate", "0"], "bad configuration: --rate: Input should be greater than 0 (got 0.0)"),
     ("", {}, ["--cors-origin", "*"], "bad configuration: --cors-origin: CORS origins are explicit"),
-    # (--pool-api without its cookie: where accepted settings would stop, rather than serve)
+    # (--log-level chatty: where accepted settings would stop, rather than serve)
     ("", {}, ["--node-rpc", "http://10.0.0.5:8332/", "--node-user", "u", "--node-password", "only-12chars",
-              "--pool-api", "http://127.0.0.1:9/"],
+              "--log-level", "chatty"],
      "bad configuration: --node-password: RPC off loopback ('10.0.0.5') needs a user and a password of 16+ "
      "characters"),
     ('node_rpc_url = "http://node.example:8332/"\n', {"HASHFORGE_API_NODE_USER": "u",
-     "HASHFORGE_API_NODE_PASSWORD": "p" * 15}, ["--pool-api", "http://127.0.0.1:9/"], "bad configuration: HASHFORGE_API_NODE_PASSWORD: RPC off loopback "
+     "HASHFORGE_API_NODE_PASSWORD": "p" * 15}, ["--log-level", "chatty"], "bad configuration: HASHFORGE_API_NODE_PASSWORD: RPC off loopback "
      "('node.example')"),
 ])
 def test_bad_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, str], args: list[str],
@@ -89,12 +89,11 @@ def test_bad_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, 
 def test_the_node_password_rule_is_the_nodes(tmp_path: Path) -> None:
     """A client holds the node's password to the node's own rule (hashforge.settings.remote_rpc_refusal):
     on loopback whatever the node was given, off loopback 16 characters at least."""
-    # accepted: the run goes on to the components, and stops at the first (a pool API with no cookie)
-    accepted = "--pool-api needs --pool-api-cookie"
+    # accepted: the run goes on past the settings, and stops at the log level (before any client)
     for url, password in (("http://127.0.0.1:18443/", "short"), ("http://10.0.0.5:8332/", "p" * 16)):
         code, lines = run_api(tmp_path, "--node-rpc", url, "--node-user", "u", "--node-password", password,
-                              "--pool-api", "http://127.0.0.1:9/")
-        assert code == 2 and len(lines) == 1 and accepted in lines[0], lines
+                              "--log-level", "chatty")
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: --log-level: "), lines
     s = ApiSettings(datadir=tmp_path, node_user="u", node_password="p" * 16, node_rpc_url="http://10.0.0.5:8332/")
     assert s.node_password == "p" * 16
 
