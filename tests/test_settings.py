@@ -19,6 +19,8 @@ from hashforge.settings import (
     is_loopback,
     load,
     normalise,
+    remote_rpc_refusal,
+    url_host,
 )
 
 
@@ -102,3 +104,15 @@ def test_unreadable_files_and_derived_defaults(tmp_path: Path) -> None:
 def test_dashes_and_underscores_name_the_same_key_but_not_inside_free_tables() -> None:
     assert normalise({"max-load": 1, "vardiff": {"min-difficulty": {"litecoin-regtest": 1}}}) == {
         "max_load": 1, "vardiff": {"min_difficulty": {"litecoin-regtest": 1}}}
+
+
+def test_one_rule_for_rpc_passwords() -> None:
+    """The node's rule for the address it binds, and its clients' for the URL they send a password to."""
+    assert remote_rpc_refusal("127.0.0.1", None) is None and remote_rpc_refusal("localhost", "x") is None
+    assert remote_rpc_refusal("0.0.0.0", "p" * 16) is None
+    for password in (None, "", "p" * 15):
+        assert remote_rpc_refusal("10.0.0.5", password) == (
+            "RPC off loopback ('10.0.0.5') needs a user and a password of 16+ characters (the cookie is readable "
+            "only on the node's machine)")
+    assert [url_host(u) for u in ("http://u:p@[::1]:8332/", "10.0.0.5:8332", "https://node.example/")] == [
+        "::1", "10.0.0.5", "node.example"]

@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -56,6 +57,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# The one rule for RPC passwords, for the node that serves RPC and every part that calls it: off
+# loopback, a password long enough that guessing it over the network is hopeless (the cookie can only
+# be read on the node's own machine); on loopback, whatever the node was given.
+REMOTE_RPC_PASSWORD_MIN = 16
+
+
+def remote_rpc_refusal(host: str, password: str | None) -> str | None:
+    """Why RPC on `host` with `password` is refused (one line for `Unsafe`), or None when it is fine.
+    The node applies it to the address it binds; a client, to its node's URL when it sends a
+    password (`url_host`)."""
+    if is_loopback(host) or (password is not None and len(password) >= REMOTE_RPC_PASSWORD_MIN):
+        return None
+    return (f"RPC off loopback ({host!r}) needs a user and a password of {REMOTE_RPC_PASSWORD_MIN}+ characters "
+            "(the cookie is readable only on the node's machine)")
+
+
+def url_host(url: str) -> str:
+    """The host of an RPC URL (`HOST:PORT` alone is http), for `remote_rpc_refusal`."""
+    return urlsplit(url if "://" in url else f"http://{url}").hostname or ""
 
 
 class SettingsError(ValueError):

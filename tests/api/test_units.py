@@ -27,7 +27,7 @@ def test_settings_policy(tmp_path: Path) -> None:
         {"cors_origins": ("*",)},
         {"cors_origins": ("http://x.example/path",)},
         {"node_user": "u"},
-        {"node_user": "u", "node_password": "short"},
+        {"node_user": "u", "node_password": "p" * 15, "node_rpc_url": "http://10.0.0.5:8332/"},
         {"node_rpc_url": "file:///etc/passwd"},
         {"rate_per_s": 0},
         {"max_body_bytes": 0},

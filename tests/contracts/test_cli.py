@@ -85,6 +85,24 @@ def test_contracts_commands(tmp_path: Path) -> None:
     finally:
         store.close()
     assert "no customer" in run(d, "customer-key", "nobody", "--api-datadir", str(tmp_path / "api"), code=1)
+    # the API's --config names the key table as `hashforge api --config` reads it; --api-datadir wins over it
+    api_toml = tmp_path / "api.toml"
+    api_toml.write_text(f'datadir = "{tmp_path / "api2"}"\n')
+    key = run(d, "customer-key", "alice", "--api-config", str(api_toml), "--json")
+    store = KeyStore(tmp_path / "api2" / KEYS_FILE)
+    try:
+        assert store.verify(key["token"]) is not None
+    finally:
+        store.close()
+    key = run(d, "customer-key", "alice", "--api-config", str(api_toml), "--api-datadir", str(tmp_path / "api"), "--json")
+    store = KeyStore(tmp_path / "api" / KEYS_FILE)
+    try:
+        assert key["name"] in {k.name for k in store.list()}
+    finally:
+        store.close()
+    api_toml.write_text('port = "x"\n')
+    assert run(d, "customer-key", "alice", "--api-config", str(api_toml), code=2).startswith(
+        f"error: bad configuration: {api_toml}:port: Input should be a valid integer")
     set_farm = run(d, "farm", "--address", OP, "--capacity", "1M", "--json")
     assert set_farm["capacity_hps"] == 1_000_000
     assert run(d, "capacity", "--json")["capacity_hps"] == 1_000_000

@@ -212,7 +212,7 @@ def test_up_attaches_to_running_daemons(tmp_path: Path) -> None:
     Dogecoin's regtest chain all the same) and leaves them running when it stops."""
     ltc_program, doge_program = find_peer("litecoind"), find_peer("dogecoind")
     assert ltc_program is not None and doge_program is not None
-    password = "attached-daemons-password"  # the API wants 8 characters at least
+    password = "attached-daemons-password"
     litecoind = Daemon(ltc_program, tmp_path / "litecoind", password).start()
     try:
         dogecoind = Daemon(doge_program, tmp_path / "dogecoind", password).start()

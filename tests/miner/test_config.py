@@ -52,6 +52,9 @@ def run_mine(*args: str, env: dict[str, str] | None = None) -> tuple[int, list[s
      "API on 0.0.0.0, off loopback, would let 0.0.0.0/0 control the miner with no password"),
     ('api_listen = "0.0.0.0:4028"\napi_allow = "R:0/0,W:8.8.8.0/24"\n', {}, [], "bad configuration: {f}:api_allow: "
      "the miner API on 0.0.0.0, off loopback, would let 8.8.8.0/24 control"),
+    # the node's own rule for its password (hashforge.settings.remote_rpc_refusal)
+    ("", {}, ["-o", "http://u:short@10.0.0.5:8332", "--address", "bcrt1qxyz"], "RPC off loopback ('10.0.0.5') "
+     "needs a user and a password of 16+ characters"),
 ])
 def test_bad_and_unsafe_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, str], args: list[str],
                                                  line: str) -> None:

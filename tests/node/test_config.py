@@ -56,8 +56,8 @@ def test_a_flag_left_at_its_default_overrides_nothing(tmp_path: Path, monkeypatc
      "a valid integer, unable to parse string as an integer (got 'lots')"),
     ("", {"HASHFORGE_NODE_MAX_CONNECTIONS": "-1"}, "HASHFORGE_NODE_MAX_CONNECTIONS must be 0 or more, not -1"),
     ("max_mempool_mb = 0\n", {}, "{f}:max_mempool_mb must be 1 or more, not 0"),
-    ('rpc_host = "0.0.0.0"\n', {}, "bad configuration: {f}:rpc_host: RPC bound to '0.0.0.0', off loopback, needs "
-     "--rpc-user and a --rpc-password of 16+ characters (the cookie is readable only on this machine)"),
+    ('rpc_host = "0.0.0.0"\n', {}, "bad configuration: {f}:rpc_host: RPC off loopback ('0.0.0.0') needs a user "
+     "and a password of 16+ characters (the cookie is readable only on the node's machine)"),
 ])
 def test_bad_values_in_the_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str,
                                                env: dict[str, str], line: str) -> None:
@@ -82,9 +82,9 @@ def test_bad_values_in_the_file_or_environment(tmp_path: Path, monkeypatch: pyte
      "work (up to 64 digits), not 'xyz'"),
     (["--network", "nonet"], "bad configuration: --network: unknown network 'nonet'"),
     # unsafe: an RPC port others can reach, with only the cookie (or a short password) to guard it
-    (["--rpc-bind", "0.0.0.0"], "bad configuration: --rpc-bind: RPC bound to '0.0.0.0', off loopback"),
+    (["--rpc-bind", "0.0.0.0"], "bad configuration: --rpc-bind: RPC off loopback ('0.0.0.0')"),
     (["--rpc-bind", "10.1.2.3", "--rpc-user", "u", "--rpc-password", "short"], "bad configuration: --rpc-bind: "
-     "RPC bound to '10.1.2.3', off loopback"),
+     "RPC off loopback ('10.1.2.3')"),
 ])
 def test_bad_and_unsafe_flags(tmp_path: Path, args: list[str], line: str) -> None:
     code, lines = run_node("--datadir", str(tmp_path), *args)

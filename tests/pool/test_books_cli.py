@@ -4,6 +4,7 @@ coin from the database alone (the pool's network as the running pool recorded it
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -96,4 +97,37 @@ def test_an_aux_wallet_needs_its_aux_chain(tmp_path: Path) -> None:
                       str(tmp_path / "pool"), "--aux-wallet-dir", f"{DOGE}={tmp_path / 'w'}")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not '{DOGE}={tmp_path / 'w'}'"]
+        f"error: bad configuration: --aux-wallet-dir: '{DOGE}' is not the network of an aux chain (--aux-chain)"]
+
+
+def test_books_and_contracts_read_the_pools_config(tmp_path: Path) -> None:
+    """`pool balances|blocks|aux-address` and `contracts` take the pool's `--config` (its datadir,
+    database and network) and $HASHFORGE_POOL_*, as `hashforge pool --config` reads them; flags typed
+    win; a bad file is one line naming its source."""
+    _pool_db(tmp_path / "pool")
+    f = tmp_path / "pool.toml"
+    f.write_text(f'network = "litecoin-regtest"\ndatadir = "{tmp_path / "pool"}"\n[accounting]\nscheme = "solo"\n')
+    config = ["--config", str(f)]
+    proc = _hashforge("balances", *config, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [(r["coin"], r["immature"]) for r in json.loads(proc.stdout)] == [("LTC", 1000), ("DOGE", 7000)]
+    blocks = json.loads(_hashforge("blocks", "--coin", "DOGE", *config, "--json").stdout)
+    assert [b["height"] for b in blocks] == [21]
+    assert _hashforge("aux-address", MINER, DOGE, DOGE_A, *config).returncode == 0
+    contracts = [sys.executable, "-m", "hashforge", "contracts", *config]
+    proc = subprocess.run([*contracts, "farm", "--address", MINER, "--json"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["addresses"] == [MINER], proc.stderr  # an LTC address
+    # the environment over the file, a flag typed over both
+    env = {**os.environ, "HASHFORGE_POOL_DATADIR": str(tmp_path / "nowhere")}
+    proc = subprocess.run([sys.executable, "-m", "hashforge", "pool", "balances", *config], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: no pool database at {tmp_path / 'nowhere'}")
+    proc = subprocess.run([sys.executable, "-m", "hashforge", "pool", "balances", *config, "--datadir",
+                           str(tmp_path / "pool"), "--json"], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0 and len(json.loads(proc.stdout)) == 2, proc.stderr
+    f.write_text('[connector]\nport = "x"\n')
+    for args in (["pool", "blocks", *config], ["contracts", *config, "list"]):
+        proc = subprocess.run([sys.executable, "-m", "hashforge", *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+            f"error: bad configuration: {f}:connector.port: Input should be a valid integer, unable to parse string "
+            "as an integer (got 'x')"], proc.stderr

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from hashforge.cli import app
 from hashforge.settings import load
 from hashforge.up.config import UpSettings
+from hashforge.up.litecoin import AttachedNode
 
 
 def run_up(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
@@ -73,3 +74,51 @@ def test_bad_values(tmp_path: Path, toml: str, env: dict[str, str], args: list[s
 
 def test_a_port_shared_with_the_miner_is_fine_without_the_miner() -> None:
     assert load(UpSettings, None, {"stratum_port": (4028, "--stratum-port"), "miner": (False, "--no-miner")}).ports
+
+
+def test_litecoin_keys_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Litecoin flags are settings too: --aux is `aux`, --node-rpc `node_rpc`, ... in the file and
+    HASHFORGE_UP_AUX, HASHFORGE_UP_NODE_RPC, ... in the environment, with the same precedence."""
+    cookie = tmp_path / "litecoind.cookie"
+    cookie.write_text("u:p\n")
+    f = tmp_path / "up.toml"
+    f.write_text(f'network = "litecoin-regtest"\naux = "none"\nnode_rpc = "http://127.0.0.1:19443/"\n'
+                 f'node-cookie = "{cookie}"\nbin_dir = "~/daemons"\n')
+    setup = load(UpSettings, f).litecoin_setup()
+    assert setup.aux is None and setup.bin_dir == Path.home() / "daemons"
+    assert setup.node == AttachedNode("http://127.0.0.1:19443/", cookie) and setup.aux_node is None
+    monkeypatch.setenv("HASHFORGE_UP_AUX", "auto")
+    monkeypatch.setenv("HASHFORGE_UP_AUX_RPC_PORT", "20000")
+    monkeypatch.setenv("HASHFORGE_UP_AUX_RPC", "http://hf:hf@127.0.0.1:19444/")
+    setup = load(UpSettings, f).litecoin_setup()
+    assert (setup.aux.name if setup.aux else None, setup.aux_rpc_port) == ("dogecoin-regtest", 20000)
+    assert setup.aux_node == AttachedNode("http://hf:hf@127.0.0.1:19444/")
+    s = load(UpSettings, f, {"aux_rpc_port": (20001, "--aux-rpc-port"), "aux": ("dogecoin-regtest", "--aux")})
+    assert (s.aux, s.litecoin_setup().aux_rpc_port) == ("dogecoin-regtest", 20001)
+
+
+@pytest.mark.parametrize(("toml", "env", "args", "line"), [
+    ('aux_address = "x"\n', {}, [], "bad configuration: {f}:aux_address: --aux-address is for Litecoin networks "
+     "(litecoin, litecoin-testnet4, litecoin-regtest), not devnet"),
+    ('network = "litecoin-regtest"\naux = "regtest"\n', {}, [], "bad configuration: {f}:aux: regtest is not a "
+     "merge-mined (AuxPoW) network"),
+    ('network = "litecoin-regtest"\naux_rpc_port = 70000\n', {}, [], "{f}:aux_rpc_port must be 1..65535, not 70000"),
+    ('network = "litecoin-regtest"\nreplay-blocks = "missing.hex"\n', {}, [], "bad configuration: "
+     "{f}:replay_blocks: --replay-blocks missing.hex: no such file"),
+    ('network = "litecoin-regtest"\n', {"HASHFORGE_UP_AUX_RPC": "http://127.0.0.1:1/"}, [], "bad configuration: "
+     "HASHFORGE_UP_AUX_RPC: --aux-rpc needs the credentials in the URL"),
+    ('network = "litecoin-regtest"\n', {"HASHFORGE_UP_NODE_RPC": "http://u:short@10.0.0.5:19332/"}, [],
+     "bad configuration: HASHFORGE_UP_NODE_RPC: RPC off loopback ('10.0.0.5') needs a user and a password of 16+ "
+     "characters"),
+    ('network = "litecoin-regtest"\naux = "none"\n', {}, ["--aux-rpc", "http://hf:hf@192.168.1.2:22555/"],
+     "bad configuration: --aux-rpc: --aux-rpc needs an aux chain (aux is none)"),
+    ('network = "litecoin-regtest"\n', {}, ["--aux-rpc", "http://hf:hf@192.168.1.2:22555/"],
+     "bad configuration: --aux-rpc: RPC off loopback ('192.168.1.2')"),
+])
+def test_bad_litecoin_values_name_their_source(tmp_path: Path, toml: str, env: dict[str, str], args: list[str],
+                                               line: str) -> None:
+    f = tmp_path / "up.toml"
+    f.write_text(toml)
+    code, lines = run_up(tmp_path, "--config", str(f), *args, env=env)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: " + line.format(f=f)), lines
+    assert not (tmp_path / "up").exists()

@@ -9,7 +9,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from .settings import ApiSettings
 
-from hashforge.services.keys import KEYS_FILE, KeyStore, KeyStoreError, parse_scopes
+from hashforge.services.keys import KeyStore, KeyStoreError, parse_scopes
 
 api_key_app = typer.Typer(help="Mint, list and revoke API keys (stored hashed in the datadir).", no_args_is_help=True)
 
@@ -34,14 +34,6 @@ def _fail(message: str, code: int = 2) -> None:
 
 def default_datadir(network: str) -> Path:
     return Path.home() / ".hashforge" / network
-
-
-def _network(network: str) -> str:
-    try:
-        return get_params(network).name
-    except UnknownNetworkError as e:
-        _fail(str(e))
-        raise
 
 
 def api(
@@ -74,10 +66,9 @@ def api(
     from hashforge.services.events import EventBus
     from hashforge.services.node import NodeGateway
     from hashforge.services.registry import Components
-    from hashforge.settings import SettingsError, collect, passed
+    from hashforge.settings import SettingsError, passed
 
     from .server import ApiServer
-    from .settings import ApiSettings
 
     given = passed(
         ctx, network=("network", network), node_rpc_url=("node_rpc", node_rpc), node_cookie=("node_cookie", node_cookie),
@@ -91,19 +82,11 @@ def api(
         ops=("ops", ops),
     )
     try:
-        layers = collect(ApiSettings, config, given)
-        name = _network(layers.get("network") or "devnet")  # the defaults below are the network's
-        params = get_params(name)
-        node_dir = default_datadir(name)
-        layers.default("network", name)
-        layers.default("datadir", node_dir)
-        layers.default("node_rpc_url", f"http://127.0.0.1:{params.rpc_port}/")
-        if layers.get("node_user") is None:
-            layers.default("node_cookie", node_dir / ".cookie")
-        settings = layers.build(ApiSettings)
+        settings = api_settings(config, given)
     except SettingsError as e:
         _fail(str(e))
         return
+    params = get_params(settings.network or "devnet")
     log_level = settings.log_level
     try:
         setup_logging(log_level)
@@ -161,6 +144,28 @@ def api(
         _fail(f"wallet {settings.wallet_dir}: {e.detail or e.title}", 1)
 
 
+def api_settings(config: Path | None, given: dict[str, tuple[Any, str]]) -> ApiSettings:
+    """The API's settings from `config`, $HASHFORGE_API_* and the flags `given`, with the defaults of
+    its network (datadir ~/.hashforge/NETWORK, the node's RPC port and cookie): what `hashforge api`
+    serves with and the key commands open. SettingsError (one line) when bad."""
+    from hashforge.settings import SettingsError, collect
+
+    from .settings import ApiSettings
+
+    layers = collect(ApiSettings, config, given)
+    try:
+        params = get_params(layers.get("network") or "devnet")  # the defaults below are the network's
+    except UnknownNetworkError as e:
+        raise SettingsError(f"bad configuration: {layers.where(('network',))}: {e}") from None
+    node_dir = default_datadir(params.name)
+    layers.default("network", params.name)
+    layers.default("datadir", node_dir)
+    layers.default("node_rpc_url", f"http://127.0.0.1:{params.rpc_port}/")
+    if layers.get("node_user") is None:
+        layers.default("node_cookie", node_dir / ".cookie")
+    return layers.build(ApiSettings)
+
+
 def _attach(components: Components, settings: ApiSettings, params: ChainParams, pool_api: str | None,
             miner_api: str | None, wallet_dir: Path | None, passphrase_file: Path | None,
             pool_cookie: Path | None = None) -> None:
@@ -199,8 +204,16 @@ def _attach(components: Components, settings: ApiSettings, params: ChainParams, 
     components.add(wallet_component(WalletGateway(wallet_dir, params, rpc, passphrase)))
 
 
-def _store(network: str, datadir: Path | None) -> KeyStore:
-    path = (datadir or default_datadir(_network(network))) / KEYS_FILE
+def _store(ctx: typer.Context, config: Path | None, network: str, datadir: Path | None) -> KeyStore:
+    """The key table of the API these settings describe: `--config` and $HASHFORGE_API_* as
+    `hashforge api` reads them, then --network and --datadir if typed."""
+    from hashforge.settings import SettingsError, passed
+
+    try:
+        path = api_settings(config, passed(ctx, network=("network", network), datadir=("datadir", datadir))).keys_path
+    except SettingsError as e:
+        _fail(str(e))
+        raise
     try:
         return KeyStore(path)
     except (OSError, Exception) as e:  # sqlite3.Error is not an OSError
@@ -210,15 +223,19 @@ def _store(network: str, datadir: Path | None) -> KeyStore:
 
 NetworkOpt = Annotated[str, typer.Option("--network", "-n", help="Network (sets the default datadir).")]
 DatadirOpt = Annotated[Path | None, typer.Option("--datadir", help="Datadir of the API (default ~/.hashforge/NETWORK).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="The API's TOML settings (as `hashforge api --config`: its "
+                                                "datadir and network); then $HASHFORGE_API_*, then flags.")]
 
 
 @api_key_app.command("create")
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="A name for the key (who or what uses it).")],
     scope: Annotated[str, typer.Option("--scope", help="Comma-separated: read, control, spend.")] = "read",
     network: NetworkOpt = "devnet",
     datadir: DatadirOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Mint a key; the token is printed once and stored only as a hash."""
     try:
@@ -226,7 +243,7 @@ def create(
     except KeyStoreError as e:
         _fail(str(e))
         return
-    store = _store(network, datadir)
+    store = _store(ctx, config, network, datadir)
     try:
         key, token = store.create(name, scopes)
     except KeyStoreError as e:
@@ -244,12 +261,14 @@ def create(
 
 @api_key_app.command("list")
 def list_keys(
+    ctx: typer.Context,
     network: NetworkOpt = "devnet",
     datadir: DatadirOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOpt = None,
 ) -> None:
     """List keys (names, scopes, state; never tokens)."""
-    store = _store(network, datadir)
+    store = _store(ctx, config, network, datadir)
     try:
         keys = store.list()
     finally:
@@ -265,12 +284,14 @@ def list_keys(
 
 @api_key_app.command("revoke")
 def revoke(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="The key to revoke.")],
     network: NetworkOpt = "devnet",
     datadir: DatadirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Revoke a key at once (running APIs notice without a restart)."""
-    store = _store(network, datadir)
+    store = _store(ctx, config, network, datadir)
     try:
         store.revoke(name)
     except KeyStoreError as e:

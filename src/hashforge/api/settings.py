@@ -2,7 +2,8 @@
 given (hashforge.settings).
 
 Unsafe combinations are refused here, not discovered later: anonymous reads on an address other
-than loopback, a wildcard CORS origin, half-given node credentials.
+than loopback, a wildcard CORS origin, half-given node credentials, a short password for a node off
+loopback (the node's own rule, hashforge.settings.remote_rpc_refusal).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hashforge.services.keys import KEYS_FILE
-from hashforge.settings import PORT_OR_ANY, ComponentSettings, Unsafe, is_loopback
+from hashforge.settings import (
+    PORT_OR_ANY,
+    ComponentSettings,
+    Unsafe,
+    is_loopback,
+    remote_rpc_refusal,
+    url_host,
+)
 
 
 class ApiSettings(ComponentSettings):
@@ -102,8 +110,9 @@ class ApiSettings(ComponentSettings):
     def _safe(self) -> ApiSettings:
         if (self.node_user is None) != (self.node_password is None):
             raise Unsafe("node RPC user and password go together", "node_user", "node_password")
-        if self.node_password is not None and len(self.node_password) < 8:
-            raise Unsafe("node RPC password is too short (8 characters at least); prefer the cookie", "node_password")
+        refusal = remote_rpc_refusal(url_host(self.node_rpc_url), self.node_password)
+        if self.node_password is not None and refusal is not None:  # (with the cookie: the node's machine)
+            raise Unsafe(refusal, "node_password", "node_rpc_url")
         if self.anonymous_read and not is_loopback(self.host):
             raise Unsafe(
                 f"anonymous reads are only allowed when the API binds a loopback address, not {self.host!r}; "

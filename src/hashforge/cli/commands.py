@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from hashforge import __version__
-from hashforge.api.cli import api, api_key_app
+from hashforge.api.cli import api, api_key_app, api_settings
 from hashforge.kernels.bench import register as register_bench
 from hashforge.miner.cli import mine
 from hashforge.ops.alerts.cli import alerts_app
@@ -26,6 +26,7 @@ from hashforge.pool.contracts.cli import (
     use_key_minter,
 )
 from hashforge.services.keys import KeyStoreError, KeyStoreUnavailable, mint_customer_key
+from hashforge.settings import SettingsError
 from hashforge.wallet.cli import wallet_app
 
 from .headers import headers_app
@@ -76,10 +77,17 @@ app.add_typer(tax_app, name="tax")
 app.add_typer(contracts_app, name="contracts")
 
 
-def _mint_customer_key(api_datadir: Path, customer: str, name: str | None) -> tuple[str, str]:
-    """`hashforge contracts customer-key`: the pool's CLI checks the customer, the API's key store mints."""
+def _mint_customer_key(api_config: Path | None, api_datadir: Path | None, customer: str,
+                       name: str | None) -> tuple[str, str]:
+    """`hashforge contracts customer-key`: the pool's CLI checks the customer, the API's key store (in
+    the datadir `hashforge api --config` would use) mints."""
     try:
-        key, token = mint_customer_key(api_datadir, customer, name)
+        given = {"datadir": (api_datadir, "--api-datadir")} if api_datadir is not None else {}
+        datadir = api_settings(api_config, given).datadir
+    except SettingsError as e:
+        raise KeyMintUnavailable(str(e)) from e
+    try:
+        key, token = mint_customer_key(datadir, customer, name)
     except KeyStoreUnavailable as e:
         raise KeyMintUnavailable(str(e)) from e
     except KeyStoreError as e:

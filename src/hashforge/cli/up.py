@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from hashforge import __version__
-from hashforge.consensus.params import ChainParams, DifficultyRule, UnknownNetworkError, get_params
+from hashforge.consensus.params import ChainParams, DifficultyRule
 from hashforge.consensus.pow import difficulty, get_compact
 from hashforge.settings import passed
-from hashforge.up.litecoin import LitecoinSetup
+from hashforge.up.config import LITECOIN_OF
 from hashforge.up.operation import (
     DEFAULT_API_PORT,
     DEFAULT_MINER_API_PORT,
@@ -106,7 +106,10 @@ def up(
         pool_api_port=("pool_api_port", pool_api_port), miner_api_port=("miner_api_port", miner_api_port),
         ws_port=("ws_port", ws_port), scheme=("scheme", scheme), restart_max=("restart_max", restart_max),
         restart_window=("restart_window", restart_window), log_max_mb=("log_max_mb", log_max_mb),
-        log_backups=("log_backups", log_backups),
+        log_backups=("log_backups", log_backups), aux=("aux", aux), aux_address=("aux_address", aux_address),
+        aux_rpc_port=("aux_rpc_port", aux_rpc_port), node_rpc=("node_rpc", node_rpc),
+        node_cookie=("node_cookie", node_cookie), aux_rpc=("aux_rpc", aux_rpc), bin_dir=("bin_dir", bin_dir),
+        replay_blocks=("replay_blocks", replay_blocks),
     )
     try:
         settings = load(UpSettings, config, given)
@@ -116,19 +119,9 @@ def up(
     if show:
         _show(params, json_output)
         return
-    litecoin = None
     if params.coin == "DOGE":
         fail(f"Dogecoin is merge-mined on top of Litecoin: run `hashforge up --network "
-             f"{_LITECOIN_OF[params.name]} --aux {params.name}`")
-    if params.coin == "LTC":
-        litecoin = _litecoin_setup(params, aux, aux_address, aux_rpc_port, node_rpc, node_cookie, aux_rpc, bin_dir,
-                                   replay_blocks)
-    else:
-        for value, flag in ((aux != "auto", "--aux"), (aux_address, "--aux-address"), (aux_rpc_port, "--aux-rpc-port"),
-                            (node_rpc, "--node-rpc"), (node_cookie, "--node-cookie"), (aux_rpc, "--aux-rpc"),
-                            (bin_dir, "--bin-dir"), (replay_blocks, "--replay-blocks")):
-            if value:
-                fail(f"{flag} is for Litecoin networks (litecoin, litecoin-testnet4, litecoin-regtest), not {params.name}")
+             f"{LITECOIN_OF[params.name]} --aux {params.name}`")
     from hashforge.up.run import run_operation
     from hashforge.up.supervisor import RestartPolicy
 
@@ -136,74 +129,18 @@ def up(
     ports = s.ports
     operation = None
     datadir = s.datadir or default_datadir(params)
-    if litecoin is not None:
+    if params.coin == "LTC":
         from hashforge.up.daemons import DaemonMissing
         from hashforge.up.litecoin import LitecoinOperation
 
         try:
-            operation = LitecoinOperation(params, datadir, ports, s.threads, s.miner, s.scheme, litecoin)
+            operation = LitecoinOperation(params, datadir, ports, s.threads, s.miner, s.scheme, s.litecoin_setup())
         except DaemonMissing as e:
-            fail(f"{e}" + ("; or mine Litecoin alone with --aux none" if aux == "auto" and "dogecoind" in str(e) else ""))
+            fail(f"{e}" + ("; or mine Litecoin alone with --aux none" if s.aux == "auto" and "dogecoind" in str(e) else ""))
     code = run_operation(params, datadir, ports, s.threads, s.miner, s.scheme, json_output,
                          RestartPolicy(s.restart_max, s.restart_window), int(s.log_max_mb * 1024 * 1024),
                          s.log_backups, operation=operation)
     raise typer.Exit(code)
-
-
-# the Dogecoin network merge-mined by default on each Litecoin network, and back
-_DOGECOIN_OF = {"litecoin": "dogecoin", "litecoin-testnet4": "dogecoin-testnet", "litecoin-regtest": "dogecoin-regtest"}
-_LITECOIN_OF = {v: k for k, v in _DOGECOIN_OF.items()}
-
-
-def _litecoin_setup(params: ChainParams, aux: str, aux_address: str | None, aux_rpc_port: int | None,
-                    node_rpc: str | None, node_cookie: Path | None, aux_rpc: str | None, bin_dir: Path | None,
-                    replay_blocks: Path | None) -> LitecoinSetup:
-    """The Litecoin-specific flags, checked (one line and exit 2 on a bad one)."""
-    from hashforge.consensus.address import address_to_script
-    from hashforge.up.litecoin import AttachedNode
-
-    aux_params: ChainParams | None = None
-    if aux != "none":
-        try:
-            aux_params = get_params(_DOGECOIN_OF[params.name] if aux == "auto" else aux)
-        except UnknownNetworkError as e:
-            fail(f"--aux: {e}")
-        if aux_params.auxpow_chain_id is None:
-            fail(f"--aux: {aux_params.name} is not a merge-mined (AuxPoW) network")
-        if aux_params.name.endswith("regtest") != params.name.endswith("regtest"):
-            fail(f"--aux: {aux_params.name} does not go with {params.name} (regtest with regtest)")
-    if aux_params is None:
-        for value, flag in ((aux_address, "--aux-address"), (aux_rpc_port, "--aux-rpc-port"), (aux_rpc, "--aux-rpc")):
-            if value:
-                fail(f"{flag} needs an aux chain (--aux none was given)")
-    elif aux_address is not None:
-        try:
-            address_to_script(aux_address, aux_params)
-        except ValueError as e:
-            fail(f"--aux-address: {aux_address!r} is not a {aux_params.name} address: {e}")
-    if aux_rpc_port is not None and not 1 <= aux_rpc_port <= 65535:
-        fail(f"--aux-rpc-port must be 1..65535, not {aux_rpc_port}")
-    for url, flag in ((node_rpc, "--node-rpc"), (aux_rpc, "--aux-rpc")):
-        if url is not None and not url.startswith(("http://", "https://")):
-            fail(f"{flag} must be an http:// URL, not {url!r}")
-    if aux_rpc is not None and "@" not in aux_rpc:
-        fail("--aux-rpc needs the credentials in the URL: http://USER:PASS@HOST:PORT/")
-    if node_cookie is not None and node_rpc is None:
-        fail("--node-cookie goes with --node-rpc (the litecoind to attach to)")
-    if node_cookie is not None and not node_cookie.is_file():
-        fail(f"--node-cookie: {node_cookie}: no such file")
-    if node_rpc is not None and "@" not in node_rpc and node_cookie is None:
-        fail("--node-rpc needs credentials: http://USER:PASS@HOST:PORT/ or --node-cookie FILE")
-    if replay_blocks is not None:
-        if params.name != "litecoin-regtest" or node_rpc is not None:
-            fail("--replay-blocks is for a litecoin-regtest chain that up starts (not with --node-rpc)")
-        if not replay_blocks.is_file():
-            fail(f"--replay-blocks: {replay_blocks}: no such file")
-    return LitecoinSetup(
-        aux_params, bin_dir,
-        AttachedNode(node_rpc, node_cookie) if node_rpc else None,
-        AttachedNode(aux_rpc) if aux_rpc else None,
-        aux_rpc_port or (aux_params.rpc_port if aux_params else 0), aux_address, replay_blocks)
 
 
 def _show(params: ChainParams, json_output: bool) -> None:

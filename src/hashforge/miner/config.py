@@ -48,7 +48,9 @@ from hashforge.settings import (
     fields_of,
     is_loopback,
     load,
+    remote_rpc_refusal,
     rule,
+    url_host,
 )
 
 from .errors import ConfigError
@@ -128,6 +130,10 @@ class MinerConfig:
             raise ConfigError("nothing to mine: give -o/--url (Stratum pool or http:// node), --solo, or --benchmark")
         if any(p.is_gbt for p in self.pools) and self.solo is None:
             raise ConfigError("an http:// url means solo mining on a node: give --address for the coinbase")
+        if self.solo is not None and self.solo.rpc_password is not None:
+            refusal = remote_rpc_refusal(url_host(self.solo.node_rpc), self.solo.rpc_password)
+            if refusal is not None:
+                raise ConfigError(refusal)
         return self
 
 

@@ -21,8 +21,8 @@ from hashforge.settings import (
     PORT_OR_ANY,
     Unsafe,
     fields_of,
-    is_loopback,
     load,
+    remote_rpc_refusal,
     rule,
 )
 
@@ -31,10 +31,6 @@ from .policy import (
     DEFAULT_INCREMENTAL_RELAY_FEE,
     DEFAULT_MIN_RELAY_TX_FEE,
 )
-
-# The cookie can only be read on this machine: an RPC port others can reach needs a password, and
-# one long enough that guessing it over the network is hopeless.
-REMOTE_RPC_PASSWORD_MIN = 16
 
 
 def default_datadir(network: str) -> Path:
@@ -118,11 +114,9 @@ class NodeSettings(fields_of(NodeConfig)):  # type: ignore[misc]  # a base made 
         if (self.rpc_user is None) != (self.rpc_password is None):
             raise Unsafe("RPC user and password go together (--rpc-user, --rpc-password)", "rpc_user",
                          "rpc_password")
-        if not is_loopback(self.rpc_host) and (
-                self.rpc_password is None or len(self.rpc_password) < REMOTE_RPC_PASSWORD_MIN):
-            raise Unsafe(f"RPC bound to {self.rpc_host!r}, off loopback, needs --rpc-user and a --rpc-password "
-                         f"of {REMOTE_RPC_PASSWORD_MIN}+ characters (the cookie is readable only on this machine)",
-                         "rpc_host")
+        refusal = remote_rpc_refusal(self.rpc_host, self.rpc_password)
+        if refusal is not None:
+            raise Unsafe(refusal, "rpc_host", "rpc_password")
         return self
 
     def config(self) -> NodeConfig:

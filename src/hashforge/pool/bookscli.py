@@ -1,6 +1,7 @@
 """`hashforge pool balances | blocks | aux-address`: the pool's books per coin (the pool's own and,
-with merged mining, each aux chain's), read from its database (--datadir or --database-url)
-without a running pool; a running pool sees an aux-address change at its next payout."""
+with merged mining, each aux chain's), read from its database (--datadir or --database-url, or
+the pool's --config and $HASHFORGE_POOL_* as `hashforge pool` reads them) without a running pool;
+a running pool sees an aux-address change at its next payout."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from hashforge.cliutil import EXIT_INVALID, fail
 from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import UnknownNetworkError, get_params
 from hashforge.schema import SchemaError
+from hashforge.settings import passed
 
+from .config import load_books_settings
 from .db import (
     AuxAddressRepository,
     BlockRepository,
@@ -26,6 +29,7 @@ from .db import (
     StateRepository,
     transaction,
 )
+from .errors import ConfigError
 from .hashrate import share_scale
 
 T = TypeVar("T")
@@ -34,15 +38,24 @@ DatadirOpt = Annotated[Path, typer.Option("--datadir", help="The pool's data dir
 UrlOpt = Annotated[str | None, typer.Option("--database-url", help="The pool's database URL (PostgreSQL).")]
 NetworkOpt = Annotated[str | None, typer.Option("--network", "-n", help="The pool's own network (default: the one its database records).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="The pool's TOML settings (as `hashforge pool --config`: "
+                                                "its datadir, database and network); then $HASHFORGE_POOL_*, then flags.")]
 
 
-def _url(datadir: Path, database_url: str | None) -> str:
-    if database_url is not None:
-        return database_url
-    db = datadir / "pool.sqlite3"
-    if not db.exists():
+def open_database(ctx: typer.Context, config: Path | None, datadir: Path, database_url: str | None,
+                  network: str | None = None) -> tuple[str, str | None]:
+    """The pool's database URL and network (None: not named; the database records it) from the
+    pool's `--config`, $HASHFORGE_POOL_* and the flags typed, as `hashforge pool` reads them."""
+    given = passed(ctx, datadir=("datadir", datadir), network=("network", network),
+                   **{"recorder.database_url": ("database_url", database_url)})
+    try:
+        cfg, named = load_books_settings(config, given)
+    except ConfigError as e:
+        fail(str(e))
+    db = cfg.datadir / "pool.sqlite3"
+    if cfg.recorder.database_url is None and not db.exists():
         fail(f"no pool database at {db} (use --datadir of `hashforge pool`, or --database-url)")
-    return f"sqlite:///{db}"
+    return cfg.database_url, named
 
 
 def _read(url: str, fn: Callable[[Connection], T]) -> T:
@@ -81,15 +94,17 @@ def _print(data: Any, as_json: bool, text: Callable[[], str]) -> None:
 
 
 def balances(
+    ctx: typer.Context,
     address: Annotated[str | None, typer.Argument(help="One miner (its address at the pool); default every one.")] = None,
     coin: Annotated[str | None, typer.Option("--coin", help="Only this coin (LTC, DOGE, ...).")] = None,
     datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, network: NetworkOpt = None, as_json: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Each miner's balances, one per coin: payable, immature (blocks not yet mature) and paid,
     with the address its aux-coin payouts go to."""
 
     def read(conn: Connection) -> list[dict[str, Any]]:
-        own = _own_network(conn, network)
+        own = _own_network(conn, named)
         rows = LedgerRepository.summary(conn, address)
         paid_to: dict[tuple[str, str], str] = {}
         for r in rows:
@@ -105,7 +120,8 @@ def balances(
                 out.append(row)
         return out
 
-    rows = _read(_url(datadir, database_url), read)
+    url, named = open_database(ctx, config, datadir, database_url, network)
+    rows = _read(url, read)
 
     def text() -> str:
         if not rows:
@@ -119,14 +135,16 @@ def balances(
 
 
 def blocks(
+    ctx: typer.Context,
     coin: Annotated[str | None, typer.Option("--coin", help="Only this coin's blocks (LTC, DOGE, ...).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Newest first, at most this many.")] = 50,
     datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, network: NetworkOpt = None, as_json: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Blocks the pool found on each chain it mines (the parent and merged-mined aux chains)."""
 
     def read(conn: Connection) -> list[dict[str, Any]]:
-        own = _own_network(conn, network)
+        own = _own_network(conn, named)
         scrypt = get_params(own).pow_algorithm.name == "SCRYPT"
         if coin is None:
             found = BlockRepository.page(conn, limit, 0)
@@ -143,7 +161,8 @@ def blocks(
             out.append(row)
         return out
 
-    rows = _read(_url(datadir, database_url), read)
+    url, named = open_database(ctx, config, datadir, database_url, network)
+    rows = _read(url, read)
 
     def text() -> str:
         if not rows:
@@ -158,10 +177,11 @@ def blocks(
 
 
 def aux_address(
+    ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The miner (its address at the pool).")],
     aux_network: Annotated[str, typer.Argument(help="The aux chain (e.g. dogecoin, dogecoin-regtest).")],
     aux_addr: Annotated[str, typer.Argument(metavar="AUX_ADDRESS", help="Where that miner's aux-coin payouts go now.")],
-    datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, as_json: JsonOpt = False,
+    datadir: DatadirOpt = Path("."), database_url: UrlOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None,
 ) -> None:
     """Change a miner's payout address on an aux chain (the first one named at authorize sticks)."""
     try:
@@ -180,7 +200,7 @@ def aux_address(
         AuxAddressRepository.set(conn, address, params.name, aux_addr)
         return before
 
-    before = _read(_url(datadir, database_url), write)
+    before = _read(open_database(ctx, config, datadir, database_url)[0], write)
     row = {"address": address, "network": params.name, "coin": params.coin, "payout_address": aux_addr,
            "previous": before}
     _print(row, as_json, lambda: f"{address}: {params.coin} payouts go to {aux_addr}"

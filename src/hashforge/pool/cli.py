@@ -31,7 +31,7 @@ from .api import create_app, pool_router
 from .apiguard import COOKIE_FILE, ensure_cookie
 from .config import PoolConfig, load_settings
 from .errors import PoolError
-from .merged import AuxChainConfig, parse_aux_chains
+from .merged import AuxChainConfig
 from .payouts import PayoutWallet
 from .service import PoolService
 
@@ -114,17 +114,15 @@ def _payout_wallet(network: str, node: tuple[str, str | None, str | None, Path |
     return WalletPayouts(wallet_dir, passphrase, get_params(network), RPCClient(*node))
 
 
-def _aux_wallets(specs: list[str], aux: tuple[AuxChainConfig, ...], passphrase_file: Path | None) -> dict[str, PayoutWallet]:
-    """--aux-wallet-dir NETWORK=DIR: that aux chain's balances paid by the wallet in DIR through its node."""
+def _aux_wallets(dirs: tuple[tuple[str, Path], ...], aux: tuple[AuxChainConfig, ...],
+                 passphrase_file: Path | None) -> dict[str, PayoutWallet]:
+    """aux_wallet_dirs (--aux-wallet-dir NETWORK=DIR): that aux chain's balances paid by the wallet in
+    DIR through its node (the settings checked that NETWORK is one of `aux`)."""
     wallets: dict[str, PayoutWallet] = {}
-    for spec in specs:
-        network, sep, folder = spec.partition("=")
-        chain = next((c for c in aux if c.network == network.strip()), None)
-        if not sep or not folder.strip() or chain is None:
-            typer.echo(f"error: --aux-wallet-dir wants NETWORK=DIR for a NETWORK of --aux-chain, not {spec!r}", err=True)
-            raise typer.Exit(2)
-        wallets[chain.network] = _payout_wallet(chain.network, (chain.node_url, chain.node_user, chain.node_password, chain.node_cookie),
-                                                Path(folder.strip()), passphrase_file)
+    for network, folder in dirs:
+        chain = next(c for c in aux if c.network == network)
+        wallets[chain.network] = _payout_wallet(chain.network, (chain.node_url, chain.node_user, chain.node_password,
+                                                                chain.node_cookie), folder, passphrase_file)
     return wallets
 
 
@@ -175,14 +173,15 @@ def pool(
             "vardiff.start_difficulty": ("start_difficulty", start_difficulty),
             "vardiff.min_difficulty": ("min_difficulty", min_difficulty),
             "connector.ws_port": ("ws_port", ws_port), "connector.ws_host": ("ws_host", ws_host),
-            "connector.ws_origins": ("ws_origin", tuple(ws_origin) if ws_origin else None)})
+            "connector.ws_origins": ("ws_origin", tuple(ws_origin) if ws_origin else None),
+            "aux_chains": ("aux_chain", tuple(aux_chain) if aux_chain else None),
+            "aux_wallet_dirs": ("aux_wallet_dir", tuple(aux_wallet_dir) if aux_wallet_dir else None)})
     if passed(ctx, node_url=("node_rpc", node_rpc)):  # USER:PASS in the URL are two more settings
         url, user, password = split_rpc_url(node_rpc)
         given.update({k: (v, "--node-rpc") for k, v in (("node_url", url), ("node_user", user),
                                                         ("node_password", password)) if v is not None})
     try:
         cfg = load_settings(config, given)
-        aux = parse_aux_chains(aux_chain or (), cfg.network)
     except PoolError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -197,10 +196,10 @@ def pool(
     if wallet_dir is not None:
         wallet = _payout_wallet(cfg.network, (cfg.node_url, cfg.node_user, cfg.node_password, cfg.node_cookie),
                                 wallet_dir, wallet_passphrase_file)
-    aux_wallets = _aux_wallets(aux_wallet_dir or [], aux, wallet_passphrase_file)
+    aux_wallets = _aux_wallets(cfg.aux_wallet_dirs, cfg.aux_chains, wallet_passphrase_file)
     try:
         _run(run_pool(cfg, wallet, api_hosts=tuple(api_host_name or ()), api_origins=tuple(api_origin or ()),
-                     aux_chains=aux, aux_wallets=aux_wallets))
+                     aux_chains=cfg.aux_chains, aux_wallets=aux_wallets))
     except SchemaError as e:  # a database a newer hashforge migrated
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import BeforeValidator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hashforge.settings import (
@@ -24,10 +24,13 @@ from hashforge.settings import (
     Unsafe,
     collect,
     fields_of,
+    remote_rpc_refusal,
     rule,
+    url_host,
 )
 
 from .errors import ConfigError
+from .merged import AuxChainConfig, check_aux_chains
 
 
 class Scheme(StrEnum):
@@ -218,6 +221,32 @@ class RecorderConfig:
     retry_delay: Annotated[float, NOT_NEGATIVE] = 0.2
 
 
+def _aux_specs(value: Any) -> Any:
+    """NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE] per aux chain (as --aux-chain) -> AuxChainConfig."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("aux_chains is a list of NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE] strings")
+    try:
+        return tuple(AuxChainConfig.parse(v) if isinstance(v, str) else v for v in value)
+    except ConfigError as e:
+        raise ValueError(str(e)) from None
+
+
+def _network_dirs(value: Any) -> Any:
+    """NETWORK=DIR per aux chain (as --aux-wallet-dir) -> (network, DIR) pairs."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("aux_wallet_dirs is a list of NETWORK=DIR strings")
+    pairs = []
+    for item in value:
+        if not isinstance(item, str):
+            pairs.append(item)
+            continue
+        network, sep, folder = item.partition("=")
+        if not sep or not network.strip() or not folder.strip():
+            raise ValueError(f"an aux wallet is NETWORK=DIR, not {item!r}")
+        pairs.append((network.strip(), Path(folder.strip()).expanduser()))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class PoolConfig:
     network: str = "regtest"
@@ -233,6 +262,10 @@ class PoolConfig:
     vardiff: VardiffConfig = field(default_factory=VardiffConfig)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
     recorder: RecorderConfig = field(default_factory=RecorderConfig)
+    # merged mining (merged.py): the aux chains, as --aux-chain, and the hashforge wallet paying
+    # each one's balances (network, folder), as --aux-wallet-dir NETWORK=DIR
+    aux_chains: Annotated[tuple[AuxChainConfig, ...], BeforeValidator(_aux_specs)] = ()
+    aux_wallet_dirs: Annotated[tuple[tuple[str, Path], ...], BeforeValidator(_network_dirs)] = ()
 
     @property
     def database_url(self) -> str:
@@ -284,6 +317,21 @@ def check(cfg: PoolConfig) -> None:
                      "vardiff.flood_raise_after")
     if cfg.connector.max_workers_per_connection < 1:
         raise Unsafe("max_workers_per_connection must be >= 1", "connector.max_workers_per_connection")
+    refusal = remote_rpc_refusal(url_host(cfg.node_url), cfg.node_password)
+    if cfg.node_password is not None and refusal is not None:
+        raise Unsafe(refusal, "node_password", "node_url")
+    try:
+        check_aux_chains(cfg.aux_chains, cfg.network)
+    except ConfigError as e:
+        raise Unsafe(str(e), "aux_chains", "network") from None
+    for chain in cfg.aux_chains:
+        refusal = remote_rpc_refusal(url_host(chain.node_url), chain.node_password)
+        if chain.node_password is not None and refusal is not None:
+            raise Unsafe(f"{chain.network}: {refusal}", "aux_chains")
+    for network, _folder in cfg.aux_wallet_dirs:
+        if network not in {chain.network for chain in cfg.aux_chains}:
+            raise Unsafe(f"{network!r} is not the network of an aux chain (--aux-chain)", "aux_wallet_dirs",
+                         "aux_chains")
     c = cfg.connector
     if c.tls_port is not None and (c.tls_cert is None or c.tls_key is None):
         raise Unsafe("a TLS port needs tls_cert and tls_key", "connector.tls_port", "connector.tls_cert",
@@ -314,6 +362,28 @@ class PoolSettings(fields_of(PoolConfig)):  # type: ignore[misc]  # a base made 
     def config(self, checked: bool = True) -> PoolConfig:
         cfg = PoolConfig(**{f.name: getattr(self, f.name) for f in fields(PoolConfig)})
         return cfg.validate() if checked else cfg
+
+
+class PoolBooksSettings(PoolSettings):
+    """PoolSettings for the commands that open the pool's database without running a pool (`pool
+    balances`, `contracts`, ...): every key typed and checked as the pool checks it, but not the
+    rules for running one (a pool address for the scheme, ...)."""
+
+    @model_validator(mode="after")
+    def _safe(self) -> PoolBooksSettings:  # replaces PoolSettings._safe
+        return self
+
+
+def load_books_settings(path: Path | None, flags: dict[str, tuple[Any, str]]) -> tuple[PoolConfig, str | None]:
+    """The pool's configuration as `load_settings` reads it, for a command that only opens its
+    database, and the network when a source named one (else the command asks the database);
+    ConfigError."""
+    try:
+        layers = collect(PoolBooksSettings, path, flags)
+        cfg = layers.build(PoolBooksSettings).config(checked=False)
+    except SettingsError as e:
+        raise ConfigError(str(e)) from None
+    return cfg, cfg.network if layers.get("network") is not None else None
 
 
 def load_settings(path: Path | None, flags: dict[str, tuple[Any, str]]) -> PoolConfig:

@@ -74,21 +74,21 @@ class AuxChainConfig:
         or, kept off the command line, in COOKIE_FILE holding USER:PASSWORD."""
         parts = [p.strip() for p in spec.split(",")]
         if len(parts) not in (3, 4) or not all(parts):
-            raise ConfigError(f"--aux-chain wants NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE], not {spec!r}")
+            raise ConfigError(f"an aux chain is NETWORK,RPC_URL,ADDRESS[,COOKIE_FILE], not {spec!r}")
         network, url, address = parts[:3]
         cookie = Path(parts[3]) if len(parts) == 4 else None
         if cookie is not None and not cookie.is_file():
-            raise ConfigError(f"--aux-chain: {cookie}: no such file")
+            raise ConfigError(f"{cookie}: no such file")
         try:
             params = get_params(network)
         except UnknownNetworkError as e:
-            raise ConfigError(f"--aux-chain: {e}") from None
+            raise ConfigError(str(e)) from None
         if params.auxpow_chain_id is None:
-            raise ConfigError(f"--aux-chain: {params.name} is not a merge-mined (AuxPoW) network")
+            raise ConfigError(f"{params.name} is not a merge-mined (AuxPoW) network")
         try:
             address_to_script(address, params)
         except ValueError as e:
-            raise ConfigError(f"--aux-chain: {address!r} is not a {params.name} address: {e}") from None
+            raise ConfigError(f"{address!r} is not a {params.name} address: {e}") from None
         base, user, password = split_rpc_url(url)
         return cls(params.name, base, address, user, password, cookie)
 
@@ -100,9 +100,9 @@ def check_parent(parent: ChainParams) -> None:
                           f"litecoin-regtest), not {parent.name}")
 
 
-def parse_aux_chains(specs: list[str] | tuple[str, ...], parent_network: str) -> tuple[AuxChainConfig, ...]:
-    """--aux-chain values for a pool on `parent_network`; ConfigError (one line) on bad input."""
-    chains = tuple(AuxChainConfig.parse(spec) for spec in specs)
+def check_aux_chains(chains: tuple[AuxChainConfig, ...], parent_network: str) -> None:
+    """ConfigError (one line) unless `chains` can be merge-mined on `parent_network`: a scrypt
+    parent, one node per chain ID."""
     if chains:
         try:
             check_parent(get_params(parent_network))
@@ -110,7 +110,13 @@ def parse_aux_chains(specs: list[str] | tuple[str, ...], parent_network: str) ->
             raise ConfigError(str(e)) from None
     ids = [get_params(c.network).auxpow_chain_id for c in chains]
     if len(set(ids)) != len(ids):
-        raise ConfigError("--aux-chain: two aux chains with the same chain ID (one node per aux chain)")
+        raise ConfigError("two aux chains with the same chain ID (one node per aux chain)")
+
+
+def parse_aux_chains(specs: list[str] | tuple[str, ...], parent_network: str) -> tuple[AuxChainConfig, ...]:
+    """--aux-chain values for a pool on `parent_network`; ConfigError (one line) on bad input."""
+    chains = tuple(AuxChainConfig.parse(spec) for spec in specs)
+    check_aux_chains(chains, parent_network)
     return chains
 
 

@@ -91,6 +91,7 @@ class PoolService:
             unsent=self.unsent,
         )
         self.generator.on_template = self.stratifier.set_template
+        aux_chains = tuple(aux_chains) or cfg.aux_chains  # given here, else the configuration's
         self.merged = self._merged(aux_chains) if aux_chains else None
         self.aux_accountants: dict[str, Accountant] = {}
         self.aux_payouts: dict[str, PayoutProcessor] = {}

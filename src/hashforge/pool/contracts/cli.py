@@ -1,6 +1,7 @@
 """`hashforge contracts ...`: sell, list and cancel hash-rate contracts, set the farm, read capacity
 and the allocation journal, mint customer keys. Works on the pool's database (like `hashforge pool`:
---datadir or --database-url), so it needs no running pool; a running pool sees the changes at once.
+--datadir or --database-url, or its --config and $HASHFORGE_POOL_*), so it needs no running pool; a
+running pool sees the changes at once.
 
 Register in hashforge/cli/commands.py with:  app.add_typer(contracts_app, name="contracts")
 """
@@ -27,6 +28,7 @@ from hashforge.consensus.address import address_to_script
 from hashforge.consensus.params import PowAlgorithm, get_params
 from hashforge.schema import SchemaError
 
+from ..bookscli import open_database
 from ..db import transaction
 from ..hashrate import format_hashrate
 from . import book
@@ -130,18 +132,16 @@ def _target(
     datadir: Annotated[Path, typer.Option("--datadir", help="The pool's data directory (its SQLite database).")] = Path("."),
     database_url: Annotated[str | None, typer.Option("--database-url", help="The pool's database URL (PostgreSQL).")] = None,
     network: Annotated[str, typer.Option("--network", "-n", help="The pool's network (checks addresses).")] = "regtest",
+    config: Annotated[Path | None, typer.Option("--config", help="The pool's TOML settings (as `hashforge pool --config`: "
+                                                "its datadir, database and network); then $HASHFORGE_POOL_*, then flags.")] = None,
 ) -> None:
     """Sell hash-rate contracts backed by the operator's own workers in this pool."""
+    url, named = open_database(ctx, config, datadir, database_url, network)
     try:
-        get_params(network)
+        get_params(named or "regtest")
     except ValueError as e:
         fail(str(e))
-    if database_url is None:
-        db = datadir / "pool.sqlite3"
-        if not db.exists():
-            fail(f"no pool database at {db} (use --datadir of `hashforge pool`, or --database-url)")
-        database_url = f"sqlite:///{db}"
-    ctx.obj = Target(database_url, network)
+    ctx.obj = Target(url, named or "regtest")
 
 
 @contracts_app.command("farm")
@@ -269,8 +269,9 @@ class KeyMintRefused(Exception):
 
 
 # Who mints customer keys: the API's key store (hashforge.services.keys), wired by hashforge.cli, which
-# assembles the app; the pool knows no API. (api_datadir, customer, name or None) -> (key name, token)
-KeyMinter = Callable[[Path, str, str | None], tuple[str, str]]
+# assembles the app; the pool knows no API. (the API's --config or None, its datadir or None, customer,
+# name or None) -> (key name, token)
+KeyMinter = Callable[[Path | None, Path | None, str, str | None], tuple[str, str]]
 _key_minter: KeyMinter | None = None
 
 
@@ -283,9 +284,12 @@ def use_key_minter(minter: KeyMinter) -> None:
 def customer_key(
     ctx: typer.Context,
     customer: Annotated[str, typer.Argument(help="Customer id.")],
-    api_datadir: Annotated[Path, typer.Option("--api-datadir", help="Datadir of `hashforge api` (its key table).")],
+    api_datadir: Annotated[Path | None, typer.Option("--api-datadir", help="Datadir of `hashforge api` (its key table; "
+                                                     "default: as `hashforge api` finds it).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Key name (default customer-ID-XXXXXX).")] = None,
     as_json: JsonOpt = False,
+    api_config: Annotated[Path | None, typer.Option("--api-config", help="The API's TOML settings (`hashforge api "
+                                                    "--config`), then $HASHFORGE_API_*, then --api-datadir.")] = None,
 ) -> None:
     """Mint an API key that reads only this customer's contracts (shown once)."""
     if _key_minter is None:
@@ -293,7 +297,7 @@ def customer_key(
     minter = _key_minter
     _run(ctx, lambda conn: book.customer(conn, customer))  # must exist
     try:
-        key_name, token = minter(api_datadir, customer, name)
+        key_name, token = minter(api_config, api_datadir, customer, name)
     except KeyMintRefused as e:
         fail(str(e), EXIT_INVALID)
     except KeyMintUnavailable as e:
