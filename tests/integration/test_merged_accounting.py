@@ -331,6 +331,8 @@ def test_pps_shares_made_while_dogecoind_is_unreachable_earn_ltc_but_no_doge(
         return f"--- pool\n{pool_log.read_text(errors='replace')[-5000:]}\n--- dogecoind\n{dogecoind.tail()[-1500:]}"
 
     def doge_height() -> int | None:
+        if not (pool_dir / COOKIE_FILE).exists():
+            return None  # the pool API writes its cookie once it listens, after Stratum
         r = httpx.get(f"http://127.0.0.1:{api}/v1/pool/stats", timeout=10, auth=read_cookie(pool_dir / COOKIE_FILE))
         assert r.status_code == 200, r.text
         return r.json()["aux_chains"][0]["height"]  # type: ignore[no-any-return]
