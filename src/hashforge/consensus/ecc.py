@@ -14,6 +14,17 @@ _ffi: Any = _ffi_untyped
 _lib: Any = _lib_untyped
 _CTX: Any = _lib.secp256k1_context_static
 
+
+def libsecp256k1_address(name: str) -> int:
+    """The address of one of libsecp256k1's functions in coincurve's copy, for native code
+    (consensus/sigqueue.py) that calls it without going through Python."""
+    return int(_ffi.cast("uintptr_t", _ffi.addressof(_lib, name)))
+
+
+def static_context_address() -> int:
+    """The address of libsecp256k1's static (verification-only, immutable) context."""
+    return int(_ffi.cast("uintptr_t", _CTX))
+
 CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HALF_ORDER = CURVE_ORDER // 2
 

@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Protocol
+from typing import Protocol
 
-from coincurve._libsecp256k1 import ffi as _ffi_untyped
-from coincurve._libsecp256k1 import lib as _lib_untyped
+from .ecc import libsecp256k1_address, static_context_address
 
 log = logging.getLogger(__name__)
-
-_ffi: Any = _ffi_untyped
-_lib: Any = _lib_untyped
 
 # A full ring makes the submitter verify a job itself, so this bounds memory (~180 bytes a job),
 # not throughput; 4,096 covers a typical block.
@@ -52,10 +48,6 @@ class SigQueue(Protocol):
     def close(self) -> None: ...
 
 
-def _address(name: str) -> int:
-    return int(_ffi.cast("uintptr_t", _ffi.addressof(_lib, name)))
-
-
 def default_threads() -> int:
     """One worker per core the process may run on, less the one the chain thread uses (at least 1)."""
     try:
@@ -81,10 +73,10 @@ def open_sig_queue(threads: int | None = None, capacity: int = DEFAULT_CAPACITY)
             log.warning("signature queue unavailable (%s): block signatures are verified inline", NATIVE_ERROR)
         return None
     queue: SigQueue = _native.SigQueue(
-        int(_ffi.cast("uintptr_t", _lib.secp256k1_context_static)),
-        _address("secp256k1_ec_pubkey_parse"),
-        _address("secp256k1_ecdsa_signature_parse_compact"),
-        _address("secp256k1_ecdsa_verify"),
+        static_context_address(),
+        libsecp256k1_address("secp256k1_ec_pubkey_parse"),
+        libsecp256k1_address("secp256k1_ecdsa_signature_parse_compact"),
+        libsecp256k1_address("secp256k1_ecdsa_verify"),
         default_threads() if threads is None else threads,
         capacity,
     )

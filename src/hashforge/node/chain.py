@@ -94,6 +94,7 @@ def parse_assume_valid(value: str | None, network: str) -> bytes | None:
         raise ValueError(f"assumevalid must be a 64-digit block hash or 0, not {value!r}")
     return raw[::-1]
 
+
 def parse_minimum_chain_work(value: str | None, network: str) -> int:
     """`--minimumchainwork`: hex chain work (Core's form, at most 64 digits), None for the
     network's default (0 where Core has none: regtest and the devnets)."""

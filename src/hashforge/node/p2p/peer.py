@@ -192,12 +192,13 @@ class Peer:
         loop = asyncio.get_running_loop()
         decoder = self._decoder
         while True:
+            pending = decoder.pending_length()
             if decoder.buffered:
-                deadline = self._message_started + s.message_timeout + decoder.pending_length() / MIN_TRANSFER_RATE
+                deadline = self._message_started + s.message_timeout + pending / MIN_TRANSFER_RATE
             else:
                 deadline = loop.time() + s.inactivity_timeout
             async with asyncio.timeout_at(deadline):
-                data = await self.reader.read(max(READ_SIZE, decoder.pending_length() + HEADER_SIZE - decoder.buffered))
+                data = await self.reader.read(max(READ_SIZE, pending + HEADER_SIZE - decoder.buffered))
             if not data:
                 raise asyncio.IncompleteReadError(bytes(decoder.buf), None)
             had = decoder.buffered
